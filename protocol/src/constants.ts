@@ -1,0 +1,93 @@
+/**
+ * Protocol constants. Every magic number of the wire format lives here.
+ * Changing a domain string or a cap is a protocol version change.
+ */
+
+/** Signature domains: a signature made for one message type never verifies as another. */
+export const DOMAIN = {
+  manifest: 'openstudio/manifest/v1\u0000',
+  invite: 'openstudio/invite/v1\u0000',
+  room: 'openstudio/room/v1\u0000'
+} as const
+
+/** The manifest schema version this code writes and accepts. */
+export const MANIFEST_VERSION = 1
+/** The signed-record envelope version this code writes and accepts. */
+export const RECORD_VERSION = 1
+/** The invite token version this code writes and accepts. */
+export const INVITE_VERSION = 1
+/** The room-control envelope version this code writes and accepts. */
+export const ROOM_VERSION = 1
+
+/** Largest encoded manifest, in bytes. */
+export const MAX_MANIFEST_BYTES = 10 * 1024
+/** Largest DHT record (envelope around a manifest), in bytes. */
+export const MAX_RECORD_BYTES = MAX_MANIFEST_BYTES + 256
+/** Largest invite token, as its URL-safe string. */
+export const MAX_INVITE_CHARS = 512
+/** Largest room-control envelope, in bytes (a snapshot of a full room fits). */
+export const MAX_ROOM_MESSAGE_BYTES = 48 * 1024
+
+/** Longest a manifest may stay valid after it was issued. */
+export const MAX_MANIFEST_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000
+/** Default manifest lifetime; publishers republish at half of it. */
+export const DEFAULT_MANIFEST_LIFETIME_MS = 24 * 60 * 60 * 1000
+/** How far in the future an issuedAt may lie before it counts as forged (clock skew). */
+export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000
+
+/** Manifest field caps. */
+export const MANIFEST_LIMITS = {
+  nameMax: 80,
+  descriptionMax: 1000,
+  tagsMax: 10,
+  tagMax: 32,
+  streamsMin: 1,
+  streamsMax: 8,
+  relaysMax: 8,
+  urlMax: 512,
+  multiaddrMax: 256,
+  codecMax: 32,
+  mountMax: 64,
+  bitrateMaxKbps: 1536
+} as const
+
+/** Room limits. */
+export const ROOM_LIMITS = {
+  participantsMax: 64,
+  nameMax: 64,
+  /** Unauthorized control messages held back per sender, in case a grant arrives later. */
+  deferredPerSender: 16,
+  deferredSendersMax: 32,
+  gainMinDb: -60,
+  gainMaxDb: 12
+} as const
+
+/** Invite label cap, in characters. */
+export const INVITE_LABEL_MAX = 64
+/** Invite nonce length, in bytes. */
+export const INVITE_NONCE_BYTES = 16
+
+/** DHT key prefix and the kad-dht validator/selector namespace it selects. */
+export const DHT_NAMESPACE = 'openstudio'
+export const DHT_KEY_PREFIX = `/${DHT_NAMESPACE}/`
+
+/** libp2p protocol ids and gossipsub topics. */
+export const PROTOCOL = {
+  kad: '/openstudio/kad/1.0.0',
+  ping: '/openstudio/ping/1',
+  signal: '/openstudio/signal/1',
+  program: '/openstudio/program/1',
+  turn: '/openstudio/turn/1'
+} as const
+
+export const TOPIC = {
+  directory: '/openstudio/directory/1',
+  /** Room-control topic of one station. */
+  room: (stationId: string): string => `/openstudio/room/1/${stationId}`
+} as const
+
+/** Strings hashed into the well-known directory provider keys. */
+export const DIRECTORY_KEY = {
+  all: '/openstudio/directory/all',
+  tag: (tag: string): string => `/openstudio/directory/tag/${tag}`
+} as const

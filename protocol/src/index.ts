@@ -1,0 +1,46 @@
+/**
+ * @packageDocumentation
+ *
+ * The OpenStudio protocol, shared by the relay, the CLI and the browser. Pure
+ * TypeScript: no I/O, no platform APIs, no libp2p node. Time and randomness
+ * come in as parameters.
+ *
+ * @example
+ * ```ts
+ * import { generateStationKey, buildManifest, signManifest, stationRecordKey, validateStationRecord } from '@openstudio/protocol'
+ *
+ * const key = generateStationKey()
+ * const manifest = buildManifest(key.id, draft, { seq: 1, now: Date.now() })
+ * const { record } = signManifest(manifest, key)
+ * const result = validateStationRecord(stationRecordKey(key.id), record, Date.now())
+ * if (result.ok) console.log(result.value.name)
+ * ```
+ */
+export * from './constants.ts'
+export * from './errors.ts'
+export {
+  generateStationKey, isStationId, publicKeyFromStationId, stationIdFromBytes, stationIdFromPublicKey,
+  stationIdToBytes, stationKeyFromSeed, type StationKey
+} from './identity.ts'
+export { bytesEqual, compareBytes } from './cbor.ts'
+export {
+  buildManifest, decodeManifest, draftOf, encodeManifest, manifestDraftSchema, manifestSchema, parseManifestDraft,
+  signManifest, verifyManifest, verifyManifestOrThrow,
+  type BuildManifestInit, type Manifest, type ManifestDraft, type ManifestDraftInput, type SignedManifest, type Stream,
+  type Studio, type VerifyManifestInit, type VerifyResult
+} from './manifest/manifest.ts'
+export { selectStationRecord, stationIdFromRecordKey, stationRecordKey, validateStationRecord } from './record.ts'
+export {
+  createInvite, verifyInvite, type CreateInviteInit, type Invite, type InviteFailure, type InviteResult, type InviteRole,
+  type VerifyInviteInit
+} from './invite.ts'
+export {
+  decodeRoomMessage, encodeRoomMessage, roomMessageSchema,
+  type ParticipantRecord, type Register, type RoomEvent, type RoomMessage, type RoomMessageType, type RoomSigner,
+  type SnapshotState, type Stage, type Stamp
+} from './room/messages.ts'
+export {
+  createRoomState, isProducer, nextClock, participantsOf, reduceRoom, snapshotOf,
+  type ParticipantState, type ParticipantView, type RoomState
+} from './room/reducer.ts'
+export { planMix, type MixParticipant, type MixPlan, type MixPlanInit } from './mixminus.ts'
