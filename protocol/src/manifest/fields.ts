@@ -13,7 +13,7 @@ export const tagSchema = z.string().min(1).max(L.tagMax)
   .regex(/^[a-z0-9][a-z0-9-]*$/, 'tags are lower-case letters, digits and dashes')
 
 /** A BCP-47 language tag in its canonical form (`en`, `pt-BR`, `zh-Hant`). */
-export const languageSchema = z.string().min(2).max(35).refine((tag) => {
+export const languageSchema = z.string().min(2).max(35).regex(/^[a-z]{2,3}(-|$)/, 'must start with an ISO 639 language code').refine((tag) => {
   try {
     return Intl.getCanonicalLocales(tag)[0] === tag
   } catch {

@@ -1,0 +1,22 @@
+/**
+ * `npm run bench [-- SUITE...]`: runs the benchmarks and prints one JSON
+ * object. Each figure sits next to its raw-stack baseline from the same run.
+ */
+import { benchProtocol } from './protocol.ts'
+
+const suites: Record<string, () => Promise<Record<string, unknown>>> = {
+  protocol: benchProtocol
+}
+
+const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'))
+const unknown = requested.filter((name) => !(name in suites))
+if (unknown.length > 0) {
+  console.error(`unknown benchmark suite: ${unknown.join(', ')} (have: ${Object.keys(suites).join(', ')})`)
+  process.exit(1)
+}
+const results: Record<string, unknown> = { node: process.version, cpus: (await import('node:os')).cpus().length }
+for (const name of requested.length > 0 ? requested : Object.keys(suites)) {
+  process.stderr.write(`bench: ${name}…\n`)
+  results[name] = await (suites[name] as () => Promise<Record<string, unknown>>)()
+}
+console.log(JSON.stringify(results, null, 2))
