@@ -44,3 +44,4 @@ export {
   type ParticipantState, type ParticipantView, type RoomState
 } from './room/reducer.ts'
 export { planMix, type MixParticipant, type MixPlan, type MixPlanInit } from './mixminus.ts'
+export { directoryCid, encodeAnnouncement, verifyAnnouncement, type DirectoryAnnouncement } from './directory.ts'

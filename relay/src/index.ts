@@ -1,1 +1,17 @@
-export {}
+/**
+ * @packageDocumentation
+ *
+ * The OpenStudio relay node: the network's backbone that station owners run.
+ *
+ * @example
+ * ```ts
+ * import '@openstudio/node/polyfill'
+ * import { Relay } from '@openstudio/relay'
+ *
+ * const relay = await Relay.create({ dataDir: './data', http: { host: '127.0.0.1', port: 8080 } })
+ * console.log(relay.multiaddrs)
+ * await relay.stop()
+ * ```
+ */
+export { Relay, type RelayHealth, type RelayInit } from './relay.ts'
+export { DEFAULT_LISTEN } from './constants.ts'

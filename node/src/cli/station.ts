@@ -1,0 +1,93 @@
+/** `openstudio station publish|resolve` */
+import { readFile } from 'node:fs/promises'
+import { parseManifestDraft, type Manifest, type ManifestDraft } from '@openstudio/protocol'
+import { Command } from 'commander'
+import { InputFileError } from '../errors.ts'
+import { readKeyFile } from '../keyfile.ts'
+import { publishStation, type PublishStep } from '../station/publish.ts'
+import { resolveStation } from '../station/resolve.ts'
+import { withClient, type NetworkOptions } from './network.ts'
+import { CliError, collectMultiaddr, printResult, progress } from './output.ts'
+
+const MAX_MANIFEST_FILE_BYTES = 64 * 1024
+
+const STEP_TEXT: Record<PublishStep, string> = {
+  lookup: 'looking up the current record…',
+  put: 'storing the signed manifest in the DHT…',
+  provide: 'adding directory provider records…',
+  announce: 'announcing on the directory topic…'
+}
+
+export function stationCommand (): Command {
+  const station = new Command('station').description('publish and resolve stations')
+  station.command('publish')
+    .description('sign a manifest with the station key and publish it to the DHT')
+    .requiredOption('--key <file>', 'station key file')
+    .requiredOption('--manifest <file>', 'JSON with name, description, tags, language, country, homepage, logo, streams, access')
+    .option('--bootstrap <multiaddr>', 'relay to join through (repeatable)', collectMultiaddr)
+    .option('--relay <multiaddr>', 'relay address to list in the manifest (repeatable; default: the --bootstrap relays)', collectMultiaddr)
+    .option('--allow-private', 'dial loopback and LAN addresses')
+    .option('--json', 'print {"id","seq","storedOn"} as JSON')
+    .action(async (opts: NetworkOptions & { key: string, manifest: string, relay?: string[] }) => {
+      const key = await readKeyFile(opts.key)
+      const draft = await readManifestFile(opts.manifest)
+      const result = await withClient(opts, key, async (node) => publishStation({ ...node.services, peerId: node.peerId }, {
+        key, draft, relays: opts.relay ?? opts.bootstrap, onProgress: (step) => { progress(STEP_TEXT[step]) }
+      }))
+      printResult(opts.json === true, { id: result.id, seq: result.seq, storedOn: result.storedOn },
+        () => `published ${result.id}\n  seq ${result.seq}\n  stored on ${result.storedOn} DHT server${result.storedOn === 1 ? '' : 's'}`)
+    })
+  station.command('resolve')
+    .description('find a station by id and print its verified manifest (exit 2: not found, 3: only invalid records)')
+    .argument('<id>', 'station id (12D3KooW…)')
+    .option('--bootstrap <multiaddr>', 'relay to join through (repeatable)', collectMultiaddr)
+    .option('--allow-private', 'dial loopback and LAN addresses')
+    .option('--json', 'print the manifest as JSON')
+    .action(async (id: string, opts: NetworkOptions) => {
+      const { manifest } = await withClient(opts, undefined, async (node) => resolveStation(node.services, id))
+      printResult(opts.json === true, manifest, () => describeManifest(manifest))
+    })
+  return station
+}
+
+/**
+ * Reads a manifest draft file: size cap, JSON, then field-by-field checks.
+ * @throws {InputFileError | CliError}
+ */
+export async function readManifestFile (path: string): Promise<ManifestDraft> {
+  let bytes: Buffer
+  try {
+    bytes = await readFile(path)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new InputFileError(code === 'ENOENT' ? `no manifest file at ${path}` : `cannot read ${path}: ${code ?? (err as Error).message}`)
+  }
+  if (bytes.length > MAX_MANIFEST_FILE_BYTES) throw new InputFileError(`${path} is larger than ${MAX_MANIFEST_FILE_BYTES} bytes`)
+  let json: unknown
+  try {
+    json = JSON.parse(bytes.toString('utf8'))
+  } catch (err) {
+    throw new InputFileError(`${path} is not valid JSON: ${(err as Error).message}`)
+  }
+  try {
+    return parseManifestDraft(json)
+  } catch (err) {
+    const issues = (err as { issues?: Array<{ path: string, message: string }> }).issues ?? []
+    throw new CliError(`${path} is not a valid manifest (${issues.length} field${issues.length === 1 ? '' : 's'}):`, 1,
+      issues.map((i) => `${i.path === '' ? '(top level)' : i.path}: ${i.message}`))
+  }
+}
+
+export function describeManifest (m: Manifest): string {
+  const lines = [
+    `${m.name}  (${m.id})`,
+    m.description === '' ? undefined : `  ${m.description}`,
+    `  seq ${m.seq}, issued ${new Date(m.issuedAt).toISOString()}, expires ${new Date(m.expiresAt).toISOString()}`,
+    `  ${m.language} · ${m.country} · ${m.access}${m.tags.length > 0 ? ` · #${m.tags.join(' #')}` : ''}`,
+    `  homepage ${m.homepage}`,
+    ...m.streams.map((s) => `  stream ${s.url} (${s.codec} ${s.bitrate} kb/s, mount ${s.mount})`),
+    ...m.relays.map((r) => `  relay ${r}`),
+    m.studio === undefined ? undefined : `  studio ${m.studio.peer}${m.studio.onAir ? ' — ON AIR' : ''}`
+  ]
+  return lines.filter((l) => l !== undefined).join('\n')
+}

@@ -1,0 +1,46 @@
+/**
+ * A short-lived client node for the CLI and tools: dials relays, uses the DHT
+ * as a client, and (with a station key) is the station's own node, reachable
+ * through a relay reservation so that its directory provider records carry
+ * addresses.
+ */
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import type { StationKey } from '@openstudio/protocol'
+import { connectToRelays } from './libp2p/connect.ts'
+import { createOpenStudioNode, type OpenStudioNode } from './libp2p/create-node.ts'
+import { libp2pKeyOf } from './libp2p/keys.ts'
+
+export interface ClientInit {
+  /** Relay multiaddrs to join through. */
+  bootstrap: string[]
+  /** Act as this station's node (its PeerId is the station id). */
+  stationKey?: StationKey
+  /** @default false */
+  allowPrivate?: boolean
+  /** @default 10 s */
+  connectTimeoutMs?: number
+  signal?: AbortSignal
+}
+
+/**
+ * Starts a client node and waits until it can use the network.
+ * @throws {NoRelayError | TimeoutError}
+ */
+export async function openClient (init: ClientInit): Promise<OpenStudioNode> {
+  const reachable = init.stationKey !== undefined
+  const node = await createOpenStudioNode({
+    privateKey: init.stationKey === undefined ? undefined : libp2pKeyOf(init.stationKey),
+    listen: reachable ? ['/p2p-circuit'] : [],
+    allowPrivate: init.allowPrivate,
+    transports: [tcp(), webSockets(), circuitRelayTransport()]
+  })
+  try {
+    await connectToRelays(node, init.bootstrap, { timeoutMs: init.connectTimeoutMs, signal: init.signal, reachable })
+    return node
+  } catch (err) {
+    await node.stop()
+    throw err
+  }
+}

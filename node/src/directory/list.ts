@@ -1,0 +1,98 @@
+/**
+ * Listing the directory: the providers of a directory key (all stations, or
+ * one tag), each resolved with bounded concurrency, plus stations heard on the
+ * directory topic. Verified manifests only, one per station, newest seq.
+ */
+import { logger } from '@libp2p/logger'
+import { directoryCid, isStationId, type Manifest } from '@openstudio/protocol'
+import parallel from 'it-parallel'
+import { resolveStation } from '../station/resolve.ts'
+import type { KadDHT } from '@libp2p/kad-dht'
+
+const log = logger('openstudio:directory')
+
+export const LIST_DEFAULTS = {
+  concurrency: 16,
+  timeoutMs: 15_000,
+  resolveTimeoutMs: 8_000
+} as const
+
+export interface DirectoryComponents {
+  dht: Pick<KadDHT, 'get' | 'findProviders'>
+}
+
+export interface ListInit {
+  /** Only stations with this tag. */
+  tag?: string
+  /** Verified manifests known already (from the directory topic or a cache). */
+  known?: Iterable<Manifest>
+  /** Resolves in flight at once. @default 16 */
+  concurrency?: number
+  /** @default 15 s */
+  timeoutMs?: number
+  signal?: AbortSignal
+  onProgress?: (progress: { found: number, resolved: number }) => void
+}
+
+/**
+ * Lists the verified stations of the directory, newest manifest per station,
+ * sorted by name.
+ * @throws {MalformedError} for an invalid tag
+ */
+export async function listDirectory (components: DirectoryComponents, init: ListInit = {}): Promise<Manifest[]> {
+  const cid = directoryCid(init.tag)
+  const timeout = AbortSignal.timeout(init.timeoutMs ?? LIST_DEFAULTS.timeoutMs)
+  const signal = init.signal === undefined ? timeout : AbortSignal.any([init.signal, timeout])
+  const stations = new Map<string, Manifest>()
+  for (const manifest of init.known ?? []) {
+    if (init.tag === undefined || manifest.tags.includes(init.tag)) keep(stations, manifest)
+  }
+
+  const ids = await providerIds(components, cid, signal)
+  let resolved = 0
+  init.onProgress?.({ found: ids.size, resolved })
+  const jobs = [...ids].map((id) => async () => {
+    try {
+      return (await resolveStation(components, id, { timeoutMs: LIST_DEFAULTS.resolveTimeoutMs, signal })).manifest
+    } catch (err) {
+      log('station %s skipped: %s', id, (err as Error).message)
+      return undefined
+    } finally {
+      init.onProgress?.({ found: ids.size, resolved: ++resolved })
+    }
+  })
+  for await (const manifest of parallel(jobs, { concurrency: init.concurrency ?? LIST_DEFAULTS.concurrency, ordered: false })) {
+    if (manifest !== undefined && (init.tag === undefined || manifest.tags.includes(init.tag))) keep(stations, manifest)
+  }
+  return [...stations.values()].sort((a, b) => a.name.localeCompare(b.name) || (a.id < b.id ? -1 : 1))
+}
+
+/** Keeps the manifest with the highest seq per station. */
+export function keep (stations: Map<string, Manifest>, manifest: Manifest): boolean {
+  const current = stations.get(manifest.id)
+  if (current !== undefined && current.seq >= manifest.seq) return false
+  stations.set(manifest.id, manifest)
+  return true
+}
+
+/**
+ * Station ids among the providers of a directory key. Each server answers
+ * with every provider it stores; kad-dht stops its query after K providers,
+ * so the full lists come from the PEER_RESPONSE events, not the PROVIDER ones.
+ */
+async function providerIds (components: DirectoryComponents, cid: ReturnType<typeof directoryCid>, signal: AbortSignal): Promise<Set<string>> {
+  const ids = new Set<string>()
+  try {
+    for await (const event of components.dht.findProviders(cid, { signal })) {
+      const providers = event.name === 'PEER_RESPONSE' || event.name === 'PROVIDER' ? event.providers : []
+      for (const provider of providers) {
+        const id = provider.id.toString()
+        if (isStationId(id)) ids.add(id)
+      }
+    }
+  } catch (err) {
+    if (ids.size === 0 && !signal.aborted) throw err
+    log('provider query for %s ended: %s', cid, (err as Error).message)
+  }
+  return ids
+}

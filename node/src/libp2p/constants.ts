@@ -1,0 +1,21 @@
+/** Defaults of the libp2p node factory. */
+
+/** Circuit relay v2 server limits. The libp2p defaults (15 reservations, 2 h TTL) run out on page reloads. */
+export const RELAY_SERVER_DEFAULTS = {
+  maxReservations: 512,
+  reservationTtlMs: 10 * 60 * 1000,
+  /** Relayed connections carry signalling only. */
+  durationLimitMs: 2 * 60 * 1000,
+  dataLimitBytes: 128 * 1024,
+  /** Reservations one peer may hold at once (it only ever needs one). */
+  maxReservationsPerPeer: 1
+} as const
+
+/** Gossipsub: largest message on the wire (a manifest announcement or room snapshot fits easily). */
+export const GOSSIP_MAX_MESSAGE_BYTES = 64 * 1024
+
+/** kad-dht: concurrent inbound streams per connection (bounded against floods). */
+export const DHT_MAX_INBOUND_STREAMS = 32
+
+/** New inbound connections accepted per second from one host (libp2p's default of 5 is too low behind NAT). */
+export const INBOUND_CONNECTIONS_PER_SECOND = 100

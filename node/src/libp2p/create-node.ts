@@ -1,0 +1,159 @@
+/**
+ * The one libp2p node factory of OpenStudio. Relays, the CLI and tests build
+ * their nodes here; platform parts (transports, datastore, metrics) are
+ * injected, so the protocol configuration exists once.
+ */
+import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { identify, type Identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
+import { noise } from '@libp2p/noise'
+import { ping, type Ping } from '@libp2p/ping'
+import { isPrivate } from '@libp2p/utils'
+import { yamux } from '@libp2p/yamux'
+import { PROTOCOL } from '@openstudio/protocol'
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { DHT_MAX_INBOUND_STREAMS, GOSSIP_MAX_MESSAGE_BYTES, INBOUND_CONNECTIONS_PER_SECOND, RELAY_SERVER_DEFAULTS } from './constants.ts'
+import { selectors, validators } from './dht-records.ts'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export interface RelayServerInit {
+  /** @default 512 */
+  maxReservations?: number
+  /** @default 10 minutes */
+  reservationTtlMs?: number
+  /** Longest life of one relayed connection. @default 2 minutes */
+  durationLimitMs?: number
+  /** Bytes one relayed connection may carry, both directions together. @default 128 KiB */
+  dataLimitBytes?: number
+}
+
+export interface OpenStudioNodeInit {
+  /** The node's identity. A station's own node uses the station key. @default a new key */
+  privateKey?: PrivateKey
+  /** Persistent store of DHT records, peers and the like. @default in memory */
+  datastore?: Datastore
+  /** Multiaddrs to listen on. @default [] */
+  listen?: string[]
+  /** Multiaddrs of relays to connect to at start. @default [] */
+  bootstrap?: string[]
+  /**
+   * Keep loopback and LAN addresses: dial them, and keep them in DHT answers.
+   * Needed on loopback and LANs; off on the public internet.
+   * @default false
+   */
+  allowPrivate?: boolean
+  /** Answer DHT queries (relays) or only ask them (clients). @default 'client' */
+  dhtMode?: 'server' | 'client'
+  /** Run a circuit relay v2 server with these limits. @default no relay server */
+  relayServer?: RelayServerInit
+  /** Announce these multiaddrs instead of the listen addresses. */
+  announce?: string[]
+  /** Platform transports, e.g. `[tcp(), webSockets(), circuitRelayTransport()]`. */
+  transports: NonNullable<Libp2pOptions['transports']>
+  /** A libp2p metrics implementation, e.g. prometheus. */
+  metrics?: Libp2pOptions['metrics']
+  /** Replaces the connection gater derived from `allowPrivate`. */
+  connectionGater?: ConnectionGater
+  connectionManager?: Libp2pOptions['connectionManager']
+}
+
+export interface OpenStudioServices {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+  pubsub: GossipSub
+  relay?: CircuitRelayService
+  [key: string]: unknown
+}
+
+export type OpenStudioNode = Libp2p<OpenStudioServices>
+
+/**
+ * Creates (and starts) an OpenStudio libp2p node.
+ *
+ * @example
+ * ```ts
+ * const node = await createOpenStudioNode({
+ *   transports: [tcp(), webSockets(), circuitRelayTransport()],
+ *   bootstrap: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…'],
+ *   allowPrivate: true
+ * })
+ * ```
+ */
+export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<OpenStudioNode> {
+  const allowPrivate = init.allowPrivate ?? false
+  const relay = init.relayServer === undefined ? undefined : { ...defaultsOf(init.relayServer) }
+  const services: Record<string, unknown> = {
+    identify: identify(),
+    ping: ping(),
+    dht: kadDHT({
+      protocol: PROTOCOL.kad,
+      clientMode: (init.dhtMode ?? 'client') === 'client',
+      peerInfoMapper: allowPrivate ? passthroughMapper : removePrivateAddressesMapper,
+      validators,
+      selectors,
+      maxInboundStreams: DHT_MAX_INBOUND_STREAMS,
+      logPrefix: 'openstudio:dht',
+      // Queries wait for the first self-query; run it at once so a short-lived client is not held up.
+      initialQuerySelfInterval: 0,
+      datastorePrefix: '/openstudio-dht'
+    }),
+    pubsub: gossipsub({
+      emitSelf: false,
+      allowPublishToZeroTopicPeers: true,
+      maxInboundDataLength: GOSSIP_MAX_MESSAGE_BYTES,
+      // Many peers share one address on loopback, behind NAT and behind proxies: don't punish that.
+      scoreParams: { IPColocationFactorWeight: 0 },
+      msgIdFn: async (message) => (await sha256.digest(message.data)).bytes
+    })
+  }
+  if (relay !== undefined) {
+    services.relay = circuitRelayServer({
+      reservations: {
+        maxReservations: relay.maxReservations,
+        reservationTtl: relay.reservationTtlMs,
+        defaultDurationLimit: relay.durationLimitMs,
+        defaultDataLimit: BigInt(relay.dataLimitBytes),
+        applyDefaultLimit: true
+      }
+    })
+  }
+  return createLibp2p<OpenStudioServices>({
+    privateKey: init.privateKey,
+    datastore: init.datastore,
+    addresses: { listen: init.listen ?? [], announce: init.announce },
+    transports: init.transports,
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: (init.bootstrap?.length ?? 0) > 0 ? [bootstrap({ list: init.bootstrap ?? [] })] : [],
+    connectionGater: init.connectionGater ?? privateAddressGater(allowPrivate),
+    connectionManager: {
+      // Loopback, NAT and reverse proxies put many peers behind one address.
+      inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND,
+      ...init.connectionManager
+    },
+    metrics: init.metrics,
+    services: services as never
+  })
+}
+
+/** Dials to private and loopback addresses are refused unless `allowPrivate`. */
+export function privateAddressGater (allowPrivate: boolean): ConnectionGater {
+  return {
+    denyDialMultiaddr: (ma: Multiaddr) => !allowPrivate && isPrivate(ma)
+  }
+}
+
+function defaultsOf (init: RelayServerInit): Required<RelayServerInit> {
+  return {
+    maxReservations: init.maxReservations ?? RELAY_SERVER_DEFAULTS.maxReservations,
+    reservationTtlMs: init.reservationTtlMs ?? RELAY_SERVER_DEFAULTS.reservationTtlMs,
+    durationLimitMs: init.durationLimitMs ?? RELAY_SERVER_DEFAULTS.durationLimitMs,
+    dataLimitBytes: init.dataLimitBytes ?? RELAY_SERVER_DEFAULTS.dataLimitBytes
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Resolving a station by its id: DHT get, then validate every record found,
+ * then select the best. Only a verified manifest is ever returned.
+ */
+import { logger } from '@libp2p/logger'
+import { selectStationRecord, stationIdToBytes, stationRecordKey, validateStationRecord, type Manifest } from '@openstudio/protocol'
+import { InvalidRecordError, StationNotFoundError, TimeoutError } from '../errors.ts'
+import type { KadDHT } from '@libp2p/kad-dht'
+
+const log = logger('openstudio:resolve')
+
+/** Default time a resolve may take. */
+export const RESOLVE_TIMEOUT_MS = 10_000
+
+export interface ResolveComponents {
+  dht: Pick<KadDHT, 'get'>
+}
+
+export interface ResolveInit {
+  /** @default RESOLVE_TIMEOUT_MS */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+export interface ResolvedStation {
+  manifest: Manifest
+  /** The signed record the manifest came from. */
+  record: Uint8Array
+}
+
+/**
+ * Resolves a station id to its newest verified manifest.
+ * @throws {InvalidStationIdError} for an id that is not an Ed25519 PeerId
+ * @throws {StationNotFoundError} when no record exists
+ * @throws {InvalidRecordError} when records exist but none verifies
+ * @throws {TimeoutError} when the DHT did not answer in time
+ */
+export async function resolveStation (components: ResolveComponents, stationId: string, init: ResolveInit = {}): Promise<ResolvedStation> {
+  stationIdToBytes(stationId)
+  const key = stationRecordKey(stationId)
+  const timeout = AbortSignal.timeout(init.timeoutMs ?? RESOLVE_TIMEOUT_MS)
+  const signal = init.signal === undefined ? timeout : AbortSignal.any([init.signal, timeout])
+  const records: Uint8Array[] = []
+  const rejections: string[] = []
+  try {
+    for await (const event of components.dht.get(key, { signal })) {
+      if (event.name === 'VALUE') records.push(event.value)
+      else if (event.name === 'QUERY_ERROR' && /invalid record/i.test(event.error.message)) rejections.push(`${event.from.toString()}: ${event.error.message}`)
+    }
+  } catch (err) {
+    if (timeout.aborted && records.length === 0) throw new TimeoutError(`no answer for station ${stationId} within ${init.timeoutMs ?? RESOLVE_TIMEOUT_MS} ms`)
+    if (init.signal?.aborted === true) throw err
+    log('get %s ended: %s', stationId, (err as Error).message)
+  }
+  return pickBest(stationId, key, records, rejections)
+}
+
+function pickBest (stationId: string, key: Uint8Array, records: Uint8Array[], rejections: string[]): ResolvedStation {
+  const now = Date.now()
+  const verdicts = records.map((record) => validateStationRecord(key, record, now))
+  const valid = records.filter((_, i) => verdicts[i]?.ok === true)
+  if (valid.length === 0) {
+    const reasons = [...rejections, ...verdicts.flatMap((v) => v.ok ? [] : [`${v.error.name}: ${v.error.message}`])]
+    if (reasons.length > 0) throw new InvalidRecordError(`station ${stationId} has only invalid records`, reasons)
+    throw new StationNotFoundError(`station ${stationId} was not found`)
+  }
+  const record = valid[selectStationRecord(key, valid, now)] as Uint8Array
+  const result = validateStationRecord(key, record, now)
+  if (!result.ok) throw new InvalidRecordError(`station ${stationId} record stopped verifying`)
+  return { manifest: result.value, record }
+}

@@ -1,0 +1,56 @@
+/**
+ * The station directory: well-known DHT provider keys (all stations, one per
+ * tag) and the announcements stations make on the directory topic.
+ *
+ * Provider keys are CIDv1 (raw codec) of the SHA-256 of `DIRECTORY_KEY.all`
+ * or `DIRECTORY_KEY.tag(tag)`, so any tool can derive them.
+ */
+import { sha256 } from '@noble/hashes/sha2.js'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import * as Digest from 'multiformats/hashes/digest'
+import { z } from 'zod'
+import { decodeCanonical, encodeCanonical } from './cbor.ts'
+import { DIRECTORY_KEY, MAX_RECORD_BYTES } from './constants.ts'
+import { asVerifyError, verifyManifestOrThrow, type Manifest, type VerifyResult } from './manifest/manifest.ts'
+import { tagSchema } from './manifest/fields.ts'
+import { parseOrThrow } from './schema.ts'
+
+const SHA2_256 = 0x12
+const utf8 = new TextEncoder()
+
+/**
+ * The provider key of the whole directory, or of one tag.
+ * @throws {MalformedError} for a tag that is not a valid manifest tag
+ */
+export function directoryCid (tag?: string): CID {
+  const name = tag === undefined ? DIRECTORY_KEY.all : DIRECTORY_KEY.tag(parseOrThrow(tagSchema, tag, 'tag'))
+  return CID.createV1(raw.code, Digest.create(SHA2_256, sha256(utf8.encode(name))))
+}
+
+/** Messages on the directory topic. */
+export type DirectoryAnnouncement =
+  /** A station's signed manifest record, as stored in the DHT. */
+  | { type: 'station', record: Uint8Array }
+
+const announcementSchema = z.discriminatedUnion('t', [
+  z.strictObject({ t: z.literal('station'), r: z.instanceof(Uint8Array) })
+])
+const MAX_ANNOUNCEMENT_BYTES = MAX_RECORD_BYTES + 64
+
+export function encodeAnnouncement (announcement: DirectoryAnnouncement): Uint8Array {
+  return encodeCanonical({ t: announcement.type, r: announcement.record })
+}
+
+/**
+ * Decodes a directory announcement and verifies the manifest it carries.
+ * Never throws.
+ */
+export function verifyAnnouncement (bytes: Uint8Array, now: number): VerifyResult<Manifest> {
+  try {
+    const message = parseOrThrow(announcementSchema, decodeCanonical(bytes, 'announcement', MAX_ANNOUNCEMENT_BYTES), 'announcement')
+    return { ok: true, value: verifyManifestOrThrow(message.r, { now }) }
+  } catch (err) {
+    return { ok: false, error: asVerifyError(err) }
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The relay node that station owners run: circuit relay v2 server, kad-dht
+ * server, gossipsub (directory topic), identify and ping, over TCP and
+ * WebSockets, with a persistent identity and datastore, and an HTTP server for
+ * health and metrics.
+ */
+import { mkdir } from 'node:fs/promises'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { logger } from '@libp2p/logger'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { createOpenStudioNode, DirectoryWatcher, type OpenStudioNode, type RelayServerInit } from '@openstudio/node'
+import { LevelDatastore } from 'datastore-level'
+import { MemoryDatastore } from 'datastore-core'
+import { Gauge, Registry } from 'prom-client'
+import { DEFAULT_LISTEN, DHT_RECORD_PREFIX } from './constants.ts'
+import { startHttp } from './http.ts'
+import { loadOrCreateRelayKey } from './identity.ts'
+import type { Server } from 'node:http'
+import type { Datastore } from 'interface-datastore'
+
+const log = logger('openstudio:relay')
+
+export interface RelayInit {
+  /** @default DEFAULT_LISTEN (TCP 4001, WebSockets 4002 on all interfaces) */
+  listen?: string[]
+  /** Other relays to join. @default [] */
+  bootstrap?: string[]
+  /** Serve `/health` and `/metrics` here. @default no HTTP server */
+  http?: { host: string, port: number }
+  /** Keep the identity and DHT records here across restarts. @default in memory */
+  dataDir?: string
+  /** Keep loopback and LAN addresses (loopback tests, LANs). @default false */
+  allowPrivate?: boolean
+  /** Circuit relay limits. */
+  relayServer?: RelayServerInit
+  /** Public addresses to announce instead of the listen addresses. */
+  announce?: string[]
+}
+
+export interface RelayHealth {
+  status: 'ok'
+  peerId: string
+  addresses: string[]
+  peers: number
+  records: number
+  reservations: number
+  stationsHeard: number
+  dhtMode: 'client' | 'server'
+  uptimeSeconds: number
+}
+
+export class Relay {
+  private server?: Server
+  private stopped = false
+  private readonly startedAt = Date.now()
+
+  private constructor (
+    readonly node: OpenStudioNode,
+    private readonly datastore: Datastore & { close?: () => Promise<void> },
+    readonly registry: Registry,
+    readonly directory: DirectoryWatcher
+  ) {}
+
+  /** Creates and starts a relay; rolls back on failure. */
+  static async create (init: RelayInit = {}): Promise<Relay> {
+    let datastore: Datastore & { open?: () => Promise<void>, close?: () => Promise<void> } = new MemoryDatastore()
+    let privateKey
+    if (init.dataDir !== undefined) {
+      await mkdir(init.dataDir, { recursive: true, mode: 0o700 })
+      privateKey = await loadOrCreateRelayKey(init.dataDir)
+      datastore = new LevelDatastore(`${init.dataDir}/datastore`)
+      await datastore.open?.()
+    }
+    const registry = new Registry()
+    let node: OpenStudioNode | undefined
+    try {
+      node = await createOpenStudioNode({
+        privateKey,
+        datastore,
+        listen: init.listen ?? DEFAULT_LISTEN,
+        announce: init.announce,
+        bootstrap: init.bootstrap,
+        allowPrivate: init.allowPrivate,
+        dhtMode: 'server',
+        relayServer: init.relayServer ?? {},
+        transports: [tcp(), webSockets(), circuitRelayTransport()],
+        metrics: prometheusMetrics({ registry, collectDefaultMetrics: true })
+      })
+      const directory = new DirectoryWatcher(node.services)
+      directory.start()
+      const relay = new Relay(node, datastore, registry, directory)
+      relay.registerGauges()
+      if (init.http !== undefined) relay.server = await startHttp({ ...init.http, registry, health: async () => relay.health() })
+      log('relay %s started', node.peerId)
+      return relay
+    } catch (err) {
+      await node?.stop()
+      await datastore.close?.()
+      throw err
+    }
+  }
+
+  get peerId (): string {
+    return this.node.peerId.toString()
+  }
+
+  /** Listen addresses with the relay's /p2p/ id. */
+  get multiaddrs (): string[] {
+    return this.node.getMultiaddrs().map((ma) => ma.toString())
+  }
+
+  /** The HTTP server's bound address, when it runs. */
+  get httpAddress (): { host: string, port: number } | undefined {
+    const address = this.server?.address()
+    return typeof address === 'object' && address !== null ? { host: address.address, port: address.port } : undefined
+  }
+
+  async health (): Promise<RelayHealth> {
+    return {
+      status: 'ok',
+      peerId: this.peerId,
+      addresses: this.multiaddrs,
+      peers: this.node.getPeers().length,
+      records: await this.countRecords(),
+      reservations: this.reservations(),
+      stationsHeard: this.directory.stations.size,
+      dhtMode: this.node.services.dht.getMode(),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000)
+    }
+  }
+
+  /** Stops the HTTP server and the node, and flushes the datastore. Idempotent. */
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    this.directory.stop()
+    if (this.server !== undefined) {
+      this.server.closeAllConnections()
+      await new Promise<void>((resolve) => this.server?.close(() => { resolve() }))
+    }
+    await this.node.stop()
+    await this.datastore.close?.()
+    log('relay %s stopped', this.peerId)
+  }
+
+  private reservations (): number {
+    return this.node.services.relay?.reservations.size ?? 0
+  }
+
+  private async countRecords (): Promise<number> {
+    let n = 0
+    for await (const _ of this.datastore.queryKeys({ prefix: DHT_RECORD_PREFIX })) n++
+    return n
+  }
+
+  private registerGauges (): void {
+    const relay = this // eslint-disable-line @typescript-eslint/no-this-alias
+    const registers = [this.registry]
+    new Gauge({ name: 'openstudio_relay_reservations', help: 'Circuit relay v2 reservations held', registers, collect () { this.set(relay.reservations()) } })
+    new Gauge({ name: 'openstudio_relay_peers', help: 'Connected peers', registers, collect () { this.set(relay.node.getPeers().length) } })
+    new Gauge({ name: 'openstudio_relay_stations_heard', help: 'Verified stations heard on the directory topic', registers, collect () { this.set(relay.directory.stations.size) } })
+    new Gauge({ name: 'openstudio_relay_announcements_rejected', help: 'Directory announcements that failed verification', registers, collect () { this.set(relay.directory.rejected) } })
+    new Gauge({ name: 'openstudio_dht_records', help: 'Station records stored by this DHT server', registers, async collect () { this.set(await relay.countRecords()) } })
+  }
+}
