@@ -14,6 +14,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
+          setupFiles: ['tests/src/setup-node.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false

@@ -45,3 +45,8 @@ export class InputFileError extends Error {
 export class NoRelayError extends Error {
   override readonly name = 'NoRelayError'
 }
+
+/** A DHT record that is valid but older than the one already stored. */
+export class StaleRecordError extends Error {
+  override readonly name = 'StaleRecordError'
+}

@@ -17,11 +17,11 @@
  */
 export * from './errors.ts'
 export { createOpenStudioNode, privateAddressGater, type OpenStudioNode, type OpenStudioNodeInit, type OpenStudioServices, type RelayServerInit } from './libp2p/create-node.ts'
-export { RELAY_SERVER_DEFAULTS } from './libp2p/constants.ts'
+export { DHT_DATASTORE_PREFIX, RELAY_SERVER_DEFAULTS } from './libp2p/constants.ts'
 export { connectToRelays, type ConnectInit } from './libp2p/connect.ts'
 export { generateKeyPair, libp2pKeyOf, privateKeyFromProtobuf, privateKeyToProtobuf } from './libp2p/keys.ts'
 export { openClient, type ClientInit } from './client.ts'
-export { validateRecord, selectRecord } from './libp2p/dht-records.ts'
+export { recordRules, selectRecord, type RecordRules } from './libp2p/dht-records.ts'
 export { publishStation, type PublishInit, type PublishResult, type PublishStep } from './station/publish.ts'
 export { resolveStation, type ResolveInit, type ResolvedStation } from './station/resolve.ts'
 export { listDirectory, type ListInit } from './directory/list.ts'

@@ -3,5 +3,3 @@
 /** Where a relay listens when no `--listen` is given: TCP for relays, WebSockets for browsers. */
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws']
 
-/** Datastore prefix under which kad-dht keeps records (see the node factory). */
-export const DHT_RECORD_PREFIX = '/openstudio-dht/record'

@@ -10,11 +10,11 @@ import { logger } from '@libp2p/logger'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
-import { createOpenStudioNode, DirectoryWatcher, type OpenStudioNode, type RelayServerInit } from '@openstudio/node'
+import { createOpenStudioNode, DHT_DATASTORE_PREFIX, DirectoryWatcher, type OpenStudioNode, type RelayServerInit } from '@openstudio/node'
 import { LevelDatastore } from 'datastore-level'
 import { MemoryDatastore } from 'datastore-core'
 import { Gauge, Registry } from 'prom-client'
-import { DEFAULT_LISTEN, DHT_RECORD_PREFIX } from './constants.ts'
+import { DEFAULT_LISTEN } from './constants.ts'
 import { startHttp } from './http.ts'
 import { loadOrCreateRelayKey } from './identity.ts'
 import type { Server } from 'node:http'
@@ -151,7 +151,7 @@ export class Relay {
 
   private async countRecords (): Promise<number> {
     let n = 0
-    for await (const _ of this.datastore.queryKeys({ prefix: DHT_RECORD_PREFIX })) n++
+    for await (const _ of this.datastore.queryKeys({ prefix: `${DHT_DATASTORE_PREFIX}/record` })) n++
     return n
   }
 

@@ -19,3 +19,6 @@ export const DHT_MAX_INBOUND_STREAMS = 32
 
 /** New inbound connections accepted per second from one host (libp2p's default of 5 is too low behind NAT). */
 export const INBOUND_CONNECTIONS_PER_SECOND = 100
+
+/** Where kad-dht keeps its records and provider records in the datastore. */
+export const DHT_DATASTORE_PREFIX = '/openstudio-dht'

@@ -15,8 +15,8 @@ import { yamux } from '@libp2p/yamux'
 import { PROTOCOL } from '@openstudio/protocol'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { DHT_MAX_INBOUND_STREAMS, GOSSIP_MAX_MESSAGE_BYTES, INBOUND_CONNECTIONS_PER_SECOND, RELAY_SERVER_DEFAULTS } from './constants.ts'
-import { selectors, validators } from './dht-records.ts'
+import { DHT_DATASTORE_PREFIX, DHT_MAX_INBOUND_STREAMS, GOSSIP_MAX_MESSAGE_BYTES, INBOUND_CONNECTIONS_PER_SECOND, RELAY_SERVER_DEFAULTS } from './constants.ts'
+import { recordRules } from './dht-records.ts'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -88,6 +88,7 @@ export type OpenStudioNode = Libp2p<OpenStudioServices>
 export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<OpenStudioNode> {
   const allowPrivate = init.allowPrivate ?? false
   const relay = init.relayServer === undefined ? undefined : { ...defaultsOf(init.relayServer) }
+  const { validators, selectors } = recordRules(init.datastore === undefined ? undefined : { datastore: init.datastore, prefix: DHT_DATASTORE_PREFIX })
   const services: Record<string, unknown> = {
     identify: identify(),
     ping: ping(),
@@ -101,7 +102,7 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
       logPrefix: 'openstudio:dht',
       // Queries wait for the first self-query; run it at once so a short-lived client is not held up.
       initialQuerySelfInterval: 0,
-      datastorePrefix: '/openstudio-dht'
+      datastorePrefix: DHT_DATASTORE_PREFIX
     }),
     pubsub: gossipsub({
       emitSelf: false,

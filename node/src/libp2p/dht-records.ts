@@ -1,18 +1,54 @@
 /**
  * kad-dht adapters for station records: the protocol validator and selector,
  * keyed by the `openstudio` namespace, as every DHT server and client needs.
+ *
+ * kad-dht validators see one record at a time and its PUT handler overwrites
+ * whatever it stored, so a valid but older record would roll a station back.
+ * With the node's datastore at hand, the validator also refuses a record that
+ * loses to the one already stored.
  */
-import { DHT_NAMESPACE, selectStationRecord, validateStationRecord } from '@openstudio/protocol'
+import { Libp2pRecord } from '@libp2p/record'
+import { bytesEqual, DHT_NAMESPACE, selectStationRecord, validateStationRecord } from '@openstudio/protocol'
+import { Key, type Datastore } from 'interface-datastore'
+import { base32 } from 'multiformats/bases/base32'
+import { StaleRecordError } from '../errors.ts'
 import type { SelectFn, ValidateFn } from '@libp2p/kad-dht'
 
-/** Rejects forged, expired, oversized, mismatched and unknown-version records by throwing their typed error. */
-export const validateRecord: ValidateFn = (key, value) => {
-  const result = validateStationRecord(key, value, Date.now())
-  if (!result.ok) throw result.error
+export interface RecordRules {
+  validators: Record<string, ValidateFn>
+  selectors: Record<string, SelectFn>
+}
+
+export interface RecordStore {
+  datastore: Pick<Datastore, 'get' | 'has'>
+  /** The kad-dht `datastorePrefix`. */
+  prefix: string
 }
 
 /** Picks the valid record with the highest seq (deterministic tie-break). */
 export const selectRecord: SelectFn = (key, records) => selectStationRecord(key, records, Date.now())
 
-export const validators: Record<string, ValidateFn> = { [DHT_NAMESPACE]: validateRecord }
-export const selectors: Record<string, SelectFn> = { [DHT_NAMESPACE]: selectRecord }
+/**
+ * The validator and selector of station records. Given the datastore kad-dht
+ * stores records in, the validator also rejects records older than the stored one.
+ */
+export function recordRules (store?: RecordStore): RecordRules {
+  const validate: ValidateFn = async (key, value) => {
+    const now = Date.now()
+    const result = validateStationRecord(key, value, now)
+    if (!result.ok) throw result.error
+    if (store === undefined) return
+    const current = await storedValue(store, key)
+    if (current === undefined || bytesEqual(current, value)) return
+    if (selectStationRecord(key, [current, value], now) === 0 && validateStationRecord(key, current, now).ok) {
+      throw new StaleRecordError(`record seq ${result.value.seq} is not newer than the stored one`)
+    }
+  }
+  return { validators: { [DHT_NAMESPACE]: validate }, selectors: { [DHT_NAMESPACE]: selectRecord } }
+}
+
+async function storedValue (store: RecordStore, key: Uint8Array): Promise<Uint8Array | undefined> {
+  const dsKey = new Key(`${store.prefix}/record/${base32.baseEncode(key)}`, false)
+  if (!(await store.datastore.has(dsKey))) return undefined
+  return Libp2pRecord.deserialize(await store.datastore.get(dsKey)).value
+}

@@ -1,0 +1,81 @@
+/**
+ * Real relays on loopback for the integration tests and benchmarks.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openClient, publishStation, type OpenStudioNode, type PublishResult } from '@openstudio/node'
+import { generateStationKey, type ManifestDraftInput, type StationKey } from '@openstudio/protocol'
+import { Relay, type RelayInit } from '@openstudio/relay'
+import { waitUntil } from './wait.ts'
+
+export const LOOPBACK_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
+
+/** A temporary directory removed by `cleanup`. */
+export async function tempDir (prefix = 'openstudio-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix))
+}
+
+export async function removeDir (dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true })
+}
+
+/** The TCP multiaddr (with /p2p/) of a relay. */
+export function tcpAddr (relay: Relay): string {
+  const addr = relay.multiaddrs.find((a) => a.includes('/tcp/') && !a.includes('/ws'))
+  if (addr === undefined) throw new Error(`relay ${relay.peerId} has no TCP address`)
+  return addr
+}
+
+export async function startRelay (init: RelayInit = {}): Promise<Relay> {
+  return Relay.create({ listen: LOOPBACK_LISTEN, allowPrivate: true, ...init })
+}
+
+/** Starts `n` relays, each bootstrapped to the one before, and waits until every DHT has a peer. */
+export async function startRelayChain (n: number, init: RelayInit = {}): Promise<Relay[]> {
+  const relays: Relay[] = []
+  for (let i = 0; i < n; i++) {
+    const previous = relays[i - 1]
+    relays.push(await startRelay({ ...init, bootstrap: previous === undefined ? [] : [tcpAddr(previous)] }))
+  }
+  await waitUntil('every relay to have a DHT peer', () => relays.every((r) => dhtSize(r.node) > 0))
+  return relays
+}
+
+export function dhtSize (node: OpenStudioNode): number {
+  return (node.services.dht as unknown as { routingTable: { size: number } }).routingTable.size
+}
+
+export async function stopAll (relays: Array<{ stop: () => Promise<void> }>): Promise<void> {
+  await Promise.all(relays.map(async (r) => r.stop()))
+}
+
+/** A valid draft for test station `n`. */
+export function draftFor (n: number, tags: string[] = ['talk']): ManifestDraftInput {
+  return {
+    name: `Test Station ${String(n).padStart(3, '0')}`,
+    description: `Station number ${n}`,
+    tags,
+    language: 'en',
+    country: 'GB',
+    homepage: `https://station${n}.example/`,
+    streams: [{ url: `http://127.0.0.1:8000/s${n}.ogg`, codec: 'opus', bitrate: 96, mount: `/s${n}.ogg` }],
+    access: 'open'
+  }
+}
+
+/** Publishes a station through a relay from the station's own short-lived node. */
+export async function publishThrough (relay: Relay, draft: ManifestDraftInput, key: StationKey = generateStationKey()): Promise<PublishResult & { key: StationKey }> {
+  const node = await openClient({ bootstrap: [tcpAddr(relay)], stationKey: key, allowPrivate: true })
+  try {
+    const result = await publishStation({ ...node.services, peerId: node.peerId }, { key, draft, relays: [tcpAddr(relay)] })
+    return { ...result, key }
+  } finally {
+    await node.stop()
+  }
+}
+
+/** A client node joined through `relay`. */
+export async function clientOf (relay: Relay): Promise<OpenStudioNode> {
+  return openClient({ bootstrap: [tcpAddr(relay)], allowPrivate: true })
+}

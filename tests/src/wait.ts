@@ -1,0 +1,39 @@
+/**
+ * Waiting without sleeping: resolve as soon as a condition holds or an event
+ * fires, with a timeout that names what was awaited.
+ */
+import { setInterval as every } from 'node:timers/promises'
+
+/** How often a condition is re-checked. */
+const POLL_MS = 15
+
+/** Resolves once `check()` returns a value other than undefined/false. */
+export async function waitUntil<T> (what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let lastError: unknown
+  for await (const _ of every(POLL_MS, undefined, { ref: false })) {
+    try {
+      const value = await check()
+      if (value !== undefined && value !== false) return value
+    } catch (err) {
+      lastError = err
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}`)
+    }
+  }
+  throw new Error(`stopped waiting for ${what}`)
+}
+
+/** Resolves with the detail of the next `type` event on `target`. */
+export async function nextEvent<T> (target: EventTarget, type: string, what: string, timeoutMs = 20_000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => { target.removeEventListener(type, onEvent); reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)) }, timeoutMs)
+    const onEvent = (event: Event): void => {
+      clearTimeout(timer)
+      target.removeEventListener(type, onEvent)
+      resolve((event as CustomEvent<T>).detail)
+    }
+    target.addEventListener(type, onEvent)
+  })
+}
