@@ -1,6 +1,6 @@
 /** `openstudio relay`: runs a relay until SIGINT or SIGTERM. */
 import { collectMultiaddr } from '@openstudio/node/cli'
-import { Command, InvalidArgumentError } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
 import { Relay } from './relay.ts'
 import { DEFAULT_LISTEN } from './constants.ts'
 
@@ -19,8 +19,8 @@ export function relayCommand (): Command {
   return new Command('relay')
     .description('run a relay node: circuit relay, DHT server, gossipsub router, health and metrics over HTTP')
     .option('--listen <multiaddr>', `address to listen on (repeatable; default ${DEFAULT_LISTEN.join(' and ')})`, collectMultiaddr)
-    .option('--bootstrap <multiaddr>', 'another relay to join (repeatable)', collectMultiaddr)
-    .option('--announce <multiaddr>', 'public address to announce instead of the listen addresses (repeatable)', collectMultiaddr)
+    .addOption(new Option('--bootstrap <multiaddr>', 'another relay to join (repeatable)').env('OPENSTUDIO_BOOTSTRAP').argParser(collectMultiaddr))
+    .addOption(new Option('--announce <multiaddr>', 'public address to announce instead of the listen addresses (repeatable)').env('OPENSTUDIO_ANNOUNCE').argParser(collectMultiaddr))
     .option('--http <host:port>', 'serve /health and /metrics here', parseHostPort)
     .option('--data <dir>', 'keep the relay identity and DHT records in this directory')
     .option('--allow-private', 'keep loopback and LAN addresses (needed on loopback and LANs)')

@@ -53,14 +53,21 @@ export function printResult (json: boolean, value: unknown, text: () => string):
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`)
 }
 
-/** Commander argument parser for multiaddrs (repeatable options collect into an array). */
+/**
+ * Commander argument parser for multiaddrs: repeatable options collect into an
+ * array, and one value may hold several, separated by commas or spaces (as an
+ * environment variable does).
+ */
 export function collectMultiaddr (value: string, previous: string[] = []): string[] {
-  try {
-    multiaddr(value)
-  } catch {
-    throw new InvalidArgumentError(`not a multiaddr: ${value}`)
+  const values = value.split(/[\s,]+/).filter((v) => v !== '')
+  for (const v of values) {
+    try {
+      multiaddr(v)
+    } catch {
+      throw new InvalidArgumentError(`not a multiaddr: ${v}`)
+    }
   }
-  return [...previous, value]
+  return [...previous, ...values]
 }
 
 /** A client may dial private addresses when the user named private relays, or asked for it. */
