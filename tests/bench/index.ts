@@ -2,10 +2,13 @@
  * `npm run bench [-- SUITE...]`: runs the benchmarks and prints one JSON
  * object. Each figure sits next to its raw-stack baseline from the same run.
  */
+import '@openstudio/node/polyfill'
+import { benchDht } from './dht.ts'
 import { benchProtocol } from './protocol.ts'
 
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
-  protocol: benchProtocol
+  protocol: benchProtocol,
+  dht: benchDht
 }
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'))

@@ -1,0 +1,73 @@
+/**
+ * DHT directory benchmark on 20 loopback relays: publish and resolve latency
+ * over 50 stations and the time to list 200 stations, each beside a bare
+ * kad-dht put/get of the same record bytes in the same run.
+ */
+import { performance } from 'node:perf_hooks'
+import { listDirectory, openClient, publishStation, resolveStation } from '@openstudio/node'
+import { generateStationKey, stationRecordKey } from '@openstudio/protocol'
+import { clientOf, draftFor, publishThrough, startRelayChain, stopAll, tcpAddr } from '../src/network.ts'
+import { rawClient, rawPut } from '../src/raw-client.ts'
+import { distribution, round } from './measure.ts'
+
+const RELAYS = 20
+const TIMED_STATIONS = 50
+const LISTED_STATIONS = 200
+
+export async function benchDht (): Promise<Record<string, unknown>> {
+  const relays = await startRelayChain(RELAYS)
+  try {
+    const publish: number[] = []
+    const resolve: number[] = []
+    const barePut: number[] = []
+    const bareGet: number[] = []
+    const reader = await clientOf(relays[RELAYS - 1] ?? relays[0]!)
+    const raw = await rawClient([tcpAddr(relays[RELAYS >> 1] ?? relays[0]!)])
+    try {
+      for (let i = 0; i < TIMED_STATIONS; i++) {
+        const key = generateStationKey()
+        const node = await openClient({ bootstrap: [tcpAddr(relays[i % RELAYS]!)], stationKey: key, allowPrivate: true })
+        let record: Uint8Array
+        try {
+          const t0 = performance.now()
+          record = (await publishStation({ ...node.services, peerId: node.peerId }, { key, draft: draftFor(i) })).record
+          publish.push(performance.now() - t0)
+        } finally {
+          await node.stop()
+        }
+        const dhtKey = stationRecordKey(key.id)
+        let t0 = performance.now()
+        await rawPut(raw, dhtKey, record)
+        barePut.push(performance.now() - t0)
+        t0 = performance.now()
+        await resolveStation(reader.services, key.id)
+        resolve.push(performance.now() - t0)
+        t0 = performance.now()
+        for await (const _ of raw.services.dht.get(dhtKey)) { /* drain the query, as resolve does */ }
+        bareGet.push(performance.now() - t0)
+      }
+
+      process.stderr.write(`bench: publishing ${LISTED_STATIONS - TIMED_STATIONS} more stations for the list…\n`)
+      for (let i = TIMED_STATIONS; i < LISTED_STATIONS; i += 5) {
+        await Promise.all([0, 1, 2, 3, 4].map(async (j) => publishThrough(relays[(i + j) % RELAYS]!, draftFor(i + j))))
+      }
+      const t0 = performance.now()
+      const listed = await listDirectory(reader.services)
+      const listMs = performance.now() - t0
+
+      const resolveDist = distribution(resolve)
+      const bareGetDist = distribution(bareGet)
+      return {
+        relays: RELAYS,
+        publishMs: { ...distribution(publish), bareDhtPut: distribution(barePut) },
+        resolveMs: { ...resolveDist, bareDhtGet: bareGetDist, p50Ratio: round(resolveDist.p50 / bareGetDist.p50), goalRatio: 1.2 },
+        list: { stations: listed.length, ms: round(listMs), goalMs: 2000 }
+      }
+    } finally {
+      await raw.stop()
+      await reader.stop()
+    }
+  } finally {
+    await stopAll(relays)
+  }
+}
