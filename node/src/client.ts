@@ -8,6 +8,7 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import type { StationKey } from '@openstudio/protocol'
+import { DIRECTORY_READER_K } from './libp2p/constants.ts'
 import { connectToRelays } from './libp2p/connect.ts'
 import { createOpenStudioNode, type OpenStudioNode } from './libp2p/create-node.ts'
 import { libp2pKeyOf } from './libp2p/keys.ts'
@@ -34,6 +35,8 @@ export async function openClient (init: ClientInit): Promise<OpenStudioNode> {
     privateKey: init.stationKey === undefined ? undefined : libp2pKeyOf(init.stationKey),
     listen: reachable ? ['/p2p-circuit'] : [],
     allowPrivate: init.allowPrivate,
+    // A station's own node publishes (K closest servers); other clients read the directory.
+    dhtBucketSize: reachable ? undefined : DIRECTORY_READER_K,
     transports: [tcp(), webSockets(), circuitRelayTransport()]
   })
   try {

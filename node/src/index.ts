@@ -23,6 +23,7 @@ export { generateKeyPair, libp2pKeyOf, privateKeyFromProtobuf, privateKeyToProto
 export { openClient, type ClientInit } from './client.ts'
 export { recordRules, selectRecord, type RecordRules } from './libp2p/dht-records.ts'
 export { publishStation, type PublishInit, type PublishResult, type PublishStep } from './station/publish.ts'
+export { Republisher, REPUBLISH_DEFAULTS, type RepublisherEvents, type RepublisherInit } from './station/republisher.ts'
 export { resolveStation, type ResolveInit, type ResolvedStation } from './station/resolve.ts'
 export { listDirectory, type ListInit } from './directory/list.ts'
 export { DirectoryWatcher, type DirectoryWatcherEvents } from './directory/watcher.ts'

@@ -50,17 +50,20 @@ export function validateStationRecord (key: Uint8Array, value: Uint8Array, now: 
   }
 }
 
+/** A validator with the signature of validateStationRecord (for example a caching one). */
+export type RecordValidator = (key: Uint8Array, value: Uint8Array, now: number) => VerifyResult<Manifest>
+
 /**
  * Picks the best of several records for one key: the valid one with the
  * highest seq; ties go to the later issuedAt, then to the lowest record bytes,
  * so every node picks the same record. Invalid records lose to any valid one.
  * Returns the index into `records` (0 when none is valid).
  */
-export function selectStationRecord (key: Uint8Array, records: readonly Uint8Array[], now: number): number {
+export function selectStationRecord (key: Uint8Array, records: readonly Uint8Array[], now: number, validate: RecordValidator = validateStationRecord): number {
   let best = -1
   let bestManifest: Manifest | undefined
   records.forEach((record, i) => {
-    const result = validateStationRecord(key, record, now)
+    const result = validate(key, record, now)
     if (!result.ok) return
     if (bestManifest === undefined || isBetter(result.value, record, bestManifest, records[best] as Uint8Array)) {
       best = i

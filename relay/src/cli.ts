@@ -39,11 +39,8 @@ export function relayCommand (): Command {
           reservationTtlMs: opts.reservationTtl === undefined ? undefined : opts.reservationTtl * 1000
         }
       })
-      for (const addr of relay.multiaddrs) process.stdout.write(`listening ${addr}\n`)
-      const http = relay.httpAddress
-      if (http !== undefined) process.stdout.write(`http http://${http.host}:${http.port}\n`)
-      process.stdout.write('ready\n')
-      await new Promise<void>((resolve) => {
+      // Handlers go in before `ready`, so a signal sent right after it stops the relay cleanly.
+      const stopped = new Promise<void>((resolve) => {
         const shutdown = (signal: string): void => {
           process.stderr.write(`${signal}: stopping relay…\n`)
           relay.stop().then(resolve, (err: Error) => {
@@ -55,6 +52,11 @@ export function relayCommand (): Command {
         process.once('SIGINT', shutdown)
         process.once('SIGTERM', shutdown)
       })
+      for (const addr of relay.multiaddrs) process.stdout.write(`listening ${addr}\n`)
+      const http = relay.httpAddress
+      if (http !== undefined) process.stdout.write(`http http://${http.host}:${http.port}\n`)
+      process.stdout.write('ready\n')
+      await stopped
     })
 }
 

@@ -49,6 +49,7 @@ export interface RelayHealth {
   stationsHeard: number
   dhtMode: 'client' | 'server'
   uptimeSeconds: number
+  memory: { rssBytes: number, heapUsedBytes: number }
 }
 
 export class Relay {
@@ -127,7 +128,8 @@ export class Relay {
       reservations: this.reservations(),
       stationsHeard: this.directory.stations.size,
       dhtMode: this.node.services.dht.getMode(),
-      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000)
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed }
     }
   }
 

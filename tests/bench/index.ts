@@ -5,10 +5,12 @@
 import '@openstudio/node/polyfill'
 import { benchDht } from './dht.ts'
 import { benchProtocol } from './protocol.ts'
+import { benchReservations } from './reservations.ts'
 
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   protocol: benchProtocol,
-  dht: benchDht
+  dht: benchDht,
+  reservations: benchReservations
 }
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'))

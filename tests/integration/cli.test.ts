@@ -6,7 +6,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateStationKey } from '@openstudio/protocol'
-import { runCli, startCliRelay, type CliRelay } from '../src/cli.ts'
+import { runCli, spawnCli, startCliRelay, type CliRelay } from '../src/cli.ts'
 import { draftFor, removeDir, tempDir } from '../src/network.ts'
 
 describe('openstudio CLI', () => {
@@ -82,6 +82,27 @@ describe('openstudio CLI', () => {
     expect(table.stdout).toContain(stationId)
     const none = await runCli(['directory', 'list', ...bootstrap(), '--tag', 'nothing-here', '--json'])
     expect(JSON.parse(none.stdout)).toEqual([])
+  })
+
+  it('keeps a station published in daemon mode, and re-reads the manifest on SIGHUP', async () => {
+    const manifestFile = join(dir, 'daemon.json')
+    const daemonKey = join(dir, 'daemon.key')
+    await runCli(['key', 'generate', '--out', daemonKey])
+    await writeFile(manifestFile, JSON.stringify(draftFor(77)))
+    const daemon = spawnCli(['station', 'publish', '--key', daemonKey, '--manifest', manifestFile, ...bootstrap(), '--daemon', '--json'])
+    try {
+      const first = JSON.parse(await daemon.waitForLine((l) => l.startsWith('{'))) as { id: string, seq: number }
+      await writeFile(manifestFile, JSON.stringify({ ...draftFor(77), name: 'Renamed by SIGHUP' }))
+      const seen = daemon.lines.length
+      daemon.child.kill('SIGHUP')
+      const second = JSON.parse(await daemon.waitForLine((l) => l.startsWith('{'), seen)) as { id: string, seq: number }
+      expect(second.id).toBe(first.id)
+      expect(second.seq).toBeGreaterThan(first.seq)
+      const resolved = await runCli(['station', 'resolve', first.id, ...bootstrap(), '--json'])
+      expect(JSON.parse(resolved.stdout)).toMatchObject({ name: 'Renamed by SIGHUP', seq: second.seq })
+    } finally {
+      expect(await daemon.stop()).toBe(0)
+    }
   })
 
   it('reports a missing key file in one line', async () => {

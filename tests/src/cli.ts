@@ -24,37 +24,63 @@ export async function runCli (args: string[], timeoutMs = 60_000): Promise<CliRe
   return { code, stdout, stderr }
 }
 
-export interface CliRelay {
+/** A long-running CLI command whose stdout lines can be awaited. */
+export interface CliProcess {
   child: ChildProcessWithoutNullStreams
-  addrs: string[]
-  http?: string
+  /** Every stdout line so far. */
+  lines: string[]
+  /** Resolves with the first line (seen or future) after `from` that matches. */
+  waitForLine: (match: (line: string) => boolean, from?: number) => Promise<string>
+  /** Sends SIGTERM and resolves with the exit code. */
   stop: () => Promise<number | null>
+  stderr: () => string
 }
 
-/** Starts `openstudio relay …` and waits for its `ready` line. */
-export async function startCliRelay (args: string[]): Promise<CliRelay> {
-  const child = spawn(process.execPath, [CLI, 'relay', ...args], { env: { ...process.env, DEBUG: '' } })
-  const addrs: string[] = []
-  let http: string | undefined
+export function spawnCli (args: string[]): CliProcess {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DEBUG: '' } })
+  const lines: string[] = []
+  const waiters: Array<{ match: (line: string) => boolean, from: number, resolve: (line: string) => void }> = []
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
-  await new Promise<void>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout })
-    lines.on('line', (line) => {
-      if (line.startsWith('listening ')) addrs.push(line.slice('listening '.length))
-      if (line.startsWith('http ')) http = line.slice('http '.length)
-      if (line === 'ready') resolve()
-    })
-    void exited.then((code) => { reject(new Error(`relay exited with ${code} before ready: ${stderr}`)) })
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    lines.push(line)
+    for (const w of [...waiters]) {
+      if (lines.length > w.from && w.match(line)) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve(line)
+      }
+    }
   })
   return {
     child,
-    addrs,
-    http,
+    lines,
+    stderr: () => stderr,
+    waitForLine: async (match, from = 0) => {
+      const seen = lines.slice(from).find(match)
+      if (seen !== undefined) return seen
+      return Promise.race([
+        new Promise<string>((resolve) => waiters.push({ match, from, resolve })),
+        exited.then((code) => { throw new Error(`openstudio ${args.join(' ')} exited with ${code}: ${stderr}`) })
+      ])
+    },
     stop: async () => {
       child.kill('SIGTERM')
       return exited
     }
   }
+}
+
+export interface CliRelay extends CliProcess {
+  addrs: string[]
+  http?: string
+}
+
+/** Starts `openstudio relay …` and waits for its `ready` line. */
+export async function startCliRelay (args: string[]): Promise<CliRelay> {
+  const relay = spawnCli(['relay', ...args])
+  await relay.waitForLine((line) => line === 'ready')
+  const addrs = relay.lines.filter((l) => l.startsWith('listening ')).map((l) => l.slice('listening '.length))
+  const http = relay.lines.find((l) => l.startsWith('http '))?.slice('http '.length)
+  return { ...relay, addrs, http }
 }

@@ -48,9 +48,9 @@ export function progress (message: string): void {
   process.stderr.write(`${message}\n`)
 }
 
-/** Prints a result: JSON for scripts, text for people. */
-export function printResult (json: boolean, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`)
+/** Prints a result: JSON for scripts (indented, or on one line with `compact`), text for people. */
+export function printResult (json: boolean, value: unknown, text: () => string, format: { compact?: boolean } = {}): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, format.compact === true ? undefined : 2)}\n` : `${text()}\n`)
 }
 
 /**

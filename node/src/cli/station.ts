@@ -4,7 +4,8 @@ import { parseManifestDraft, type Manifest, type ManifestDraft } from '@openstud
 import { Command } from 'commander'
 import { InputFileError } from '../errors.ts'
 import { readKeyFile } from '../keyfile.ts'
-import { publishStation, type PublishStep } from '../station/publish.ts'
+import { publishStation, type PublishResult, type PublishStep } from '../station/publish.ts'
+import { Republisher } from '../station/republisher.ts'
 import { resolveStation } from '../station/resolve.ts'
 import { withClient, type NetworkOptions } from './network.ts'
 import { CliError, collectMultiaddr, printResult, progress } from './output.ts'
@@ -27,15 +28,27 @@ export function stationCommand (): Command {
     .option('--bootstrap <multiaddr>', 'relay to join through (repeatable)', collectMultiaddr)
     .option('--relay <multiaddr>', 'relay address to list in the manifest (repeatable; default: the --bootstrap relays)', collectMultiaddr)
     .option('--allow-private', 'dial loopback and LAN addresses')
-    .option('--json', 'print {"id","seq","storedOn"} as JSON')
-    .action(async (opts: NetworkOptions & { key: string, manifest: string, relay?: string[] }) => {
+    .option('--daemon', 'keep running: republish before the manifest expires, and re-read the manifest file on SIGHUP')
+    .option('--json', 'print {"id","seq","storedOn"} as JSON (one line per publish with --daemon)')
+    .action(async (opts: NetworkOptions & { key: string, manifest: string, relay?: string[], daemon?: boolean }) => {
       const key = await readKeyFile(opts.key)
-      const draft = await readManifestFile(opts.manifest)
-      const result = await withClient(opts, key, async (node) => publishStation({ ...node.services, peerId: node.peerId }, {
-        key, draft, relays: opts.relay ?? opts.bootstrap, onProgress: (step) => { progress(STEP_TEXT[step]) }
-      }))
-      printResult(opts.json === true, { id: result.id, seq: result.seq, storedOn: result.storedOn },
-        () => `published ${result.id}\n  seq ${result.seq}\n  stored on ${result.storedOn} DHT server${result.storedOn === 1 ? '' : 's'}`)
+      let draft = await readManifestFile(opts.manifest)
+      // JSON on one line per publish, so a daemon's output is JSON Lines.
+      const print = (result: PublishResult): void => {
+        printResult(opts.json === true, { id: result.id, seq: result.seq, storedOn: result.storedOn },
+          () => `published ${result.id}\n  seq ${result.seq}\n  stored on ${result.storedOn} DHT server${result.storedOn === 1 ? '' : 's'}`,
+          { compact: true })
+      }
+      await withClient(opts, key, async (node) => {
+        const publish = async (lastSeq?: number, signal?: AbortSignal): Promise<PublishResult> => publishStation({ ...node.services, peerId: node.peerId }, {
+          key, draft, lastSeq, signal, relays: opts.relay ?? opts.bootstrap, onProgress: (step) => { progress(STEP_TEXT[step]) }
+        })
+        if (opts.daemon !== true) {
+          print(await publish())
+          return
+        }
+        await runDaemon(new Republisher({ publish }), print, async () => { draft = await readManifestFile(opts.manifest) })
+      })
     })
   station.command('resolve')
     .description('find a station by id and print its verified manifest (exit 2: not found, 3: only invalid records)')
@@ -48,6 +61,24 @@ export function stationCommand (): Command {
       printResult(opts.json === true, manifest, () => describeManifest(manifest))
     })
   return station
+}
+
+/** Republishes until SIGINT or SIGTERM; SIGHUP re-reads the manifest and publishes at once. */
+async function runDaemon (republisher: Republisher, print: (result: PublishResult) => void, reload: () => Promise<void>): Promise<void> {
+  republisher.addEventListener('publish:done', (e) => { print(e.detail) })
+  republisher.addEventListener('publish:error', (e) => { progress(`publish failed, will retry: ${e.detail.message}`) })
+  const onHup = (): void => {
+    reload().then(() => { progress('manifest re-read, publishing…'); republisher.publishNow() },
+      (err: Error) => { progress(`manifest not reloaded: ${err.message}`) })
+  }
+  process.on('SIGHUP', onHup)
+  republisher.start()
+  await new Promise<void>((resolve) => {
+    const stop = (): void => { republisher.stop(); resolve() }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+  process.off('SIGHUP', onHup)
 }
 
 /**

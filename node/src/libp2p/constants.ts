@@ -22,3 +22,9 @@ export const INBOUND_CONNECTIONS_PER_SECOND = 100
 
 /** Where kad-dht keeps its records and provider records in the datastore. */
 export const DHT_DATASTORE_PREFIX = '/openstudio-dht'
+
+/**
+ * K of nodes that read the directory. kad-dht ends a provider query once it
+ * has K providers, so a reader's K bounds the stations one listing can find.
+ */
+export const DIRECTORY_READER_K = 1024

@@ -49,6 +49,13 @@ export interface OpenStudioNodeInit {
   allowPrivate?: boolean
   /** Answer DHT queries (relays) or only ask them (clients). @default 'client' */
   dhtMode?: 'server' | 'client'
+  /**
+   * kad-dht's K: the closest peers a query tracks, and how many providers a
+   * provider query collects before it stops. Nodes that list the directory
+   * want it larger than the number of stations.
+   * @default 20
+   */
+  dhtBucketSize?: number
   /** Run a circuit relay v2 server with these limits. @default no relay server */
   relayServer?: RelayServerInit
   /** Announce these multiaddrs instead of the listen addresses. */
@@ -95,6 +102,7 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
     dht: kadDHT({
       protocol: PROTOCOL.kad,
       clientMode: (init.dhtMode ?? 'client') === 'client',
+      kBucketSize: init.dhtBucketSize,
       peerInfoMapper: allowPrivate ? passthroughMapper : removePrivateAddressesMapper,
       validators,
       selectors,

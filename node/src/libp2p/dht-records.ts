@@ -8,10 +8,11 @@
  * loses to the one already stored.
  */
 import { Libp2pRecord } from '@libp2p/record'
-import { bytesEqual, DHT_NAMESPACE, selectStationRecord, validateStationRecord } from '@openstudio/protocol'
+import { bytesEqual, DHT_NAMESPACE, selectStationRecord } from '@openstudio/protocol'
 import { Key, type Datastore } from 'interface-datastore'
 import { base32 } from 'multiformats/bases/base32'
 import { StaleRecordError } from '../errors.ts'
+import { validateRecordCached } from './record-cache.ts'
 import type { SelectFn, ValidateFn } from '@libp2p/kad-dht'
 
 export interface RecordRules {
@@ -26,7 +27,7 @@ export interface RecordStore {
 }
 
 /** Picks the valid record with the highest seq (deterministic tie-break). */
-export const selectRecord: SelectFn = (key, records) => selectStationRecord(key, records, Date.now())
+export const selectRecord: SelectFn = (key, records) => selectStationRecord(key, records, Date.now(), validateRecordCached)
 
 /**
  * The validator and selector of station records. Given the datastore kad-dht
@@ -35,12 +36,12 @@ export const selectRecord: SelectFn = (key, records) => selectStationRecord(key,
 export function recordRules (store?: RecordStore): RecordRules {
   const validate: ValidateFn = async (key, value) => {
     const now = Date.now()
-    const result = validateStationRecord(key, value, now)
+    const result = validateRecordCached(key, value, now)
     if (!result.ok) throw result.error
     if (store === undefined) return
     const current = await storedValue(store, key)
     if (current === undefined || bytesEqual(current, value)) return
-    if (selectStationRecord(key, [current, value], now) === 0 && validateStationRecord(key, current, now).ok) {
+    if (selectStationRecord(key, [current, value], now, validateRecordCached) === 0 && validateRecordCached(key, current, now).ok) {
       throw new StaleRecordError(`record seq ${result.value.seq} is not newer than the stored one`)
     }
   }

@@ -68,16 +68,17 @@ export async function publishStation (components: PublishComponents, init: Publi
   })
   const { record } = signManifest(manifest, init.key)
 
+  // The record and the directory provider records go out together.
   init.onProgress?.('put')
-  const storedOn = await putCounted(components, stationRecordKey(init.key.id), record, init.signal)
-
+  const stored = putCounted(components, stationRecordKey(init.key.id), record, init.signal)
   init.onProgress?.('provide')
   const keys = [directoryCid(), ...manifest.tags.map((tag) => directoryCid(tag))]
-  const provided = await Promise.all(keys.map(async (cid) => provideCounted(components, cid, init.signal)))
+  const provided = Promise.all(keys.map(async (cid) => provideCounted(components, cid, init.signal)))
+  const [storedOn, providedCounts] = await Promise.all([stored, provided])
 
   init.onProgress?.('announce')
   await announce(components, record)
-  return { id: init.key.id, seq, storedOn, providedKeys: provided.filter((n) => n > 0).length, manifest, record }
+  return { id: init.key.id, seq, storedOn, providedKeys: providedCounts.filter((n) => n > 0).length, manifest, record }
 }
 
 async function currentSeq (components: PublishComponents, init: PublishInit): Promise<number> {

@@ -3,7 +3,8 @@
  * then select the best. Only a verified manifest is ever returned.
  */
 import { logger } from '@libp2p/logger'
-import { selectStationRecord, stationIdToBytes, stationRecordKey, validateStationRecord, type Manifest } from '@openstudio/protocol'
+import { bytesEqual, selectStationRecord, stationIdToBytes, stationRecordKey, type Manifest } from '@openstudio/protocol'
+import { validateRecordCached } from '../libp2p/record-cache.ts'
 import { InvalidRecordError, StationNotFoundError, TimeoutError } from '../errors.ts'
 import type { KadDHT } from '@libp2p/kad-dht'
 
@@ -44,7 +45,8 @@ export async function resolveStation (components: ResolveComponents, stationId: 
   const rejections: string[] = []
   try {
     for await (const event of components.dht.get(key, { signal })) {
-      if (event.name === 'VALUE') records.push(event.value)
+      // Every server hands back its copy; most are the same bytes.
+      if (event.name === 'VALUE' && !records.some((r) => bytesEqual(r, event.value))) records.push(event.value)
       else if (event.name === 'QUERY_ERROR' && /invalid record/i.test(event.error.message)) rejections.push(`${event.from.toString()}: ${event.error.message}`)
     }
   } catch (err) {
@@ -57,15 +59,15 @@ export async function resolveStation (components: ResolveComponents, stationId: 
 
 function pickBest (stationId: string, key: Uint8Array, records: Uint8Array[], rejections: string[]): ResolvedStation {
   const now = Date.now()
-  const verdicts = records.map((record) => validateStationRecord(key, record, now))
+  const verdicts = records.map((record) => validateRecordCached(key, record, now))
   const valid = records.filter((_, i) => verdicts[i]?.ok === true)
   if (valid.length === 0) {
     const reasons = [...rejections, ...verdicts.flatMap((v) => v.ok ? [] : [`${v.error.name}: ${v.error.message}`])]
     if (reasons.length > 0) throw new InvalidRecordError(`station ${stationId} has only invalid records`, reasons)
     throw new StationNotFoundError(`station ${stationId} was not found`)
   }
-  const record = valid[selectStationRecord(key, valid, now)] as Uint8Array
-  const result = validateStationRecord(key, record, now)
+  const record = valid[selectStationRecord(key, valid, now, validateRecordCached)] as Uint8Array
+  const result = validateRecordCached(key, record, now)
   if (!result.ok) throw new InvalidRecordError(`station ${stationId} record stopped verifying`)
   return { manifest: result.value, record }
 }

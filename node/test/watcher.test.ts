@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { buildManifest, encodeAnnouncement, signManifest, stationKeyFromSeed, TOPIC } from '@openstudio/protocol'
+import { DirectoryWatcher } from '../src/directory/watcher.ts'
+import type { Message } from '@libp2p/gossipsub'
+import { DRAFT, seed } from '../../protocol/test/fixtures/draft.ts'
+
+const key = stationKeyFromSeed(seed(1))
+const from = peerIdFromString(key.id)
+const pubsub = { subscribe: () => {}, unsubscribe: () => {}, addEventListener: () => {}, removeEventListener: () => {} }
+
+function message (data: Uint8Array, topic: string = TOPIC.directory): Message {
+  return { type: 'signed', from, topic, data, sequenceNumber: 1n, signature: new Uint8Array(64), key: from.publicKey! } as Message
+}
+
+describe('DirectoryWatcher', () => {
+  it('keeps verified stations, newest seq first', () => {
+    const watcher = new DirectoryWatcher({ pubsub })
+    const announced: string[] = []
+    watcher.addEventListener('station:announce', (e) => announced.push(e.detail.name))
+    for (const [seq, name] of [[2, 'Second'], [1, 'First'], [3, 'Third']] as const) {
+      const { record } = signManifest(buildManifest(key.id, { ...DRAFT, name }, { seq, now: Date.now() }), key)
+      watcher.handleMessage(message(encodeAnnouncement({ type: 'station', record })))
+    }
+    expect(announced).toEqual(['Second', 'Third'])
+    expect(watcher.stations.get(key.id)?.seq).toBe(3)
+  })
+
+  it('drops forged announcements and garbage', () => {
+    const watcher = new DirectoryWatcher({ pubsub })
+    const rejected: string[] = []
+    watcher.addEventListener('station:announce', () => { throw new Error('a forged station was accepted') })
+    watcher.addEventListener('announcement:reject', (e) => rejected.push(e.detail.reason))
+    const { record } = signManifest(buildManifest(key.id, DRAFT, { seq: 1, now: Date.now() }), key)
+    const forged = Uint8Array.from(record)
+    forged[forged.length - 1] = (forged.at(-1) as number) ^ 1
+    watcher.handleMessage(message(encodeAnnouncement({ type: 'station', record: forged })))
+    watcher.handleMessage(message(new Uint8Array([1, 2, 3])))
+    watcher.handleMessage(message(new Uint8Array(100_000)))
+    watcher.handleMessage(message(encodeAnnouncement({ type: 'station', record }), '/other/topic'))
+    expect(watcher.stations.size).toBe(0)
+    expect(rejected).toHaveLength(3)
+    expect(rejected[0]).toMatch(/^BadSignatureError/)
+  })
+})
