@@ -28,11 +28,6 @@ export class NotStoredError extends Error {
   }
 }
 
-/** A station key file that is missing, unreadable or malformed. */
-export class KeyFileError extends Error {
-  override readonly name = 'KeyFileError'
-}
-
 /** A manifest or config file that is missing, unreadable or invalid. */
 export class InputFileError extends Error {
   override readonly name = 'InputFileError'

@@ -27,4 +27,4 @@ export { Republisher, REPUBLISH_DEFAULTS, type RepublisherEvents, type Republish
 export { resolveStation, type ResolveInit, type ResolvedStation } from './station/resolve.ts'
 export { listDirectory, type ListInit } from './directory/list.ts'
 export { DirectoryWatcher, type DirectoryWatcherEvents } from './directory/watcher.ts'
-export { decodeKeyFile, encodeKeyFile, readKeyFile, writeKeyFile } from './keyfile.ts'
+export { readKeyFile, writeKeyFile } from './keyfile.ts'

@@ -65,3 +65,8 @@ export type VerifyError =
   | ExpiredError
   | WrongStationError
   | InvalidStationIdError
+
+/** A station key file that is malformed or does not hold the key it names. */
+export class KeyFileError extends Error {
+  override readonly name = 'KeyFileError'
+}

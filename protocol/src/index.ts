@@ -45,3 +45,4 @@ export {
 } from './room/reducer.ts'
 export { planMix, type MixParticipant, type MixPlan, type MixPlanInit } from './mixminus.ts'
 export { directoryCid, encodeAnnouncement, verifyAnnouncement, type DirectoryAnnouncement } from './directory.ts'
+export { decodeKeyFile, encodeKeyFile, MAX_KEY_FILE_CHARS } from './key-file.ts'

@@ -21,6 +21,7 @@ export async function benchDht (): Promise<Record<string, unknown>> {
     const resolve: number[] = []
     const barePut: number[] = []
     const bareGet: number[] = []
+    const failures: string[] = []
     const reader = await clientOf(relays[RELAYS - 1] ?? relays[0]!)
     const raw = await rawClient([tcpAddr(relays[RELAYS >> 1] ?? relays[0]!)])
     try {
@@ -42,8 +43,12 @@ export async function benchDht (): Promise<Record<string, unknown>> {
         // Alternate which goes first, so neither gains from the other's warm connections.
         const ours = async (): Promise<void> => {
           const t = performance.now()
-          await resolveStation(reader.services, key.id)
-          resolve.push(performance.now() - t)
+          try {
+            await resolveStation(reader.services, key.id)
+            resolve.push(performance.now() - t)
+          } catch (err) {
+            failures.push(`resolve ${key.id}: ${(err as Error).message}`)
+          }
         }
         const bare = async (): Promise<void> => {
           const t = performance.now()
@@ -67,7 +72,8 @@ export async function benchDht (): Promise<Record<string, unknown>> {
         relays: RELAYS,
         publishMs: { ...distribution(publish), bareDhtPut: distribution(barePut) },
         resolveMs: { ...resolveDist, bareDhtGet: bareGetDist, p50Ratio: round(resolveDist.p50 / bareGetDist.p50), goalRatio: 1.2 },
-        list: { stations: listed.length, ms: round(listMs), goalMs: 2000 }
+        list: { stations: listed.length, published: LISTED_STATIONS, ms: round(listMs), goalMs: 2000 },
+        failures
       }
     } finally {
       await raw.stop()

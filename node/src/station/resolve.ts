@@ -39,22 +39,44 @@ export interface ResolvedStation {
 export async function resolveStation (components: ResolveComponents, stationId: string, init: ResolveInit = {}): Promise<ResolvedStation> {
   stationIdToBytes(stationId)
   const key = stationRecordKey(stationId)
-  const timeout = AbortSignal.timeout(init.timeoutMs ?? RESOLVE_TIMEOUT_MS)
+  const timeoutMs = init.timeoutMs ?? RESOLVE_TIMEOUT_MS
+  const timeout = AbortSignal.timeout(timeoutMs)
   const signal = init.signal === undefined ? timeout : AbortSignal.any([init.signal, timeout])
-  const records: Uint8Array[] = []
-  const rejections: string[] = []
+  let found = await query(components, key, signal)
+  // A query that failed outright (every peer erred) is worth one more try; a clean "not found" is not.
+  if (found.records.length === 0 && found.failure !== undefined && found.failure.name !== 'NotFoundError' && !signal.aborted) {
+    log('get %s failed (%s), trying again', stationId, found.failure.message)
+    found = await query(components, key, signal)
+  }
+  if (found.records.length === 0) {
+    if (timeout.aborted) throw new TimeoutError(`no answer for station ${stationId} within ${timeoutMs} ms`)
+    if (init.signal?.aborted === true) throw init.signal.reason
+  }
+  return pickBest(stationId, key, found.records, found.rejections)
+}
+
+interface QueryOutcome {
+  records: Uint8Array[]
+  rejections: string[]
+  failure?: Error
+}
+
+async function query (components: ResolveComponents, key: Uint8Array, signal: AbortSignal): Promise<QueryOutcome> {
+  const outcome: QueryOutcome = { records: [], rejections: [] }
   try {
     for await (const event of components.dht.get(key, { signal })) {
       // Every server hands back its copy; most are the same bytes.
-      if (event.name === 'VALUE' && !records.some((r) => bytesEqual(r, event.value))) records.push(event.value)
-      else if (event.name === 'QUERY_ERROR' && /invalid record/i.test(event.error.message)) rejections.push(`${event.from.toString()}: ${event.error.message}`)
+      if (event.name === 'VALUE') {
+        if (!outcome.records.some((r) => bytesEqual(r, event.value))) outcome.records.push(event.value)
+      } else if (event.name === 'QUERY_ERROR' && /invalid record/i.test(event.error.message)) {
+        outcome.rejections.push(`${event.from.toString()}: ${event.error.message}`)
+      }
     }
   } catch (err) {
-    if (timeout.aborted && records.length === 0) throw new TimeoutError(`no answer for station ${stationId} within ${init.timeoutMs ?? RESOLVE_TIMEOUT_MS} ms`)
-    if (init.signal?.aborted === true) throw err
-    log('get %s ended: %s', stationId, (err as Error).message)
+    outcome.failure = err as Error
+    log('get ended: %s', outcome.failure.message)
   }
-  return pickBest(stationId, key, records, rejections)
+  return outcome
 }
 
 function pickBest (stationId: string, key: Uint8Array, records: Uint8Array[], rejections: string[]): ResolvedStation {

@@ -1,0 +1,146 @@
+/**
+ * Station keys in the browser: kept in IndexedDB, encrypted with a passphrase
+ * (PBKDF2-SHA-256 → AES-256-GCM, the station id as associated data). The
+ * private key never leaves the browser unencrypted; exports are the encrypted
+ * form. The plain key files of the CLI can be imported.
+ */
+import { decodeKeyFile, stationKeyFromSeed, type StationKey } from '@openstudio/protocol'
+import { base64 } from 'multiformats/bases/base64'
+import { createStore, del, get, keys, set, type UseStore } from 'idb-keyval'
+import { z } from 'zod'
+
+/** PBKDF2 iterations (OWASP 2023 guidance for PBKDF2-HMAC-SHA256). */
+export const PBKDF2_ITERATIONS = 600_000
+const ENCRYPTED_TYPE = 'openstudio-station-key-encrypted'
+const MAX_FILE_CHARS = 8192
+
+export class WrongPassphraseError extends Error {
+  override readonly name = 'WrongPassphraseError'
+}
+
+export class KeyImportError extends Error {
+  override readonly name = 'KeyImportError'
+}
+
+const encryptedSchema = z.strictObject({
+  type: z.literal(ENCRYPTED_TYPE),
+  version: z.literal(1),
+  id: z.string().max(64),
+  createdAt: z.number().int().nonnegative(),
+  kdf: z.strictObject({ name: z.literal('PBKDF2'), hash: z.literal('SHA-256'), iterations: z.number().int().min(100_000).max(10_000_000), salt: z.string().max(64) }),
+  cipher: z.strictObject({ name: z.literal('AES-GCM'), iv: z.string().max(32) }),
+  ciphertext: z.string().max(256)
+})
+
+/** An encrypted station key, as stored and as exported. */
+export type EncryptedKey = z.output<typeof encryptedSchema>
+
+export interface KeyStoreInit {
+  /** @default PBKDF2_ITERATIONS */
+  iterations?: number
+  /** @default the `openstudio`/`keys` IndexedDB store */
+  store?: UseStore
+}
+
+export class KeyStore {
+  private readonly store: UseStore
+  private readonly iterations: number
+
+  constructor (init: KeyStoreInit = {}) {
+    this.store = init.store ?? createStore('openstudio-keys', 'keys')
+    this.iterations = init.iterations ?? PBKDF2_ITERATIONS
+  }
+
+  /** Station ids of the stored keys. */
+  async list (): Promise<EncryptedKey[]> {
+    const ids = await keys<string>(this.store)
+    const entries = await Promise.all(ids.map(async (id) => get<EncryptedKey>(id, this.store)))
+    return entries.filter((e): e is EncryptedKey => e !== undefined).sort((a, b) => a.createdAt - b.createdAt)
+  }
+
+  /** Encrypts and stores a key. */
+  async save (key: StationKey, passphrase: string): Promise<EncryptedKey> {
+    const encrypted = await encryptKey(key, passphrase, this.iterations)
+    await set(key.id, encrypted, this.store)
+    return encrypted
+  }
+
+  /**
+   * Decrypts a stored key.
+   * @throws {WrongPassphraseError | KeyImportError}
+   */
+  async unlock (id: string, passphrase: string): Promise<StationKey> {
+    const encrypted = await get<EncryptedKey>(id, this.store)
+    if (encrypted === undefined) throw new KeyImportError(`no stored key for ${id}`)
+    return decryptKey(encrypted, passphrase)
+  }
+
+  async remove (id: string): Promise<void> {
+    await del(id, this.store)
+  }
+
+  /** The file body to export a stored key with (still encrypted). */
+  async exportFile (id: string): Promise<string> {
+    const encrypted = await get<EncryptedKey>(id, this.store)
+    if (encrypted === undefined) throw new KeyImportError(`no stored key for ${id}`)
+    return JSON.stringify(encrypted, null, 2) + '\n'
+  }
+
+  /**
+   * Imports an exported (encrypted) key file, or a plain CLI key file, and
+   * stores it encrypted with `passphrase`.
+   * @throws {KeyImportError | WrongPassphraseError}
+   */
+  async importFile (text: string, passphrase: string): Promise<StationKey> {
+    if (text.length > MAX_FILE_CHARS) throw new KeyImportError('this file is too large to be a station key')
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      throw new KeyImportError('this file is not a station key (not JSON)')
+    }
+    const encrypted = encryptedSchema.safeParse(json)
+    const key = encrypted.success ? await decryptKey(encrypted.data, passphrase) : decodeKeyFile(text)
+    await this.save(key, passphrase)
+    return key
+  }
+}
+
+async function deriveKey (passphrase: string, salt: Uint8Array, iterations: number): Promise<CryptoKey> {
+  const material = await crypto.subtle.importKey('raw', new TextEncoder().encode(passphrase), 'PBKDF2', false, ['deriveKey'])
+  return crypto.subtle.deriveKey({ name: 'PBKDF2', hash: 'SHA-256', salt, iterations }, material, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'])
+}
+
+export async function encryptKey (key: StationKey, passphrase: string, iterations = PBKDF2_ITERATIONS): Promise<EncryptedKey> {
+  if (passphrase.length < 8) throw new KeyImportError('choose a passphrase of at least 8 characters')
+  const salt = crypto.getRandomValues(new Uint8Array(16))
+  const iv = crypto.getRandomValues(new Uint8Array(12))
+  const aes = await deriveKey(passphrase, salt, iterations)
+  const ciphertext = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(key.id) }, aes, key.secretKey))
+  return {
+    type: ENCRYPTED_TYPE,
+    version: 1,
+    id: key.id,
+    createdAt: Date.now(),
+    kdf: { name: 'PBKDF2', hash: 'SHA-256', iterations, salt: base64.baseEncode(salt) },
+    cipher: { name: 'AES-GCM', iv: base64.baseEncode(iv) },
+    ciphertext: base64.baseEncode(ciphertext)
+  }
+}
+
+export async function decryptKey (encrypted: EncryptedKey, passphrase: string): Promise<StationKey> {
+  const parsed = encryptedSchema.safeParse(encrypted)
+  if (!parsed.success) throw new KeyImportError('this is not an OpenStudio key file')
+  const { kdf, cipher, id } = parsed.data
+  const aes = await deriveKey(passphrase, base64.baseDecode(kdf.salt), kdf.iterations)
+  let seed: Uint8Array
+  try {
+    seed = new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: base64.baseDecode(cipher.iv), additionalData: new TextEncoder().encode(id) }, aes, base64.baseDecode(parsed.data.ciphertext)))
+  } catch {
+    throw new WrongPassphraseError('wrong passphrase')
+  }
+  if (seed.length !== 32) throw new KeyImportError('the key file holds a malformed key')
+  const key = stationKeyFromSeed(seed)
+  if (key.id !== id) throw new KeyImportError(`the key file names ${id} but holds the key of ${key.id}`)
+  return key
+}
