@@ -10,7 +10,7 @@ const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}
 
 const noBrowser = {
   group: ['@openstudio/browser', '@openstudio/browser/*', '**/browser/**'],
-  message: 'node/ and relay/ must not import browser/ code.'
+  message: 'node/, relay/ and network/ must not import browser/ code.'
 }
 const noNodeSide = {
   group: ['@openstudio/node', '@openstudio/node/*', '@openstudio/relay', '@openstudio/relay/*', '**/node/src/**', '**/relay/src/**', '../node/**', '../relay/**'],
@@ -52,6 +52,19 @@ export default tseslint.config(
         ]
       }],
       'no-restricted-globals': ['error', ...platformGlobals]
+    }
+  },
+  {
+    // network/ runs in Node and in browsers: neither platform's own modules or globals.
+    files: ['network/**/*.ts'],
+    languageOptions: { globals: { ...globals['shared-node-browser'] } },
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: nodeBuiltins.map((name) => ({ name, message: 'network/ runs in browsers too: no Node built-ins.' })),
+        patterns: [noNodeSide, noBrowser, { group: ['vue', 'vue/*', '@vue/*'], message: 'network/ has no UI.' }]
+      }],
+      'no-restricted-globals': ['error', ...['window', 'document', 'navigator', 'localStorage', 'indexedDB', 'process', 'Buffer', 'require', '__dirname']
+        .map((name) => ({ name, message: 'network/ is platform-neutral: inject platform parts.' }))]
     }
   },
   {

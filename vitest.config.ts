@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{protocol,node,relay,browser}/test/**/*.test.ts', 'tests/lint/**/*.test.ts'],
+          include: ['{protocol,network,node,relay,browser}/test/**/*.test.ts', 'tests/lint/**/*.test.ts'],
           testTimeout: 20_000
         }
       },

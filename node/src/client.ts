@@ -8,10 +8,7 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import type { StationKey } from '@openstudio/protocol'
-import { DIRECTORY_READER_K } from './libp2p/constants.ts'
-import { connectToRelays } from './libp2p/connect.ts'
-import { createOpenStudioNode, type OpenStudioNode } from './libp2p/create-node.ts'
-import { libp2pKeyOf } from './libp2p/keys.ts'
+import { connectToRelays, createOpenStudioNode, DIRECTORY_READER_K, libp2pKeyOf, type OpenStudioNode } from '@openstudio/network'
 
 export interface ClientInit {
   /** Relay multiaddrs to join through. */

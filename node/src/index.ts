@@ -1,9 +1,10 @@
 /**
  * @packageDocumentation
  *
- * OpenStudio on Node.js: the libp2p node factory, station publishing and
- * resolving, the directory, and key files. Import `@openstudio/node/polyfill`
- * first in every entry point (Node 20).
+ * OpenStudio on Node.js: the network layer (re-exported from
+ * `@openstudio/network`) with Node's transports, key files on disk, and the
+ * CLI commands. Import `@openstudio/node/polyfill` first in every entry point
+ * (Node 20).
  *
  * @example
  * ```ts
@@ -15,16 +16,7 @@
  * await client.stop()
  * ```
  */
+export * from '@openstudio/network'
 export * from './errors.ts'
-export { createOpenStudioNode, privateAddressGater, type OpenStudioNode, type OpenStudioNodeInit, type OpenStudioServices, type RelayServerInit } from './libp2p/create-node.ts'
-export { DHT_DATASTORE_PREFIX, RELAY_SERVER_DEFAULTS } from './libp2p/constants.ts'
-export { connectToRelays, type ConnectInit } from './libp2p/connect.ts'
-export { generateKeyPair, libp2pKeyOf, privateKeyFromProtobuf, privateKeyToProtobuf } from './libp2p/keys.ts'
 export { openClient, type ClientInit } from './client.ts'
-export { recordRules, selectRecord, type RecordRules } from './libp2p/dht-records.ts'
-export { publishStation, type PublishInit, type PublishResult, type PublishStep } from './station/publish.ts'
-export { Republisher, REPUBLISH_DEFAULTS, type RepublisherEvents, type RepublisherInit } from './station/republisher.ts'
-export { resolveStation, type ResolveInit, type ResolvedStation } from './station/resolve.ts'
-export { listDirectory, type ListInit } from './directory/list.ts'
-export { DirectoryWatcher, type DirectoryWatcherEvents } from './directory/watcher.ts'
 export { readKeyFile, writeKeyFile } from './keyfile.ts'

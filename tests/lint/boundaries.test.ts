@@ -46,6 +46,16 @@ describe('lint boundaries', () => {
   })
 
   it.each([
+    ["import { readFile } from 'node:fs'", 'no-restricted-imports'],
+    ["import { x } from '@openstudio/node'", 'no-restricted-imports'],
+    ["import { x } from '../../browser/src/index.ts'", 'no-restricted-imports'],
+    ['export const w = window.location.href', 'no-restricted-globals'],
+    ['export const p = process.env.HOME', 'no-restricted-globals']
+  ])('network/ (shared by Node and browsers) refuses %s', async (code, rule) => {
+    expect(await ruleIds('network/src/forbidden.ts', `${code}\n`)).toContain(rule)
+  })
+
+  it.each([
     ['node/src/forbidden.ts', "import { x } from '@openstudio/browser'"],
     ['relay/src/forbidden.ts', "import { x } from '../../browser/src/index.ts'"]
   ])('%s refuses browser/ code', async (file, code) => {

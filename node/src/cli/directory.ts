@@ -1,8 +1,7 @@
 /** `openstudio directory list` */
 import type { Manifest } from '@openstudio/protocol'
 import { Command } from 'commander'
-import { listDirectory } from '../directory/list.ts'
-import { DirectoryWatcher } from '../directory/watcher.ts'
+import { DirectoryWatcher, listDirectory } from '@openstudio/network'
 import { withClient, type NetworkOptions } from './network.ts'
 import { collectMultiaddr, printResult, progress } from './output.ts'
 

@@ -1,7 +1,7 @@
 /** Shared plumbing of the CLI commands that use the network. */
 import type { StationKey } from '@openstudio/protocol'
 import { openClient } from '../client.ts'
-import type { OpenStudioNode } from '../libp2p/create-node.ts'
+import type { OpenStudioNode } from '@openstudio/network'
 import { CliError, progress, wantsPrivate } from './output.ts'
 
 export interface NetworkOptions {

@@ -4,9 +4,7 @@ import { parseManifestDraft, type Manifest, type ManifestDraft } from '@openstud
 import { Command } from 'commander'
 import { InputFileError } from '../errors.ts'
 import { readKeyFile } from '../keyfile.ts'
-import { publishStation, type PublishResult, type PublishStep } from '../station/publish.ts'
-import { Republisher } from '../station/republisher.ts'
-import { resolveStation } from '../station/resolve.ts'
+import { publishStation, Republisher, resolveStation, type PublishResult, type PublishStep } from '@openstudio/network'
 import { withClient, type NetworkOptions } from './network.ts'
 import { CliError, collectMultiaddr, printResult, progress } from './output.ts'
 

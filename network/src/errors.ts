@@ -1,0 +1,39 @@
+/**
+ * Typed errors of the network layer. Match on `name`, never on message text.
+ */
+
+/** No record of the station was found in the DHT. */
+export class StationNotFoundError extends Error {
+  override readonly name = 'StationNotFoundError'
+}
+
+/** Records of the station exist, but none of them verifies. */
+export class InvalidRecordError extends Error {
+  override readonly name = 'InvalidRecordError'
+  constructor (message: string, readonly reasons: readonly string[] = []) {
+    super(message)
+  }
+}
+
+/** A network operation ran out of time. */
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError'
+}
+
+/** A DHT put that no server accepted. */
+export class NotStoredError extends Error {
+  override readonly name = 'NotStoredError'
+  constructor (message: string, readonly errors: readonly string[] = []) {
+    super(message)
+  }
+}
+
+/** No relay could be reached. */
+export class NoRelayError extends Error {
+  override readonly name = 'NoRelayError'
+}
+
+/** A DHT record that is valid but older than the one already stored. */
+export class StaleRecordError extends Error {
+  override readonly name = 'StaleRecordError'
+}

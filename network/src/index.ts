@@ -1,0 +1,32 @@
+/**
+ * @packageDocumentation
+ *
+ * The OpenStudio network layer, shared by Node (relays, CLI) and the browser:
+ * the one libp2p node factory (platform transports injected), the DHT record
+ * rules, publishing, resolving and listing stations, and the directory topic.
+ * Platform-neutral: no Node built-ins and no DOM.
+ *
+ * @example
+ * ```ts
+ * import { createOpenStudioNode, connectToRelays, resolveStation } from '@openstudio/network'
+ *
+ * const node = await createOpenStudioNode({ transports: [webSockets(), circuitRelayTransport()] })
+ * await connectToRelays(node, ['/dns4/relay.example.org/tcp/443/wss/p2p/12D3KooW…'])
+ * const { manifest } = await resolveStation(node.services, '12D3KooW…')
+ * ```
+ */
+export * from './errors.ts'
+export {
+  createOpenStudioNode, privateAddressGater,
+  type OpenStudioNode, type OpenStudioNodeInit, type OpenStudioServices, type RelayServerInit
+} from './libp2p/create-node.ts'
+export { DHT_DATASTORE_PREFIX, DIRECTORY_READER_K, RELAY_SERVER_DEFAULTS } from './libp2p/constants.ts'
+export { connectToRelays, type ConnectInit } from './libp2p/connect.ts'
+export { generateKeyPair, libp2pKeyOf, privateKeyFromProtobuf, privateKeyToProtobuf } from './libp2p/keys.ts'
+export { recordRules, selectRecord, type RecordRules, type RecordStore } from './libp2p/dht-records.ts'
+export { createRecordCache, validateRecordCached } from './libp2p/record-cache.ts'
+export { publishStation, type PublishInit, type PublishResult, type PublishStep } from './station/publish.ts'
+export { Republisher, REPUBLISH_DEFAULTS, type RepublisherEvents, type RepublisherInit } from './station/republisher.ts'
+export { resolveStation, RESOLVE_TIMEOUT_MS, type ResolveInit, type ResolvedStation } from './station/resolve.ts'
+export { keep, listDirectory, LIST_DEFAULTS, type ListInit } from './directory/list.ts'
+export { DirectoryWatcher, type DirectoryWatcherEvents } from './directory/watcher.ts'
