@@ -28,5 +28,7 @@ export { createRecordCache, validateRecordCached } from './libp2p/record-cache.t
 export { publishStation, type PublishInit, type PublishResult, type PublishStep } from './station/publish.ts'
 export { Republisher, REPUBLISH_DEFAULTS, type RepublisherEvents, type RepublisherInit } from './station/republisher.ts'
 export { resolveStation, RESOLVE_TIMEOUT_MS, type ResolveInit, type ResolvedStation } from './station/resolve.ts'
-export { keep, listDirectory, LIST_DEFAULTS, type ListInit } from './directory/list.ts'
+export { byName, keep, listDirectory, LIST_DEFAULTS, type ListInit } from './directory/list.ts'
 export { DirectoryWatcher, type DirectoryWatcherEvents } from './directory/watcher.ts'
+export { connectionKind, handlePing, pingStation, PING_MAX_BYTES, type ConnectionKind, type PingInit } from './ping.ts'
+export { dialStation, DIAL_DEFAULTS, stationAddresses, type DialedStation, type DialInit } from './dial.ts'

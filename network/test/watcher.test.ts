@@ -17,13 +17,13 @@ describe('DirectoryWatcher', () => {
   it('keeps verified stations, newest seq first', () => {
     const watcher = new DirectoryWatcher({ pubsub })
     const announced: string[] = []
-    watcher.addEventListener('station:announce', (e) => announced.push(e.detail.name))
+    watcher.addEventListener('station:announce', (e) => announced.push(e.detail.manifest.name))
     for (const [seq, name] of [[2, 'Second'], [1, 'First'], [3, 'Third']] as const) {
       const { record } = signManifest(buildManifest(key.id, { ...DRAFT, name }, { seq, now: Date.now() }), key)
       watcher.handleMessage(message(encodeAnnouncement({ type: 'station', record })))
     }
     expect(announced).toEqual(['Second', 'Third'])
-    expect(watcher.stations.get(key.id)?.seq).toBe(3)
+    expect(watcher.stations.get(key.id)?.manifest.seq).toBe(3)
   })
 
   it('drops forged announcements and garbage', () => {

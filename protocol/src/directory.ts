@@ -46,10 +46,10 @@ export function encodeAnnouncement (announcement: DirectoryAnnouncement): Uint8A
  * Decodes a directory announcement and verifies the manifest it carries.
  * Never throws.
  */
-export function verifyAnnouncement (bytes: Uint8Array, now: number): VerifyResult<Manifest> {
+export function verifyAnnouncement (bytes: Uint8Array, now: number): VerifyResult<{ manifest: Manifest, record: Uint8Array }> {
   try {
     const message = parseOrThrow(announcementSchema, decodeCanonical(bytes, 'announcement', MAX_ANNOUNCEMENT_BYTES), 'announcement')
-    return { ok: true, value: verifyManifestOrThrow(message.r, { now }) }
+    return { ok: true, value: { manifest: verifyManifestOrThrow(message.r, { now }), record: message.r } }
   } catch (err) {
     return { ok: false, error: asVerifyError(err) }
   }

@@ -1,10 +1,16 @@
 /** `openstudio relay`: runs a relay until SIGINT or SIGTERM. */
 import { collectMultiaddr } from '@openstudio/node/cli'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { Relay } from './relay.ts'
 import { DEFAULT_LISTEN } from './constants.ts'
 
+/** Where `npm run build -w browser` puts the web app. */
+const BUILT_APP = fileURLToPath(new URL('../../browser/dist', import.meta.url))
+
 interface RelayOptions {
+  app?: string
   listen?: string[]
   bootstrap?: string[]
   announce?: string[]
@@ -23,6 +29,7 @@ export function relayCommand (): Command {
     .addOption(new Option('--announce <multiaddr>', 'public address to announce instead of the listen addresses (repeatable)').env('OPENSTUDIO_ANNOUNCE').argParser(collectMultiaddr))
     .option('--http <host:port>', 'serve /health and /metrics here', parseHostPort)
     .option('--data <dir>', 'keep the relay identity and DHT records in this directory')
+    .option('--app <dir>', 'serve the web app from this directory over --http (default: the built app, if present)')
     .option('--allow-private', 'keep loopback and LAN addresses (needed on loopback and LANs)')
     .option('--max-reservations <n>', 'circuit relay reservations held at once (default 512)', parsePositive)
     .option('--reservation-ttl <seconds>', 'how long a reservation lasts (default 600)', parsePositive)
@@ -33,6 +40,7 @@ export function relayCommand (): Command {
         announce: opts.announce,
         http: opts.http,
         dataDir: opts.data,
+        appDir: opts.app ?? (existsSync(BUILT_APP) ? BUILT_APP : undefined),
         allowPrivate: opts.allowPrivate === true,
         relayServer: {
           maxReservations: opts.maxReservations,

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { logger } from '@libp2p/logger'
 import type { Registry } from 'prom-client'
+import { staticApp } from './static.ts'
 
 const log = logger('openstudio:relay:http')
 
@@ -12,7 +13,11 @@ export interface HttpInit {
   host: string
   port: number
   health: () => Promise<unknown>
+  /** What `/api/bootstrap` answers: how a browser joins the network. */
+  bootstrap: () => Promise<unknown>
   registry: Registry
+  /** Directory of the built web app. @default no app */
+  appDir?: string
 }
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>
@@ -22,16 +27,23 @@ export async function startHttp (init: HttpInit): Promise<Server> {
     '/health': async (_req, res) => {
       sendJson(res, 200, await init.health())
     },
+    '/api/bootstrap': async (_req, res) => {
+      sendJson(res, 200, await init.bootstrap())
+    },
     '/metrics': async (_req, res) => {
       res.writeHead(200, { 'content-type': init.registry.contentType })
       res.end(await init.registry.metrics())
     }
   }
+  const app = init.appDir === undefined ? undefined : staticApp(init.appDir)
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://relay').pathname
-    const route = req.method === 'GET' || req.method === 'HEAD' ? routes[path] : undefined
+    const readOnly = req.method === 'GET' || req.method === 'HEAD'
+    const route: Route | undefined = !readOnly
+      ? undefined
+      : routes[path] ?? (app === undefined || path.startsWith('/api/') ? undefined : async (q, r) => app(q, r, path))
     if (route === undefined) {
-      sendJson(res, 404, { error: 'not found' })
+      sendJson(res, readOnly ? 404 : 405, { error: readOnly ? 'not found' : 'method not allowed' })
       return
     }
     route(req, res).catch((err: Error) => {

@@ -14,7 +14,8 @@ import { createOpenStudioNode, DHT_DATASTORE_PREFIX, DirectoryWatcher, type Open
 import { LevelDatastore } from 'datastore-level'
 import { MemoryDatastore } from 'datastore-core'
 import { Gauge, Registry } from 'prom-client'
-import { DEFAULT_LISTEN } from './constants.ts'
+import { DEFAULT_LISTEN, MAX_BOOTSTRAP_OTHERS } from './constants.ts'
+import { PROTOCOL } from '@openstudio/protocol'
 import { startHttp } from './http.ts'
 import { loadOrCreateRelayKey } from './identity.ts'
 import type { Server } from 'node:http'
@@ -37,6 +38,16 @@ export interface RelayInit {
   relayServer?: RelayServerInit
   /** Public addresses to announce instead of the listen addresses. */
   announce?: string[]
+  /** Serve the built web app from this directory. @default no app */
+  appDir?: string
+}
+
+/** What a browser needs to join the network through this relay. */
+export interface BootstrapInfo {
+  /** WebSocket multiaddrs (with /p2p/) of this relay and of relays it knows. */
+  relays: string[]
+  /** Whether the network runs on private addresses (local or LAN mode). */
+  allowPrivate: boolean
 }
 
 export interface RelayHealth {
@@ -93,7 +104,11 @@ export class Relay {
       directory.start()
       const relay = new Relay(node, datastore, registry, directory)
       relay.registerGauges()
-      if (init.http !== undefined) relay.server = await startHttp({ ...init.http, registry, health: async () => relay.health() })
+      if (init.http !== undefined) {
+        relay.server = await startHttp({
+          ...init.http, registry, appDir: init.appDir, health: async () => relay.health(), bootstrap: async () => relay.bootstrapInfo(init.allowPrivate ?? false)
+        })
+      }
       log('relay %s started', node.peerId)
       return relay
     } catch (err) {
@@ -133,6 +148,20 @@ export class Relay {
     }
   }
 
+  /** This relay's WebSocket addresses first, then those of other relays (DHT servers) it is connected to. */
+  async bootstrapInfo (allowPrivate: boolean): Promise<BootstrapInfo> {
+    const own = this.multiaddrs.filter(isWebSocketAddr)
+    const others: string[] = []
+    for (const peer of this.node.getPeers()) {
+      if (others.length >= MAX_BOOTSTRAP_OTHERS) break
+      const info = await this.node.peerStore.get(peer).catch(() => undefined)
+      if (info === undefined || !info.protocols.includes(PROTOCOL.kad)) continue
+      const ws = info.addresses.map((a) => a.multiaddr.toString()).filter(isWebSocketAddr)
+      others.push(...ws.map((a) => a.includes('/p2p/') ? a : `${a}/p2p/${peer.toString()}`))
+    }
+    return { relays: [...own, ...others], allowPrivate }
+  }
+
   /** Stops the HTTP server and the node, and flushes the datastore. Idempotent. */
   async stop (): Promise<void> {
     if (this.stopped) return
@@ -166,4 +195,8 @@ export class Relay {
     new Gauge({ name: 'openstudio_relay_announcements_rejected', help: 'Directory announcements that failed verification', registers, collect () { this.set(relay.directory.rejected) } })
     new Gauge({ name: 'openstudio_dht_records', help: 'Station records stored by this DHT server', registers, async collect () { this.set(await relay.countRecords()) } })
   }
+}
+
+function isWebSocketAddr (addr: string): boolean {
+  return /\/wss?(\/|$)/.test(addr) && !addr.includes('/p2p-circuit')
 }

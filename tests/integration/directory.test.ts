@@ -35,13 +35,13 @@ describe('directory over a chain of five relays', () => {
       published.push(await publishThrough(relays[i % 5] as Relay, draftFor(100 + i, tags)))
     }
     const all = await listDirectory(client.services)
-    const ids = new Set(all.map((m) => m.id))
+    const ids = new Set(all.map((s) => s.manifest.id))
     for (const p of published) expect(ids.has(p.id), `station ${p.manifest.name}`).toBe(true)
 
     const news = await listDirectory(client.services, { tag: 'news' })
     const expected = published.filter((p) => p.manifest.tags.includes('news')).map((p) => p.id).sort()
-    expect(news.map((m) => m.id).sort()).toEqual(expected)
-    expect(news.every((m) => m.tags.includes('news'))).toBe(true)
+    expect(news.map((s) => s.manifest.id).sort()).toEqual(expected)
+    expect(news.every((s) => s.manifest.tags.includes('news'))).toBe(true)
   })
 
   it('a republished station resolves to its newest manifest', async () => {

@@ -4,9 +4,9 @@
  * directory topic. Verified manifests only, one per station, newest seq.
  */
 import { logger } from '@libp2p/logger'
-import { directoryCid, isStationId, type Manifest } from '@openstudio/protocol'
+import { directoryCid, isStationId } from '@openstudio/protocol'
 import parallel from 'it-parallel'
-import { resolveStation } from '../station/resolve.ts'
+import { resolveStation, type ResolvedStation } from '../station/resolve.ts'
 import type { KadDHT } from '@libp2p/kad-dht'
 
 const log = logger('openstudio:directory')
@@ -24,8 +24,8 @@ export interface DirectoryComponents {
 export interface ListInit {
   /** Only stations with this tag. */
   tag?: string
-  /** Verified manifests known already (from the directory topic or a cache). */
-  known?: Iterable<Manifest>
+  /** Verified stations known already (from the directory topic or a cache). */
+  known?: Iterable<ResolvedStation>
   /** Resolves in flight at once. @default 16 */
   concurrency?: number
   /** @default 15 s */
@@ -35,17 +35,17 @@ export interface ListInit {
 }
 
 /**
- * Lists the verified stations of the directory, newest manifest per station,
- * sorted by name.
+ * Lists the verified stations of the directory (manifest and signed record),
+ * newest manifest per station, sorted by name.
  * @throws {MalformedError} for an invalid tag
  */
-export async function listDirectory (components: DirectoryComponents, init: ListInit = {}): Promise<Manifest[]> {
+export async function listDirectory (components: DirectoryComponents, init: ListInit = {}): Promise<ResolvedStation[]> {
   const cid = directoryCid(init.tag)
   const timeout = AbortSignal.timeout(init.timeoutMs ?? LIST_DEFAULTS.timeoutMs)
   const signal = init.signal === undefined ? timeout : AbortSignal.any([init.signal, timeout])
-  const stations = new Map<string, Manifest>()
-  for (const manifest of init.known ?? []) {
-    if (init.tag === undefined || manifest.tags.includes(init.tag)) keep(stations, manifest)
+  const stations = new Map<string, ResolvedStation>()
+  for (const station of init.known ?? []) {
+    if (init.tag === undefined || station.manifest.tags.includes(init.tag)) keep(stations, station)
   }
 
   const ids = await providerIds(components, cid, signal)
@@ -53,7 +53,7 @@ export async function listDirectory (components: DirectoryComponents, init: List
   init.onProgress?.({ found: ids.size, resolved })
   const jobs = [...ids].map((id) => async () => {
     try {
-      return (await resolveStation(components, id, { timeoutMs: LIST_DEFAULTS.resolveTimeoutMs, signal })).manifest
+      return await resolveStation(components, id, { timeoutMs: LIST_DEFAULTS.resolveTimeoutMs, signal })
     } catch (err) {
       log('station %s skipped: %s', id, (err as Error).message)
       return undefined
@@ -61,17 +61,22 @@ export async function listDirectory (components: DirectoryComponents, init: List
       init.onProgress?.({ found: ids.size, resolved: ++resolved })
     }
   })
-  for await (const manifest of parallel(jobs, { concurrency: init.concurrency ?? LIST_DEFAULTS.concurrency, ordered: false })) {
-    if (manifest !== undefined && (init.tag === undefined || manifest.tags.includes(init.tag))) keep(stations, manifest)
+  for await (const station of parallel(jobs, { concurrency: init.concurrency ?? LIST_DEFAULTS.concurrency, ordered: false })) {
+    if (station !== undefined && (init.tag === undefined || station.manifest.tags.includes(init.tag))) keep(stations, station)
   }
-  return [...stations.values()].sort((a, b) => a.name.localeCompare(b.name) || (a.id < b.id ? -1 : 1))
+  return [...stations.values()].sort((a, b) => byName(a.manifest, b.manifest))
 }
 
-/** Keeps the manifest with the highest seq per station. */
-export function keep (stations: Map<string, Manifest>, manifest: Manifest): boolean {
-  const current = stations.get(manifest.id)
-  if (current !== undefined && current.seq >= manifest.seq) return false
-  stations.set(manifest.id, manifest)
+/** Directory order: by name, then id. */
+export function byName (a: { name: string, id: string }, b: { name: string, id: string }): number {
+  return a.name.localeCompare(b.name) || (a.id < b.id ? -1 : 1)
+}
+
+/** Keeps the station with the highest seq per id. */
+export function keep (stations: Map<string, ResolvedStation>, station: ResolvedStation): boolean {
+  const current = stations.get(station.manifest.id)
+  if (current !== undefined && current.manifest.seq >= station.manifest.seq) return false
+  stations.set(station.manifest.id, station)
   return true
 }
 

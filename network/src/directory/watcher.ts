@@ -4,16 +4,17 @@
  * dropped and counted.
  */
 import { logger } from '@libp2p/logger'
-import { TOPIC, verifyAnnouncement, type Manifest } from '@openstudio/protocol'
+import { TOPIC, verifyAnnouncement } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import { keep } from './list.ts'
+import type { ResolvedStation } from '../station/resolve.ts'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 
 const log = logger('openstudio:directory:watch')
 
 export interface DirectoryWatcherEvents {
   /** A verified announcement brought a new station or a newer manifest. */
-  'station:announce': CustomEvent<Manifest>
+  'station:announce': CustomEvent<ResolvedStation>
   /** An announcement failed verification and was dropped. */
   'announcement:reject': CustomEvent<{ from: string, reason: string }>
 }
@@ -31,7 +32,7 @@ export interface DirectoryWatcherComponents {
  * ```
  */
 export class DirectoryWatcher extends TypedEventEmitter<DirectoryWatcherEvents> {
-  readonly stations = new Map<string, Manifest>()
+  readonly stations = new Map<string, ResolvedStation>()
   rejected = 0
   private running = false
 

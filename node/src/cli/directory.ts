@@ -31,7 +31,8 @@ export function directoryCommand (): Command {
           watcher.stop()
         }
       })
-      printResult(opts.json === true, stations, () => table(stations))
+      const manifests = stations.map((s) => s.manifest)
+      printResult(opts.json === true, manifests, () => table(manifests))
     })
   return directory
 }

@@ -1,0 +1,57 @@
+/**
+ * Where the app finds the network: the relay that served the page
+ * (`/api/bootstrap`), plus relays the user added in settings.
+ */
+import { z } from 'zod'
+
+const SETTINGS_KEY = 'openstudio:settings'
+
+const bootstrapSchema = z.object({
+  relays: z.array(z.string().max(512)).max(32),
+  allowPrivate: z.boolean()
+})
+
+export interface NetworkConfig {
+  relays: string[]
+  /** Dial loopback and LAN addresses (local and LAN networks only). */
+  allowPrivate: boolean
+}
+
+export interface Settings {
+  extraRelays: string[]
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+/**
+ * Reads `/api/bootstrap` from the page's origin and merges the user's relays.
+ * @throws {ConfigError} when no relay is known at all
+ */
+export async function loadNetworkConfig (signal?: AbortSignal): Promise<NetworkConfig> {
+  const settings = loadSettings()
+  let fromOrigin: NetworkConfig = { relays: [], allowPrivate: false }
+  try {
+    const res = await fetch('/api/bootstrap', { signal, headers: { accept: 'application/json' } })
+    if (res.ok) fromOrigin = bootstrapSchema.parse(await res.json())
+  } catch (err) {
+    if (settings.extraRelays.length === 0) throw new ConfigError(`the relay that served this page did not say how to join the network (${(err as Error).message})`)
+  }
+  const relays = [...new Set([...fromOrigin.relays, ...settings.extraRelays])]
+  if (relays.length === 0) throw new ConfigError('no relay is known: add one in Settings')
+  return { relays, allowPrivate: fromOrigin.allowPrivate }
+}
+
+export function loadSettings (): Settings {
+  try {
+    const parsed = z.object({ extraRelays: z.array(z.string().max(512)).max(16) }).safeParse(JSON.parse(localStorage.getItem(SETTINGS_KEY) ?? '{}'))
+    return parsed.success ? parsed.data : { extraRelays: [] }
+  } catch {
+    return { extraRelays: [] }
+  }
+}
+
+export function saveSettings (settings: Settings): void {
+  localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings))
+}

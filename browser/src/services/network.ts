@@ -1,0 +1,120 @@
+/**
+ * The listener's network service: one browser libp2p node that joins through
+ * the relays, reads the directory (DHT providers and the directory topic),
+ * resolves stations and dials them by key. Vue code reaches it only through
+ * composables.
+ */
+import { logger } from '@libp2p/logger'
+import {
+  connectToRelays, dialStation, DirectoryWatcher, listDirectory, resolveStation,
+  type DialedStation, type OpenStudioNode, type ResolvedStation
+} from '@openstudio/network'
+import type { Manifest } from '@openstudio/protocol'
+import { TypedEventEmitter } from 'main-event'
+import { loadNetworkConfig, type NetworkConfig } from './config.ts'
+import { createBrowserNode } from './node.ts'
+
+const log = logger('openstudio:app:network')
+
+export type NetworkStatus = 'idle' | 'loading-config' | 'connecting' | 'online' | 'error'
+
+export interface NetworkEvents {
+  /** The status changed; `detail.error` says why for 'error'. */
+  'status:change': CustomEvent<{ status: NetworkStatus, error?: string, relays: number }>
+  /** A verified station was announced on the directory topic. */
+  'station:announce': CustomEvent<ResolvedStation>
+}
+
+export class NetworkService extends TypedEventEmitter<NetworkEvents> {
+  status: NetworkStatus = 'idle'
+  error?: string
+  config?: NetworkConfig
+  private node?: OpenStudioNode
+  private watcher?: DirectoryWatcher
+  private starting?: Promise<OpenStudioNode>
+
+  /** Starts the node once; later calls wait for the same start. */
+  async start (): Promise<OpenStudioNode> {
+    this.starting ??= this.doStart().catch((err: Error) => {
+      this.starting = undefined
+      this.setStatus('error', humanError(err))
+      throw err
+    })
+    return this.starting
+  }
+
+  async stop (): Promise<void> {
+    this.watcher?.stop()
+    await this.node?.stop()
+    this.node = undefined
+    this.starting = undefined
+    this.setStatus('idle')
+  }
+
+  /** Relays currently connected. */
+  get relayCount (): number {
+    const relays = new Set(this.config?.relays.map((r) => r.split('/p2p/').at(-1)))
+    return this.node?.getPeers().filter((p) => relays.has(p.toString())).length ?? 0
+  }
+
+  /** Stations heard on the directory topic since start. */
+  get heard (): ResolvedStation[] {
+    return [...(this.watcher?.stations.values() ?? [])]
+  }
+
+  async list (init: { tag?: string, signal?: AbortSignal, onProgress?: (p: { found: number, resolved: number }) => void } = {}): Promise<ResolvedStation[]> {
+    const node = await this.start()
+    return listDirectory(node.services, { ...init, known: this.heard })
+  }
+
+  async resolve (stationId: string, signal?: AbortSignal): Promise<ResolvedStation> {
+    const node = await this.start()
+    return resolveStation(node.services, stationId, { signal })
+  }
+
+  async dial (manifest: Manifest, signal?: AbortSignal): Promise<DialedStation> {
+    const node = await this.start()
+    return dialStation(node, manifest, { signal })
+  }
+
+  private async doStart (): Promise<OpenStudioNode> {
+    this.setStatus('loading-config')
+    this.config = await loadNetworkConfig()
+    this.setStatus('connecting')
+    const node = await createBrowserNode({ config: this.config })
+    try {
+      await connectToRelays(node, this.config.relays)
+    } catch (err) {
+      await node.stop()
+      throw err
+    }
+    this.node = node
+    this.watcher = new DirectoryWatcher(node.services)
+    this.watcher.addEventListener('station:announce', (e) => { this.safeDispatchEvent('station:announce', { detail: e.detail }) })
+    this.watcher.start()
+    node.addEventListener('peer:disconnect', () => { this.setStatus(this.relayCount > 0 ? 'online' : 'connecting') })
+    node.addEventListener('peer:connect', () => { this.setStatus('online') })
+    this.setStatus('online')
+    log('online as %p through %d relays', node.peerId, this.relayCount)
+    return node
+  }
+
+  private setStatus (status: NetworkStatus, error?: string): void {
+    this.status = status
+    this.error = error
+    this.safeDispatchEvent('status:change', { detail: { status, error, relays: this.relayCount } })
+  }
+}
+
+/** An error message a person can act on. */
+export function humanError (err: Error): string {
+  switch (err.name) {
+    case 'NoRelayError': return `No relay could be reached. Check your connection, or add a relay in Settings. (${err.message})`
+    case 'TimeoutError': return `The network did not answer in time: ${err.message}`
+    case 'ConfigError': return err.message
+    case 'StationNotFoundError': return 'This station is not in the directory: it may never have been published, or its manifest expired.'
+    case 'InvalidRecordError': return 'This station\'s records failed verification; they may be forged. Nothing from them is shown.'
+    case 'InvalidStationIdError': return 'That is not a station id. Station ids start with 12D3KooW.'
+    default: return err.message
+  }
+}
