@@ -5,6 +5,7 @@ import { builtinModules } from 'node:module'
 import js from '@eslint/js'
 import globals from 'globals'
 import tseslint from 'typescript-eslint'
+import pluginVue from 'eslint-plugin-vue'
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)]
 
@@ -29,6 +30,17 @@ export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', '.openstudio/**', 'test-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  ...pluginVue.configs['flat/recommended'].map((c) => ({ ...c, files: ['browser/**/*.vue'] })),
+  {
+    files: ['browser/**/*.vue'],
+    languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.vue'] } },
+    rules: {
+      'vue/max-attributes-per-line': 'off',
+      'vue/singleline-html-element-content-newline': 'off',
+      'vue/multiline-html-element-content-newline': 'off',
+      'vue/html-self-closing': 'off'
+    }
+  },
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {

@@ -3,3 +3,8 @@ declare module '*.vue' {
   const component: DefineComponent<object, object, unknown>
   export default component
 }
+
+interface Window {
+  /** Read-only diagnostics (tests, support): live audio nodes of the page. */
+  openstudioDiagnostics?: { playerAnalyser?: AnalyserNode }
+}

@@ -1,1 +1,2 @@
+/** The web app is an entry point (see main.ts); nothing is exported. */
 export {}

@@ -17,8 +17,14 @@ const log = logger('openstudio:dial')
 
 export const DIAL_DEFAULTS = {
   timeoutMs: 15_000,
-  /** A dial that came back relayed although WebRTC was asked for is retried this often. */
-  webrtcRetries: 1
+  /**
+   * WebRTC attempts before settling for the relayed connection. About one
+   * browser-to-browser WebRTC dial in five stalls after ICE candidates are
+   * exchanged; a fresh attempt usually connects at once.
+   */
+  webrtcAttempts: 3,
+  /** Time one WebRTC attempt may take (a healthy one takes 0.2–0.5 s on a LAN). */
+  webrtcAttemptMs: 2_500
 } as const
 
 export interface DialInit {
@@ -61,9 +67,9 @@ export async function dialStation (node: Pick<Libp2p, 'dial' | 'dialProtocol'>, 
 
   let connection: Connection | undefined
   if (init.relayedOnly !== true) {
-    for (let attempt = 0; attempt <= DIAL_DEFAULTS.webrtcRetries && connection === undefined; attempt++) {
+    for (let attempt = 0; attempt < DIAL_DEFAULTS.webrtcAttempts && connection === undefined && !signal.aborted; attempt++) {
       try {
-        const dialed = await node.dial(webrtc, { signal })
+        const dialed = await node.dial(webrtc, { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_DEFAULTS.webrtcAttemptMs)]) })
         if (connectionKind(dialed) === 'relayed') log('WebRTC dial to %p came back relayed (attempt %d)', peer, attempt + 1)
         else connection = dialed
       } catch (err) {

@@ -108,7 +108,12 @@ export class KeyStore {
 
 async function deriveKey (passphrase: string, salt: Uint8Array, iterations: number): Promise<CryptoKey> {
   const material = await crypto.subtle.importKey('raw', new TextEncoder().encode(passphrase), 'PBKDF2', false, ['deriveKey'])
-  return crypto.subtle.deriveKey({ name: 'PBKDF2', hash: 'SHA-256', salt, iterations }, material, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'])
+  return crypto.subtle.deriveKey({ name: 'PBKDF2', hash: 'SHA-256', salt: own(salt), iterations }, material, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'])
+}
+
+/** A copy backed by its own ArrayBuffer, as WebCrypto's types ask for. */
+function own (bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes)
 }
 
 export async function encryptKey (key: StationKey, passphrase: string, iterations = PBKDF2_ITERATIONS): Promise<EncryptedKey> {
@@ -116,7 +121,7 @@ export async function encryptKey (key: StationKey, passphrase: string, iteration
   const salt = crypto.getRandomValues(new Uint8Array(16))
   const iv = crypto.getRandomValues(new Uint8Array(12))
   const aes = await deriveKey(passphrase, salt, iterations)
-  const ciphertext = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(key.id) }, aes, key.secretKey))
+  const ciphertext = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(key.id) }, aes, own(key.secretKey)))
   return {
     type: ENCRYPTED_TYPE,
     version: 1,
@@ -135,7 +140,7 @@ export async function decryptKey (encrypted: EncryptedKey, passphrase: string): 
   const aes = await deriveKey(passphrase, base64.baseDecode(kdf.salt), kdf.iterations)
   let seed: Uint8Array
   try {
-    seed = new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: base64.baseDecode(cipher.iv), additionalData: new TextEncoder().encode(id) }, aes, base64.baseDecode(parsed.data.ciphertext)))
+    seed = new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: own(base64.baseDecode(cipher.iv)), additionalData: new TextEncoder().encode(id) }, aes, own(base64.baseDecode(parsed.data.ciphertext))))
   } catch {
     throw new WrongPassphraseError('wrong passphrase')
   }

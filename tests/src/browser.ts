@@ -1,0 +1,24 @@
+/**
+ * Debian's Chromium driven by playwright-core, with the flags that work on
+ * these machines (see ENVIRONMENT.md). Never downloads a browser.
+ */
+import { chromium, type Browser, type LaunchOptions } from 'playwright-core'
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+export const CHROMIUM_ARGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'
+]
+
+export async function launchChromium (extraArgs: string[] = [], options: LaunchOptions = {}): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    ignoreDefaultArgs: ['--headless'],
+    args: [...CHROMIUM_ARGS, ...extraArgs],
+    ...options
+  })
+}
