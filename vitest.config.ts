@@ -19,6 +19,16 @@ export default defineConfig({
           hookTimeout: 120_000,
           fileParallelism: false
         }
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['tests/e2e/**/*.test.ts'],
+          setupFiles: ['tests/src/setup-node.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false
+        }
       }
     ]
   }
