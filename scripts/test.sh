@@ -17,6 +17,10 @@ npm run --silent lint
 echo "test: typecheck…"
 npm run --silent typecheck
 
+echo "test: building the web app…"
+npm run --silent build > test-results-build.log 2>&1 || { cat test-results-build.log; exit 1; }
+rm -f test-results-build.log
+
 mkdir -p test-results
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || status=$?

@@ -35,7 +35,7 @@ export async function startWeb (): Promise<WebFixture> {
     origin: `http://127.0.0.1:${http.port}`,
     browser,
     newPage: async () => {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 860 } })
+      const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } })
       contexts.push(context)
       const page = await context.newPage()
       page.on('pageerror', (err) => { process.stderr.write(`page error: ${err.message}\n`) })
@@ -57,5 +57,6 @@ export function wsAddr (relay: Relay): string {
 }
 
 export async function screenshot (page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true })
+  // The viewport, not the full page: the sticky header would be painted mid-page.
+  await page.screenshot({ path: `${SCREENSHOTS}/${name}.png` })
 }

@@ -16,6 +16,7 @@ export function shortId (id: string): string {
 
 export function ago (at: number, now = Date.now()): string {
   const s = Math.round((now - at) / 1000)
+  if (s < 5) return 'just now'
   if (s < 60) return `${s} s ago`
   if (s < 3600) return `${Math.round(s / 60)} min ago`
   return `${Math.round(s / 3600)} h ago`
