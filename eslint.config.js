@@ -94,7 +94,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [noBrowser] }] }
   },
   {
-    files: ['node/src/cli/**/*.ts', 'tests/**/*.ts', 'scripts/**/*.js'],
+    files: ['node/src/cli/**/*.ts', 'tests/**/*.ts', 'scripts/**/*.ts'],
     rules: { 'no-console': 'off' }
   }
 )

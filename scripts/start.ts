@@ -1,0 +1,177 @@
+/**
+ * `npm start`: a local OpenStudio network on this machine.
+ *
+ * - three relays bootstrapped together on fixed loopback ports, data in ./.openstudio/
+ * - the web app, built if needed and served by the first relay
+ * - a local Icecast (when icecast2 is installed) with a demo source (when ffmpeg is)
+ * - one demo station published to the DHT, its stream on that Icecast
+ *
+ * Ctrl-C stops everything cleanly.
+ */
+import '@openstudio/node/polyfill'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, statSync, writeFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { startIcecast, type LocalIcecast } from '@openstudio/node'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const CLI = join(ROOT, 'relay/bin/openstudio.js')
+const STATE = join(ROOT, '.openstudio')
+const APP = join(ROOT, 'browser/dist')
+const ICECAST_PORT = 8000
+const DEMO_MOUNT = '/demo.ogg'
+
+const RELAYS = [
+  { name: 'relay-1', tcp: 4001, ws: 4002, http: 8080 },
+  { name: 'relay-2', tcp: 4011, ws: 4012, http: 8081 },
+  { name: 'relay-3', tcp: 4021, ws: 4022, http: 8082 }
+] as const
+
+const children: ChildProcess[] = []
+let icecast: LocalIcecast | undefined
+
+function say (line: string): void {
+  process.stdout.write(`${line}\n`)
+}
+
+function has (command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Newest modification time of the files under a directory. */
+function newest (dir: string): number {
+  let latest = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs)
+  }
+  return latest
+}
+
+function buildAppIfStale (): void {
+  const built = existsSync(join(APP, 'index.html')) ? statSync(join(APP, 'index.html')).mtimeMs : 0
+  const sources = Math.max(newest(join(ROOT, 'browser/src')), newest(join(ROOT, 'network/src')), newest(join(ROOT, 'protocol/src')))
+  if (built > sources) return
+  say('building the web app…')
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
+}
+
+function cli (args: string[]): ChildProcess {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  children.push(child)
+  createInterface({ input: child.stderr! }).on('line', (line) => { process.stderr.write(`  ${line}\n`) })
+  return child
+}
+
+async function startRelay (relay: typeof RELAYS[number], bootstrap: string[]): Promise<string[]> {
+  const child = cli([
+    'relay', '--allow-private', '--data', join(STATE, relay.name), '--app', APP,
+    '--listen', `/ip4/127.0.0.1/tcp/${relay.tcp}`, '--listen', `/ip4/127.0.0.1/tcp/${relay.ws}/ws`,
+    '--http', `127.0.0.1:${relay.http}`,
+    ...bootstrap.flatMap((b) => ['--bootstrap', b])
+  ])
+  const addrs: string[] = []
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith('listening ')) addrs.push(line.slice('listening '.length))
+      if (line === 'ready') resolve()
+    })
+    child.once('exit', (code) => { reject(new Error(`${relay.name} exited with code ${code} (are ports ${relay.tcp}, ${relay.ws} and ${relay.http} free?)`)) })
+  })
+  return addrs
+}
+
+async function runCli (args: string[]): Promise<string> {
+  const child = cli(args)
+  let out = ''
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  if (code !== 0) throw new Error(`openstudio ${args.slice(0, 2).join(' ')} failed (exit ${code})`)
+  return out.trim()
+}
+
+async function startIcecastWithDemo (): Promise<string | undefined> {
+  if (!has('icecast2')) {
+    say('icecast2 is not installed (Debian: apt-get install icecast2): running without a local stream')
+    return undefined
+  }
+  icecast = await startIcecast({ dir: join(STATE, 'icecast'), port: ICECAST_PORT, mounts: [{ mount: DEMO_MOUNT }] })
+  if (has('ffmpeg')) {
+    // A soft two-note chime, so there is something to hear until a studio goes on air.
+    const chime = 'aevalsrc=0.15*sin(2*PI*(330+110*mod(floor(t)\\,2))*t)*exp(-3*mod(t\\,1)):s=48000'
+    const source = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', chime,
+      '-c:a', 'libopus', '-b:a', '96k', '-page_duration', '20000', '-content_type', 'audio/ogg',
+      '-ice_name', 'OpenStudio Demo Radio', '-f', 'ogg', `icecast://source:${icecast.sourcePassword}@127.0.0.1:${ICECAST_PORT}${DEMO_MOUNT}`], { stdio: 'ignore' })
+    children.push(source)
+  } else {
+    say('ffmpeg is not installed: the demo mount stays silent until a studio goes on air')
+  }
+  return `${icecast.url}${DEMO_MOUNT}`
+}
+
+async function publishDemo (bootstrap: string, relayWs: string[], streamUrl: string): Promise<{ id: string, storedOn: number }> {
+  const keyFile = join(STATE, 'demo-station.key')
+  if (!existsSync(keyFile)) await runCli(['key', 'generate', '--out', keyFile])
+  const manifestFile = join(STATE, 'demo-station.json')
+  writeFileSync(manifestFile, JSON.stringify({
+    name: 'OpenStudio Demo Radio',
+    description: 'The demo station of your local OpenStudio network. Press Listen to hear its Icecast stream.',
+    tags: ['demo', 'talk'],
+    language: 'en',
+    country: 'GB',
+    homepage: 'https://openstudio.example/',
+    streams: [{ url: streamUrl, codec: 'opus', bitrate: 96, mount: DEMO_MOUNT }],
+    access: 'open'
+  }, null, 2))
+  return JSON.parse(await runCli(['station', 'publish', '--key', keyFile, '--manifest', manifestFile,
+    '--bootstrap', bootstrap, ...relayWs.flatMap((r) => ['--relay', r]), '--json'])) as { id: string, storedOn: number }
+}
+
+let stopping = false
+async function stop (code = 0): Promise<void> {
+  if (stopping) return
+  stopping = true
+  process.stderr.write('\nstopping OpenStudio…\n')
+  await Promise.all(children.filter((c) => c.exitCode === null && c.signalCode === null).map(async (c) => new Promise((resolve) => {
+    c.once('exit', resolve)
+    c.kill('SIGTERM')
+  })))
+  await icecast?.stop()
+  process.exit(code)
+}
+process.on('SIGINT', () => { void stop() })
+process.on('SIGTERM', () => { void stop() })
+
+try {
+  mkdirSync(STATE, { recursive: true })
+  buildAppIfStale()
+  say('starting a local OpenStudio network…')
+  const streamUrl = await startIcecastWithDemo() ?? `http://127.0.0.1:${ICECAST_PORT}${DEMO_MOUNT}`
+  const first = await startRelay(RELAYS[0], [])
+  const bootstrap = first.find((a) => a.includes(`/tcp/${RELAYS[0].tcp}/p2p/`)) as string
+  const ws = [first.find((a) => a.includes('/ws/')) as string]
+  for (const relay of RELAYS.slice(1)) ws.push(...(await startRelay(relay, [bootstrap])).filter((a) => a.includes('/ws/')))
+  const demo = await publishDemo(bootstrap, ws, streamUrl)
+  say(`
+OpenStudio is running.
+
+  open         http://127.0.0.1:${RELAYS[0].http}/
+
+  relays       ${RELAYS.map((r) => `127.0.0.1:${r.tcp}`).join(', ')} (WebSockets on ${RELAYS.map((r) => r.ws).join(', ')})
+  bootstrap    ${bootstrap}
+  health       http://127.0.0.1:${RELAYS[0].http}/health   metrics: http://127.0.0.1:${RELAYS[0].http}/metrics
+  icecast      ${icecast === undefined ? 'not running' : `${icecast.url}/ (demo stream ${streamUrl})`}
+  demo station ${demo.id} (stored on ${demo.storedOn} relays)
+
+Press Ctrl-C to stop.`)
+} catch (err) {
+  process.stderr.write(`openstudio: ${(err as Error).message}\n`)
+  await stop(1)
+}
