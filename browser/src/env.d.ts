@@ -5,6 +5,10 @@ declare module '*.vue' {
 }
 
 interface Window {
-  /** Read-only diagnostics (tests, support): live audio nodes of the page. */
-  openstudioDiagnostics?: { playerAnalyser?: AnalyserNode }
+  /** Read-only diagnostics (support, tests, benchmarks): the page's network service and live audio nodes. */
+  openstudioDiagnostics?: {
+    playerAnalyser?: AnalyserNode
+    network?: import('./services/network.ts').NetworkService
+    multiaddr?: typeof import('@multiformats/multiaddr').multiaddr
+  }
 }

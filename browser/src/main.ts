@@ -1,3 +1,4 @@
+import { multiaddr } from '@multiformats/multiaddr'
 import { createApp } from 'vue'
 import App from './App.vue'
 import { NETWORK } from './composables/network.ts'
@@ -6,5 +7,7 @@ import { NetworkService } from './services/network.ts'
 import './styles.css'
 
 const network = new NetworkService()
+// Read-only diagnostics for support, tests and benchmarks.
+window.openstudioDiagnostics = { ...window.openstudioDiagnostics, network, multiaddr }
 createApp(App).provide(NETWORK, network).use(router).mount('#app')
 window.addEventListener('pagehide', () => { void network.stop() })

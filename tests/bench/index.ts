@@ -6,11 +6,13 @@ import '@openstudio/node/polyfill'
 import { benchDht } from './dht.ts'
 import { benchProtocol } from './protocol.ts'
 import { benchReservations } from './reservations.ts'
+import { benchWeb } from './web.ts'
 
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   protocol: benchProtocol,
   dht: benchDht,
-  reservations: benchReservations
+  reservations: benchReservations,
+  web: benchWeb
 }
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'))

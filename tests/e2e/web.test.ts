@@ -207,7 +207,7 @@ describe('web app', () => {
 
 /** Runs in the page: what the player outputs right now, as samples. */
 function playerSamples (): { samples: number[], sampleRate: number } | undefined {
-  const analyser = (window as { openstudioDiagnostics?: { playerAnalyser?: AnalyserNode } }).openstudioDiagnostics?.playerAnalyser
+  const analyser = window.openstudioDiagnostics?.playerAnalyser
   if (analyser === undefined) return undefined
   const samples = new Float32Array(analyser.fftSize)
   analyser.getFloatTimeDomainData(samples)

@@ -51,6 +51,11 @@ export class NetworkService extends TypedEventEmitter<NetworkEvents> {
     this.setStatus('idle')
   }
 
+  /** The libp2p node, once started. */
+  get libp2p (): OpenStudioNode | undefined {
+    return this.node
+  }
+
   /** Relays currently connected. */
   get relayCount (): number {
     const relays = new Set(this.config?.relays.map((r) => r.split('/p2p/').at(-1)))
