@@ -1,2 +1,2 @@
 // The diagnostics the web app exposes on `window`, for code that runs in its pages.
-/// <reference path="../../browser/src/diagnostics.d.ts" />
+import type {} from '../../browser/src/diagnostics.d.ts'
