@@ -2,8 +2,9 @@
  * Station key files on disk: written with mode 0600 and never overwritten;
  * read with a size cap and checked (see `decodeKeyFile` in protocol/).
  */
-import { open, readFile } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import { decodeKeyFile, encodeKeyFile, KeyFileError, MAX_KEY_FILE_CHARS, type StationKey } from '@openstudio/protocol'
+import { readSmallTextFile } from './files.ts'
 
 /**
  * Writes a new key file with mode 0600.
@@ -29,16 +30,9 @@ export async function writeKeyFile (path: string, key: StationKey): Promise<void
  * @throws {KeyFileError}
  */
 export async function readKeyFile (path: string): Promise<StationKey> {
-  let bytes: Buffer
+  const text = await readSmallTextFile(path, 'key file', MAX_KEY_FILE_CHARS, (message) => new KeyFileError(message))
   try {
-    bytes = await readFile(path)
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    throw new KeyFileError(code === 'ENOENT' ? `no key file at ${path}` : `cannot read ${path}: ${code ?? (err as Error).message}`)
-  }
-  if (bytes.length > MAX_KEY_FILE_CHARS) throw new KeyFileError(`${path} is too large to be a station key file`)
-  try {
-    return decodeKeyFile(bytes.toString('utf8'))
+    return decodeKeyFile(text)
   } catch (err) {
     throw new KeyFileError(`${path}: ${(err as Error).message}`)
   }

@@ -1,8 +1,8 @@
 /** `openstudio station publish|resolve` */
-import { readFile } from 'node:fs/promises'
 import { parseManifestDraft, type Manifest, type ManifestDraft } from '@openstudio/protocol'
 import { Command } from 'commander'
 import { InputFileError } from '../errors.ts'
+import { readSmallTextFile } from '../files.ts'
 import { readKeyFile } from '../keyfile.ts'
 import { publishStation, Republisher, resolveStation, type PublishResult, type PublishStep } from '@openstudio/network'
 import { withClient, type NetworkOptions } from './network.ts'
@@ -84,17 +84,10 @@ async function runDaemon (republisher: Republisher, print: (result: PublishResul
  * @throws {InputFileError | CliError}
  */
 export async function readManifestFile (path: string): Promise<ManifestDraft> {
-  let bytes: Buffer
-  try {
-    bytes = await readFile(path)
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    throw new InputFileError(code === 'ENOENT' ? `no manifest file at ${path}` : `cannot read ${path}: ${code ?? (err as Error).message}`)
-  }
-  if (bytes.length > MAX_MANIFEST_FILE_BYTES) throw new InputFileError(`${path} is larger than ${MAX_MANIFEST_FILE_BYTES} bytes`)
+  const text = await readSmallTextFile(path, 'manifest file', MAX_MANIFEST_FILE_BYTES, (message) => new InputFileError(message))
   let json: unknown
   try {
-    json = JSON.parse(bytes.toString('utf8'))
+    json = JSON.parse(text)
   } catch (err) {
     throw new InputFileError(`${path} is not valid JSON: ${(err as Error).message}`)
   }
