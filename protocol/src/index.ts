@@ -46,3 +46,4 @@ export {
 export { planMix, type MixParticipant, type MixPlan, type MixPlanInit } from './mixminus.ts'
 export { directoryCid, encodeAnnouncement, verifyAnnouncement, type DirectoryAnnouncement } from './directory.ts'
 export { decodeKeyFile, encodeKeyFile, MAX_KEY_FILE_CHARS } from './key-file.ts'
+export { turnCredentials, TURN_CREDENTIAL_TTL_S, type TurnCredentialInit, type TurnCredentials } from './turn.ts'
