@@ -47,3 +47,4 @@ export { planMix, type MixParticipant, type MixPlan, type MixPlanInit } from './
 export { directoryCid, encodeAnnouncement, verifyAnnouncement, type DirectoryAnnouncement } from './directory.ts'
 export { decodeKeyFile, encodeKeyFile, MAX_KEY_FILE_CHARS } from './key-file.ts'
 export { turnCredentials, TURN_CREDENTIAL_TTL_S, type TurnCredentialInit, type TurnCredentials } from './turn.ts'
+export { decodeSignal, encodeSignal, MAX_SIGNAL_BYTES, signalMessageSchema, type SignalMessage, type SignalMessageType } from './signal.ts'

@@ -1,0 +1,57 @@
+/**
+ * `/openstudio/signal/1`: the messages a caller and the studio exchange to
+ * negotiate their RTCPeerConnection (perfect negotiation), over a libp2p
+ * stream that may run on a relayed connection. Each message is canonical CBOR,
+ * size-capped, and schema-checked; the stream carries them length-prefixed.
+ */
+import { z } from 'zod'
+import { decodeCanonical, encodeCanonical } from './cbor.ts'
+import { MAX_INVITE_CHARS, ROOM_LIMITS } from './constants.ts'
+import { parseOrThrow } from './schema.ts'
+
+/** Largest signalling message: an SDP offer with a few tracks fits in a fraction. */
+export const MAX_SIGNAL_BYTES = 64 * 1024
+const MAX_SDP_CHARS = 60 * 1024
+const MAX_CANDIDATE_CHARS = 1024
+
+const candidateSchema = z.strictObject({
+  candidate: z.string().max(MAX_CANDIDATE_CHARS),
+  sdpMid: z.string().max(64).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(64).nullable().optional(),
+  usernameFragment: z.string().max(256).nullable().optional()
+})
+
+export const signalMessageSchema = z.discriminatedUnion('type', [
+  /** First message from a caller: who they are, and their invite where the station needs one. */
+  z.strictObject({ type: z.literal('hello'), name: z.string().trim().min(1).max(ROOM_LIMITS.nameMax), invite: z.string().max(MAX_INVITE_CHARS).optional() }),
+  /** The studio's verdict on a hello. */
+  z.strictObject({ type: z.literal('welcome') }),
+  z.strictObject({ type: z.literal('refused'), reason: z.enum(['invite-required', 'invite-invalid', 'invite-expired', 'kicked', 'full', 'not-live']) }),
+  /** An SDP offer or answer (or a rollback in perfect negotiation). */
+  z.strictObject({ type: z.literal('description'), description: z.strictObject({ type: z.enum(['offer', 'answer', 'pranswer', 'rollback']), sdp: z.string().max(MAX_SDP_CHARS).optional() }) }),
+  /** A trickled ICE candidate; null ends the candidates. */
+  z.strictObject({ type: z.literal('candidate'), candidate: candidateSchema.nullable() }),
+  /** Either side is leaving. */
+  z.strictObject({ type: z.literal('bye'), reason: z.string().max(200).optional() })
+])
+
+export type SignalMessage = z.output<typeof signalMessageSchema>
+export type SignalMessageType = SignalMessage['type']
+
+/**
+ * Encodes one signalling message.
+ * @throws {MalformedError | TooLargeError}
+ */
+export function encodeSignal (message: SignalMessage): Uint8Array {
+  const bytes = encodeCanonical(parseOrThrow(signalMessageSchema, message, 'signal message'))
+  decodeCanonical(bytes, 'signal message', MAX_SIGNAL_BYTES)
+  return bytes
+}
+
+/**
+ * Decodes one signalling message from untrusted bytes.
+ * @throws {MalformedError | TooLargeError}
+ */
+export function decodeSignal (bytes: Uint8Array): SignalMessage {
+  return parseOrThrow(signalMessageSchema, decodeCanonical(bytes, 'signal message', MAX_SIGNAL_BYTES), 'signal message')
+}
