@@ -6,9 +6,8 @@ export const RELAY_SERVER_DEFAULTS = {
   reservationTtlMs: 10 * 60 * 1000,
   /** Relayed connections carry signalling only. */
   durationLimitMs: 2 * 60 * 1000,
-  dataLimitBytes: 128 * 1024,
-  /** Reservations one peer may hold at once (it only ever needs one). */
-  maxReservationsPerPeer: 1
+  dataLimitBytes: 128 * 1024
+  // Per peer: the server keys reservations by peer id, so one peer holds at most one.
 } as const
 
 /** Gossipsub: largest message on the wire (a manifest announcement or room snapshot fits easily). */

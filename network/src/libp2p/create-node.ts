@@ -94,7 +94,7 @@ export type OpenStudioNode = Libp2p<OpenStudioServices>
  */
 export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<OpenStudioNode> {
   const allowPrivate = init.allowPrivate ?? false
-  const relay = init.relayServer === undefined ? undefined : { ...defaultsOf(init.relayServer) }
+  const relay = init.relayServer === undefined ? undefined : defaultsOf(init.relayServer)
   const { validators, selectors } = recordRules(init.datastore === undefined ? undefined : { datastore: init.datastore, prefix: DHT_DATASTORE_PREFIX })
   const services: Record<string, unknown> = {
     identify: identify(),
