@@ -1,0 +1,48 @@
+/** A real coturn on loopback for tests, with the shared-secret (REST API) scheme. */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { freePort } from './ports.ts'
+
+export interface Coturn {
+  port: number
+  secret: string
+  process: ChildProcess
+  stop: () => Promise<void>
+}
+
+export async function startCoturn (secret: string): Promise<Coturn> {
+  const port = await freePort()
+  const relayPorts = 49152 + Math.floor(Math.random() * 10_000)
+  const child = spawn('turnserver', [
+    '-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--relay-ip=127.0.0.1',
+    '--use-auth-secret', `--static-auth-secret=${secret}`, '--realm=openstudio',
+    '--allow-loopback-peers', '--no-cli', '--no-tls', '--no-dtls',
+    `--min-port=${relayPorts}`, `--max-port=${relayPorts + 100}`, '--log-file=stdout', '--simple-log'
+  ], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve() }))
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (/listener opened on|Total General servers/i.test(line)) resolve()
+    })
+    void exited.then(() => { reject(new Error('turnserver exited before it listened')) })
+  })
+  return {
+    port,
+    secret,
+    process: child,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGTERM')
+      await exited
+    }
+  }
+}
+
+/** Allocates a relay on coturn with turnutils_uclient; resolves with its exit code (0: allocated). */
+export async function allocate (turn: Coturn, username: string, credential: string): Promise<number | null> {
+  const child = spawn('turnutils_uclient', ['-y', '-n', '2', '-u', username, '-w', credential, '-p', String(turn.port), '127.0.0.1'], { stdio: 'ignore' })
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  clearTimeout(timer)
+  return code
+}
