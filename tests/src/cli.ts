@@ -13,14 +13,14 @@ export interface CliResult {
 
 /** Runs one CLI command to completion. */
 export async function runCli (args: string[], timeoutMs = 60_000): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DEBUG: '' } })
+  // The signal kills a command that hangs, so a broken CLI fails the test instead of stalling it.
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DEBUG: '' }, signal: AbortSignal.timeout(timeoutMs), killSignal: 'SIGKILL' })
+  child.on('error', () => { /* a timeout kill is reported through the exit code */ })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-  clearTimeout(timer)
   return { code, stdout, stderr }
 }
 

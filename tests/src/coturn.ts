@@ -40,9 +40,8 @@ export async function startCoturn (secret: string): Promise<Coturn> {
 
 /** Allocates a relay on coturn with turnutils_uclient; resolves with its exit code (0: allocated). */
 export async function allocate (turn: Coturn, username: string, credential: string): Promise<number | null> {
-  const child = spawn('turnutils_uclient', ['-y', '-n', '2', '-u', username, '-w', credential, '-p', String(turn.port), '127.0.0.1'], { stdio: 'ignore' })
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
-  clearTimeout(timer)
-  return code
+  const child = spawn('turnutils_uclient', ['-y', '-n', '2', '-u', username, '-w', credential, '-p', String(turn.port), '127.0.0.1'],
+    { stdio: 'ignore', signal: AbortSignal.timeout(20_000), killSignal: 'SIGKILL' })
+  child.on('error', () => { /* a timeout kill is reported through the exit code */ })
+  return new Promise<number | null>((resolve) => child.once('exit', resolve))
 }

@@ -24,16 +24,3 @@ export async function waitUntil<T> (what: string, check: () => T | undefined | f
   }
   throw new Error(`stopped waiting for ${what}`)
 }
-
-/** Resolves with the detail of the next `type` event on `target`. */
-export async function nextEvent<T> (target: EventTarget, type: string, what: string, timeoutMs = 20_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => { target.removeEventListener(type, onEvent); reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)) }, timeoutMs)
-    const onEvent = (event: Event): void => {
-      clearTimeout(timer)
-      target.removeEventListener(type, onEvent)
-      resolve((event as CustomEvent<T>).detail)
-    }
-    target.addEventListener(type, onEvent)
-  })
-}
