@@ -24,6 +24,11 @@ if (unknown.length > 0) {
 const results: Record<string, unknown> = { node: process.version, cpus: (await import('node:os')).cpus().length }
 for (const name of requested.length > 0 ? requested : Object.keys(suites)) {
   process.stderr.write(`bench: ${name}…\n`)
-  results[name] = await (suites[name] as () => Promise<Record<string, unknown>>)()
+  try {
+    results[name] = await (suites[name] as () => Promise<Record<string, unknown>>)()
+  } catch (err) {
+    results[name] = { error: (err as Error).message }
+    process.exitCode = 1
+  }
 }
 console.log(JSON.stringify(results, null, 2))

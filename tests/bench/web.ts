@@ -24,17 +24,19 @@ export async function benchWeb (): Promise<Record<string, unknown>> {
       await Promise.all([0, 1, 2, 3, 4].map(async (j) => publishThrough(web.relays[(i + j) % 2]!, draftFor(1000 + i + j))))
     }
     const { page } = await web.newPage()
-    const js: Array<{ url: string, gzip: number }> = []
-    page.on('response', (res) => {
-      if (res.url().endsWith('.js')) void res.body().then((b) => js.push({ url: res.url(), gzip: gzipSync(b).length }), () => {})
-    })
+    const js = new Map<string, number>()
+    const onResponse = (res: { url: () => string, body: () => Promise<Buffer> }): void => {
+      if (res.url().endsWith('.js')) void res.body().then((b) => { js.set(res.url(), gzipSync(b).length) }, () => {})
+    }
+    page.on('response', onResponse)
     const cold = await timeToCards(page, web.origin, STATIONS)
+    page.off('response', onResponse)
     const warm = await timeToCards(page, web.origin, STATIONS)
-    const directoryJs = js.reduce((sum, f) => sum + f.gzip, 0)
+    const directoryJs = [...js.values()].reduce((sum, n) => sum + n, 0)
     const appJs = await appJsGzip()
 
     const studio = await stationInBrowser(web.origin, web)
-    const dial = await dialTimes(page, studio)
+    const dial = await dialTimes(web, studio)
     return {
       directoryRender: { stations: STATIONS, coldMs: cold, warmFromCacheMs: warm },
       dialByKey: dial,
@@ -77,51 +79,56 @@ async function stationInBrowser (origin: string, web: Awaited<ReturnType<typeof 
   return (await page.textContent('[data-testid=my-station-id]'))?.trim() ?? ''
 }
 
-/** In the listener's page: our resolve + dial + ping, and a bare libp2p dial + ping of the same address, alternating. */
-async function dialTimes (page: Page, stationId: string): Promise<Record<string, unknown>> {
-  const samples = await page.evaluate(async ({ id, runs }) => {
-    const network = window.openstudioDiagnostics?.network
-    const multiaddr = window.openstudioDiagnostics?.multiaddr
-    const node = network?.libp2p
-    if (network === undefined || node === undefined || multiaddr === undefined) throw new Error('the page has no network yet')
-    const ours: number[] = []
-    const bare: number[] = []
-    const kinds: string[] = []
-    const hangUp = async (): Promise<void> => {
-      for (const c of node.getConnections()) if (c.remotePeer.toString() === id) await c.close()
+/**
+ * Our resolve + dial + ping against a bare libp2p dial + ping of the same
+ * WebRTC address, alternating, each from a fresh page (a fresh peer): a
+ * hung-up WebRTC connection leaves the station's side half-open for a few
+ * seconds, which would make back-to-back dials from one peer measure that.
+ */
+async function dialTimes (web: Awaited<ReturnType<typeof startWeb>>, stationId: string): Promise<Record<string, unknown>> {
+  const ours: number[] = []
+  const bare: number[] = []
+  const kinds: string[] = []
+  const failures: string[] = []
+  for (let i = 0; i < DIALS; i++) {
+    const { page, context } = await web.newPage()
+    // The settings page: the network starts, and no directory listing competes with the dial.
+    await page.goto(`${web.origin}/settings`)
+    await page.waitForFunction(() => window.openstudioDiagnostics?.network?.status === 'online', null, { timeout: 30_000 })
+    const mode: 'ours' | 'bare' = i % 2 === 0 ? 'ours' : 'bare'
+    const result = await page.evaluate(runDial, { id: stationId, mode })
+    if ('error' in result) failures.push(result.error)
+    else if (result.mode === 'ours') { ours.push(result.ms); kinds.push(result.kind) } else bare.push(result.ms)
+    await context.close()
+  }
+  const o = distribution(ours)
+  const b = distribution(bare)
+  return { ourResolveDialPingMs: o, bareDialPingMs: b, p50Ratio: round(o.p50 / b.p50), directWebRtc: kinds.filter((k) => k === 'direct-webrtc').length, failures }
+}
+
+/** Runs in the page. */
+async function runDial ({ id, mode }: { id: string, mode: 'ours' | 'bare' }): Promise<{ mode: string, ms: number, kind: string } | { error: string }> {
+  const diagnostics = window.openstudioDiagnostics
+  const network = diagnostics?.network
+  const node = network?.libp2p
+  if (network === undefined || node === undefined || diagnostics?.multiaddr === undefined) return { error: 'the page has no network' }
+  try {
+    if (mode === 'ours') {
+      const t0 = performance.now()
+      const { manifest } = await network.resolve(id)
+      const dialed = await network.dial(manifest)
+      return { mode, ms: performance.now() - t0, kind: dialed.kind }
     }
-    for (let i = 0; i < runs; i++) {
-      const ourRun = async (): Promise<void> => {
-        const t0 = performance.now()
-        const { manifest } = await network.resolve(id)
-        const dialed = await network.dial(manifest)
-        ours.push(performance.now() - t0)
-        kinds.push(dialed.kind)
-        await hangUp()
-      }
-      const bareRun = async (): Promise<void> => {
-        const { manifest } = await network.resolve(id)
-        const address = `${manifest.relays[0]}/p2p-circuit/webrtc/p2p/${id}`
-        const t0 = performance.now()
-        await node.dial(multiaddr(address), { signal: AbortSignal.timeout(20_000) })
-        const stream = await node.dialProtocol(multiaddr(address), '/openstudio/ping/1')
-        stream.send(new Uint8Array(32))
-        await stream.close()
-        for await (const _ of stream) { /* the echo */ }
-        bare.push(performance.now() - t0)
-        await hangUp()
-      }
-      if (i % 2 === 0) { await ourRun(); await bareRun() } else { await bareRun(); await ourRun() }
-    }
-    return { ours, bare, kinds }
-  }, { id: stationId, runs: DIALS })
-  const ours = distribution(samples.ours)
-  const bare = distribution(samples.bare)
-  return {
-    ourResolveDialPingMs: ours,
-    bareDialPingMs: bare,
-    p50Ratio: round(ours.p50 / bare.p50),
-    directWebRtc: samples.kinds.filter((k) => k === 'direct-webrtc').length,
-    runs: DIALS
+    const { manifest } = await network.resolve(id)
+    const address = diagnostics.multiaddr(`${manifest.relays[0]}/p2p-circuit/webrtc/p2p/${id}`)
+    const t0 = performance.now()
+    await node.dial(address, { signal: AbortSignal.timeout(20_000) })
+    const stream = await node.dialProtocol(address, '/openstudio/ping/1')
+    stream.send(new Uint8Array(32))
+    await stream.close()
+    for await (const _ of stream) { /* the echo */ }
+    return { mode, ms: performance.now() - t0, kind: 'bare' }
+  } catch (err) {
+    return { error: `${mode}: ${(err as Error).message}` }
   }
 }

@@ -37,6 +37,8 @@ export async function startWeb (): Promise<WebFixture> {
     newPage: async () => {
       const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } })
       contexts.push(context)
+      // tsx names inner functions with an `__name` helper; functions sent to page.evaluate need it too.
+      await context.addInitScript('globalThis.__name = (fn) => fn')
       const page = await context.newPage()
       page.on('pageerror', (err) => { process.stderr.write(`page error: ${err.message}\n`) })
       return { context, page }

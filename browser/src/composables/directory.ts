@@ -69,7 +69,9 @@ export function useDirectory (): DirectoryState {
         phase.value = 'searching'
         message.value = 'searching the directory…'
         const found = await service.list({
-          onProgress: ({ found: n, resolved }) => { message.value = `found ${n} station${n === 1 ? '' : 's'}, verified ${resolved}…` }
+          onProgress: ({ found: n, resolved }) => { message.value = `found ${n} station${n === 1 ? '' : 's'}, verified ${resolved}…` },
+          // Show each station as soon as its signature checks out.
+          onStation: (station) => { merge([station]) }
         })
         merge(found)
         await cache.save(found)

@@ -7,7 +7,7 @@
 import { logger } from '@libp2p/logger'
 import {
   connectToRelays, dialStation, DirectoryWatcher, listDirectory, resolveStation,
-  type DialedStation, type OpenStudioNode, type ResolvedStation
+  type DialedStation, type ListInit, type OpenStudioNode, type ResolvedStation
 } from '@openstudio/network'
 import type { Manifest } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
@@ -67,7 +67,7 @@ export class NetworkService extends TypedEventEmitter<NetworkEvents> {
     return [...(this.watcher?.stations.values() ?? [])]
   }
 
-  async list (init: { tag?: string, signal?: AbortSignal, onProgress?: (p: { found: number, resolved: number }) => void } = {}): Promise<ResolvedStation[]> {
+  async list (init: Omit<ListInit, 'known'> = {}): Promise<ResolvedStation[]> {
     const node = await this.start()
     return listDirectory(node.services, { ...init, known: this.heard })
   }

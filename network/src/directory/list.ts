@@ -32,6 +32,8 @@ export interface ListInit {
   timeoutMs?: number
   signal?: AbortSignal
   onProgress?: (progress: { found: number, resolved: number }) => void
+  /** Called with each station as soon as it verifies, before the whole list is done. */
+  onStation?: (station: ResolvedStation) => void
 }
 
 /**
@@ -62,7 +64,9 @@ export async function listDirectory (components: DirectoryComponents, init: List
     }
   })
   for await (const station of parallel(jobs, { concurrency: init.concurrency ?? LIST_DEFAULTS.concurrency, ordered: false })) {
-    if (station !== undefined && (init.tag === undefined || station.manifest.tags.includes(init.tag))) keep(stations, station)
+    if (station !== undefined && (init.tag === undefined || station.manifest.tags.includes(init.tag)) && keep(stations, station)) {
+      init.onStation?.(station)
+    }
   }
   return [...stations.values()].sort((a, b) => byName(a.manifest, b.manifest))
 }
