@@ -22,6 +22,7 @@ const STATE = join(ROOT, '.openstudio')
 const APP = join(ROOT, 'browser/dist')
 const ICECAST_PORT = 8000
 const DEMO_MOUNT = '/demo.ogg'
+const FALLBACK_MOUNT = '/fallback.ogg'
 
 const RELAYS = [
   { name: 'relay-1', tcp: 4001, ws: 4002, http: 8080 },
@@ -102,7 +103,8 @@ async function startIcecastWithDemo (): Promise<string | undefined> {
     say('icecast2 is not installed (Debian: apt-get install icecast2): running without a local stream')
     return undefined
   }
-  icecast = await startIcecast({ dir: join(STATE, 'icecast'), port: ICECAST_PORT, mounts: [{ mount: DEMO_MOUNT }] })
+  // Listeners of the demo mount move to the fallback mount while its source reconnects, instead of being dropped.
+  icecast = await startIcecast({ dir: join(STATE, 'icecast'), port: ICECAST_PORT, mounts: [{ mount: DEMO_MOUNT, fallback: FALLBACK_MOUNT }, { mount: FALLBACK_MOUNT }] })
   if (has('ffmpeg')) {
     // A soft two-note chime, so there is something to hear until a studio goes on air.
     const chime = 'aevalsrc=0.15*sin(2*PI*(330+110*mod(floor(t)\\,2))*t)*exp(-3*mod(t\\,1)):s=48000'
