@@ -14,6 +14,12 @@ const log = logger('openstudio:directory')
 export const LIST_DEFAULTS = {
   concurrency: 16,
   timeoutMs: 15_000,
+  /**
+   * Time the provider search may take before the stations found so far are
+   * resolved. A search can run long (a station's node that is gone still
+   * shows up in answers); the listing then shows what it found.
+   */
+  providerSearchMs: 4_000,
   resolveTimeoutMs: 8_000
 } as const
 
@@ -50,7 +56,7 @@ export async function listDirectory (components: DirectoryComponents, init: List
     if (init.tag === undefined || station.manifest.tags.includes(init.tag)) keep(stations, station)
   }
 
-  const ids = await providerIds(components, cid, signal)
+  const ids = await providerIds(components, cid, AbortSignal.any([signal, AbortSignal.timeout(LIST_DEFAULTS.providerSearchMs)]))
   let resolved = 0
   init.onProgress?.({ found: ids.size, resolved })
   const jobs = [...ids].map((id) => async () => {
@@ -113,7 +119,7 @@ async function providerIds (components: DirectoryComponents, cid: ReturnType<typ
     }
   } catch (err) {
     if (ids.size === 0 && !signal.aborted) throw err
-    log('provider query for %s ended: %s', cid, (err as Error).message)
+    log('provider search for %s ended with %d stations: %s', cid, ids.size, (err as Error).message)
   }
   return ids
 }
