@@ -30,7 +30,7 @@ export function decodeCanonical (bytes: Uint8Array, what: string, maxBytes: numb
   return value
 }
 
-/** Constant-shape byte comparison. */
+/** Byte-for-byte equality (not constant-time; nothing secret is compared with it). */
 export function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false

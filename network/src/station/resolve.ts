@@ -81,15 +81,16 @@ async function query (components: ResolveComponents, key: Uint8Array, signal: Ab
 
 function pickBest (stationId: string, key: Uint8Array, records: Uint8Array[], rejections: string[]): ResolvedStation {
   const now = Date.now()
-  const verdicts = records.map((record) => validateRecordCached(key, record, now))
-  const valid = records.filter((_, i) => verdicts[i]?.ok === true)
-  if (valid.length === 0) {
-    const reasons = [...rejections, ...verdicts.flatMap((v) => v.ok ? [] : [`${v.error.name}: ${v.error.message}`])]
+  const verified: ResolvedStation[] = []
+  const reasons = [...rejections]
+  for (const record of records) {
+    const verdict = validateRecordCached(key, record, now)
+    if (verdict.ok) verified.push({ manifest: verdict.value, record })
+    else reasons.push(`${verdict.error.name}: ${verdict.error.message}`)
+  }
+  if (verified.length === 0) {
     if (reasons.length > 0) throw new InvalidRecordError(`station ${stationId} has only invalid records`, reasons)
     throw new StationNotFoundError(`station ${stationId} was not found`)
   }
-  const record = valid[selectStationRecord(key, valid, now, validateRecordCached)] as Uint8Array
-  const result = validateRecordCached(key, record, now)
-  if (!result.ok) throw new InvalidRecordError(`station ${stationId} record stopped verifying`)
-  return { manifest: result.value, record }
+  return verified[selectStationRecord(key, verified.map((v) => v.record), now, validateRecordCached)] as ResolvedStation
 }
