@@ -7,6 +7,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['{protocol,network,node,relay,browser}/test/**/*.test.ts', 'tests/lint/**/*.test.ts'],
+          setupFiles: ['tests/src/setup-node.ts'],
           testTimeout: 20_000
         }
       },

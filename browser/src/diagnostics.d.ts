@@ -1,11 +1,21 @@
 import type { multiaddr } from '@multiformats/multiaddr'
+import type { CallerSession } from './services/call/caller.ts'
 import type { NetworkService } from './services/network.ts'
+import type { StudioService } from './services/studio/studio.ts'
 
 declare global {
   interface Window {
     /** Read-only diagnostics (support, tests, benchmarks): the page's network service and live audio nodes. */
     openstudioDiagnostics?: {
       playerAnalyser?: AnalyserNode
+      /** The studio running in this page. */
+      studio?: StudioService
+      /** The program as the studio mixes it. */
+      programAnalyser?: AnalyserNode
+      /** The call running in this page. */
+      caller?: CallerSession
+      /** What the caller hears: the studio's mix-minus. */
+      returnAnalyser?: AnalyserNode
       network?: NetworkService
       multiaddr?: typeof multiaddr
     }

@@ -6,6 +6,8 @@ export const router = createRouter({
   routes: [
     { path: '/', name: 'directory', component: DirectoryPage, meta: { title: 'Directory' } },
     { path: '/s/:stationId', name: 'station', component: async () => import('./pages/StationPage.vue'), props: true, meta: { title: 'Station' } },
+    { path: '/s/:stationId/call', name: 'call', component: async () => import('./pages/CallPage.vue'), props: true, meta: { title: 'Call' } },
+    { path: '/studio', name: 'studio', component: async () => import('./pages/StudioPage.vue'), meta: { title: 'Studio' } },
     { path: '/station', name: 'my-station', component: async () => import('./pages/MyStationPage.vue'), meta: { title: 'My station' } },
     { path: '/settings', name: 'settings', component: async () => import('./pages/SettingsPage.vue'), meta: { title: 'Settings' } },
     { path: '/:rest(.*)*', name: 'not-found', component: async () => import('./pages/NotFoundPage.vue'), meta: { title: 'Not found' } }

@@ -37,3 +37,16 @@ export class NoRelayError extends Error {
 export class StaleRecordError extends Error {
   override readonly name = 'StaleRecordError'
 }
+
+/** A relay refused to hand out TURN credentials; `reason` says why. */
+export class TurnRefusedError extends Error {
+  override readonly name = 'TurnRefusedError'
+  constructor (message: string, readonly reason: 'not-in-room' | 'malformed' | 'rate-limited') {
+    super(message)
+  }
+}
+
+/** A relay offers no TURN service, or could not issue credentials. */
+export class TurnUnavailableError extends Error {
+  override readonly name = 'TurnUnavailableError'
+}

@@ -32,3 +32,6 @@ export { byName, keep, listDirectory, LIST_DEFAULTS, type ListInit } from './dir
 export { DirectoryWatcher, type DirectoryWatcherEvents } from './directory/watcher.ts'
 export { connectionKind, handlePing, pingStation, PING_MAX_BYTES, type ConnectionKind, type PingInit } from './ping.ts'
 export { dialStation, DIAL_DEFAULTS, stationAddresses, type DialedStation, type DialInit } from './dial.ts'
+export { handleSignal, openSignal, SignalChannel, SIGNAL_DEFAULTS } from './signal/channel.ts'
+export { RoomChannel, type RoomChannelComponents, type RoomChannelEvents } from './room/channel.ts'
+export { handleTurn, requestTurnServers, TURN_DEFAULTS, type HandleTurnInit, type IceServer, type TurnAnswerer, type TurnRejection, type TurnRequestInit, type TurnServers } from './turn.ts'

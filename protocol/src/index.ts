@@ -46,5 +46,9 @@ export {
 export { planMix, type MixParticipant, type MixPlan, type MixPlanInit } from './mixminus.ts'
 export { directoryCid, encodeAnnouncement, verifyAnnouncement, type DirectoryAnnouncement } from './directory.ts'
 export { decodeKeyFile, encodeKeyFile, MAX_KEY_FILE_CHARS } from './key-file.ts'
-export { turnCredentials, TURN_CREDENTIAL_TTL_S, type TurnCredentialInit, type TurnCredentials } from './turn.ts'
+export {
+  decodeTurnRequest, decodeTurnResponse, encodeTurnRequest, encodeTurnResponse, isIceUrl, MAX_TURN_MESSAGE_BYTES,
+  turnCredentials, TURN_CREDENTIAL_TTL_S, TURN_LIMITS, TURN_REFUSALS, turnRequestSchema, turnResponseSchema,
+  type TurnCredentialInit, type TurnCredentials, type TurnRefusal, type TurnRequest, type TurnResponse
+} from './turn.ts'
 export { decodeSignal, encodeSignal, MAX_SIGNAL_BYTES, signalMessageSchema, type SignalMessage, type SignalMessageType } from './signal.ts'

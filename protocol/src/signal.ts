@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import { decodeCanonical, encodeCanonical } from './cbor.ts'
-import { MAX_INVITE_CHARS, ROOM_LIMITS } from './constants.ts'
+import { MAX_INVITE_CHARS, MAX_ROOM_MESSAGE_BYTES, ROOM_LIMITS } from './constants.ts'
 import { parseOrThrow } from './schema.ts'
 
 /** Largest signalling message: an SDP offer with a few tracks fits in a fraction. */
@@ -31,6 +31,13 @@ export const signalMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('description'), description: z.strictObject({ type: z.enum(['offer', 'answer', 'pranswer', 'rollback']), sdp: z.string().max(MAX_SDP_CHARS).optional() }) }),
   /** A trickled ICE candidate; null ends the candidates. */
   z.strictObject({ type: z.literal('candidate'), candidate: candidateSchema.nullable() }),
+  /**
+   * A signed room-control envelope (see room/messages.ts), carried beside the
+   * room topic so that a caller's join reaches the studio, and the producer's
+   * state reaches the caller, before the gossipsub mesh has formed. The
+   * receiver verifies it exactly as one heard on the topic.
+   */
+  z.strictObject({ type: z.literal('room'), envelope: z.custom<Uint8Array>((b) => b instanceof Uint8Array, 'room envelope must be bytes').refine((b) => b.byteLength <= MAX_ROOM_MESSAGE_BYTES, 'room envelope too large') }),
   /** Either side is leaving. */
   z.strictObject({ type: z.literal('bye'), reason: z.string().max(200).optional() })
 ])

@@ -3,11 +3,18 @@
  * "TURN REST API"): the username is `<expiry-unix-seconds>:<name>` and the
  * password is padded base64(HMAC-SHA1(shared secret, username)). The relay and coturn
  * share the secret; browsers only ever see credentials that expire.
+ *
+ * `/openstudio/turn/1`: a peer asks its relay for such credentials with a
+ * {@link TurnRequest} and gets a {@link TurnResponse}; both are canonical CBOR,
+ * size-capped and schema-checked, one length-prefixed message each way.
  */
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha1 } from '@noble/hashes/legacy.js'
 import { base64pad } from 'multiformats/bases/base64'
-import { MalformedError } from './errors.ts'
+import { z } from 'zod'
+import { decodeCanonical, encodeCanonical } from './cbor.ts'
+import { MalformedError, TooLargeError } from './errors.ts'
+import { parseOrThrow, stationIdSchema, uintSchema } from './schema.ts'
 
 /** Default lifetime of TURN credentials. */
 export const TURN_CREDENTIAL_TTL_S = 10 * 60
@@ -40,4 +47,73 @@ export function turnCredentials (secret: Uint8Array, init: TurnCredentialInit): 
   const expiresAt = Math.floor(init.now) + (init.ttlSeconds ?? TURN_CREDENTIAL_TTL_S)
   const username = `${expiresAt}:${init.name}`
   return { username, credential: base64pad.baseEncode(hmac(sha1, secret, utf8.encode(username))), expiresAt }
+}
+
+/** Largest `/openstudio/turn/1` request or response, in bytes. */
+export const MAX_TURN_MESSAGE_BYTES = 4 * 1024
+/** ICE servers in one grant, and URLs per server, at most. */
+export const TURN_LIMITS = { serversMax: 4, urlsMax: 8, urlMax: 256, usernameMax: 256, credentialMax: 128 } as const
+
+/** `turn:host:port?transport=udp`, `turns:…` or `stun:…`: an ICE server URL (RFC 7064/7065). */
+export function isIceUrl (value: string): boolean {
+  return value.length <= TURN_LIMITS.urlMax && /^(stun|stuns|turn|turns):[^\s/?#@]+(\?transport=(udp|tcp))?$/.test(value)
+}
+
+/** What a peer in a room asks its relay for: TURN servers to use for that room's calls. */
+export const turnRequestSchema = z.strictObject({
+  /** The station whose room topic the requester is subscribed to. */
+  room: stationIdSchema
+})
+
+const iceServerSchema = z.strictObject({
+  urls: z.array(z.string().refine(isIceUrl, 'not a stun:, turn: or turns: URL')).min(1).max(TURN_LIMITS.urlsMax),
+  username: z.string().min(1).max(TURN_LIMITS.usernameMax),
+  credential: z.string().min(1).max(TURN_LIMITS.credentialMax)
+})
+
+/** Why a relay refused a TURN request. */
+export const TURN_REFUSALS = ['not-in-room', 'malformed', 'rate-limited', 'unavailable'] as const
+
+/** The relay's answer: short-lived credentials, or why not. */
+export const turnResponseSchema = z.discriminatedUnion('ok', [
+  z.strictObject({ ok: z.literal(true), iceServers: z.array(iceServerSchema).min(1).max(TURN_LIMITS.serversMax), expiresAt: uintSchema }),
+  z.strictObject({ ok: z.literal(false), reason: z.enum(TURN_REFUSALS) })
+])
+
+export type TurnRequest = z.output<typeof turnRequestSchema>
+export type TurnResponse = z.output<typeof turnResponseSchema>
+export type TurnRefusal = typeof TURN_REFUSALS[number]
+
+/**
+ * Encodes a TURN request.
+ * @throws {MalformedError}
+ */
+export function encodeTurnRequest (request: TurnRequest): Uint8Array {
+  return encodeCanonical(parseOrThrow(turnRequestSchema, request, 'TURN request'))
+}
+
+/**
+ * Decodes a TURN request from untrusted bytes.
+ * @throws {MalformedError | TooLargeError}
+ */
+export function decodeTurnRequest (bytes: Uint8Array): TurnRequest {
+  return parseOrThrow(turnRequestSchema, decodeCanonical(bytes, 'TURN request', MAX_TURN_MESSAGE_BYTES), 'TURN request')
+}
+
+/**
+ * Encodes a TURN response.
+ * @throws {MalformedError | TooLargeError}
+ */
+export function encodeTurnResponse (response: TurnResponse): Uint8Array {
+  const bytes = encodeCanonical(parseOrThrow(turnResponseSchema, response, 'TURN response'))
+  if (bytes.length > MAX_TURN_MESSAGE_BYTES) throw new TooLargeError('TURN response', bytes.length, MAX_TURN_MESSAGE_BYTES)
+  return bytes
+}
+
+/**
+ * Decodes a TURN response from untrusted bytes.
+ * @throws {MalformedError | TooLargeError}
+ */
+export function decodeTurnResponse (bytes: Uint8Array): TurnResponse {
+  return parseOrThrow(turnResponseSchema, decodeCanonical(bytes, 'TURN response', MAX_TURN_MESSAGE_BYTES), 'TURN response')
 }

@@ -11,6 +11,7 @@ const messages: SignalMessage[] = [
   { type: 'description', description: { type: 'rollback' } },
   { type: 'candidate', candidate: { candidate: 'candidate:1 1 udp 2122260223 192.0.2.2 50000 typ host', sdpMid: '0', sdpMLineIndex: 0 } },
   { type: 'candidate', candidate: null },
+  { type: 'room', envelope: new Uint8Array([0xa3, 1, 2, 3]) },
   { type: 'bye', reason: 'caller left' }
 ]
 
@@ -24,7 +25,9 @@ describe('signalling messages', () => {
       { type: 'shout' },
       { type: 'welcome', extra: 1 },
       { type: 'description', description: { type: 'offer', sdp: 'x'.repeat(70_000) } },
-      { type: 'hello', name: '' }
+      { type: 'hello', name: '' },
+      { type: 'room', envelope: new Uint8Array(49 * 1024) },
+      { type: 'room', envelope: 'not bytes' }
     ]
     for (const value of bad) expect(() => decodeSignal(encodeCanonical(value))).toThrow(expect.objectContaining({ name: expect.stringMatching(/MalformedError|TooLargeError/) }))
     expect(() => decodeSignal(new Uint8Array(MAX_SIGNAL_BYTES + 1))).toThrow(expect.objectContaining({ name: 'TooLargeError' }))

@@ -3,8 +3,10 @@ import { collectMultiaddr } from '@openstudio/node/cli'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
+import { isIceUrl } from '@openstudio/protocol'
 import { Relay } from './relay.ts'
-import { DEFAULT_LISTEN } from './constants.ts'
+import { DEFAULT_LISTEN, DEFAULT_MAX_ROOMS } from './constants.ts'
+import { readTurnSecret, TurnConfigError, type TurnInit } from './turn.ts'
 
 /** Where `npm run build -w browser` puts the web app. */
 const BUILT_APP = fileURLToPath(new URL('../../browser/dist', import.meta.url))
@@ -19,6 +21,9 @@ interface RelayOptions {
   allowPrivate?: boolean
   maxReservations?: number
   reservationTtl?: number
+  maxRooms?: number
+  turnUrl?: string[]
+  turnSecretFile?: string
 }
 
 export function relayCommand (): Command {
@@ -33,7 +38,12 @@ export function relayCommand (): Command {
     .option('--allow-private', 'keep loopback and LAN addresses (needed on loopback and LANs)')
     .option('--max-reservations <n>', 'circuit relay reservations held at once (default 512)', parsePositive)
     .option('--reservation-ttl <seconds>', 'how long a reservation lasts (default 600)', parsePositive)
+    .option('--max-rooms <n>', `room topics routed at once (default ${DEFAULT_MAX_ROOMS})`, parsePositive)
+    .addOption(new Option('--turn-url <url>', 'a URL of the coturn sharing --turn-secret-file, handed to peers in a room, e.g. turn:turn.example.org:3478?transport=udp (repeatable)')
+      .env('OPENSTUDIO_TURN_URL').argParser(collectTurnUrl))
+    .addOption(new Option('--turn-secret-file <file>', "file holding coturn's static-auth-secret (TURN is off without it)").env('OPENSTUDIO_TURN_SECRET_FILE'))
     .action(async (opts: RelayOptions) => {
+      const turn = await turnOptions(opts)
       const relay = await Relay.create({
         listen: opts.listen,
         bootstrap: opts.bootstrap,
@@ -42,6 +52,8 @@ export function relayCommand (): Command {
         dataDir: opts.data,
         appDir: opts.app ?? (existsSync(BUILT_APP) ? BUILT_APP : undefined),
         allowPrivate: opts.allowPrivate === true,
+        maxRooms: opts.maxRooms,
+        turn,
         relayServer: {
           maxReservations: opts.maxReservations,
           reservationTtlMs: opts.reservationTtl === undefined ? undefined : opts.reservationTtl * 1000
@@ -63,6 +75,7 @@ export function relayCommand (): Command {
       for (const addr of relay.multiaddrs) process.stdout.write(`listening ${addr}\n`)
       const http = relay.httpAddress
       if (http !== undefined) process.stdout.write(`http http://${http.host}:${http.port}\n`)
+      for (const url of turn?.urls ?? []) process.stdout.write(`turn ${url}\n`)
       process.stdout.write('ready\n')
       await stopped
     })
@@ -81,3 +94,23 @@ function parsePositive (value: string): number {
   return n
 }
 
+
+/** Repeatable TURN URLs; one value (an environment variable) may hold several, separated by commas or spaces. */
+function collectTurnUrl (value: string, previous: string[] = []): string[] {
+  const urls = value.split(/[\s,]+/).filter((v) => v !== '')
+  for (const url of urls) if (!isIceUrl(url)) throw new InvalidArgumentError(`not a TURN URL: ${url} (expected e.g. turn:turn.example.org:3478?transport=udp)`)
+  return [...previous, ...urls]
+}
+
+/**
+ * TURN is on with both a URL and a secret file, off with neither.
+ * @throws {TurnConfigError} for one without the other, or a secret file that is missing, too large or empty
+ */
+async function turnOptions (opts: RelayOptions): Promise<TurnInit | undefined> {
+  const urls = opts.turnUrl ?? []
+  const file = opts.turnSecretFile === undefined || opts.turnSecretFile.trim() === '' ? undefined : opts.turnSecretFile
+  if (urls.length === 0 && file === undefined) return undefined
+  if (file === undefined) throw new TurnConfigError('--turn-url needs --turn-secret-file (the coturn static-auth-secret)')
+  if (urls.length === 0) throw new TurnConfigError('--turn-secret-file needs at least one --turn-url')
+  return { urls, secret: await readTurnSecret(file) }
+}

@@ -1,8 +1,9 @@
 /**
  * The relay node that station owners run: circuit relay v2 server, kad-dht
- * server, gossipsub (directory topic), identify and ping, over TCP and
- * WebSockets, with a persistent identity and datastore, and an HTTP server for
- * health and metrics.
+ * server, gossipsub (directory topic, and the room topics its peers are in),
+ * identify and ping, over TCP and WebSockets, with a persistent identity and
+ * datastore, TURN credentials when a coturn is configured, and an HTTP server
+ * for health and metrics.
  */
 import { mkdir } from 'node:fs/promises'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
@@ -18,6 +19,9 @@ import { DEFAULT_LISTEN, MAX_BOOTSTRAP_OTHERS } from './constants.ts'
 import { PROTOCOL } from '@openstudio/protocol'
 import { startHttp } from './http.ts'
 import { loadOrCreateRelayKey } from './identity.ts'
+import { RoomRouter } from './rooms.ts'
+import { registerRoomMetrics, registerTurnMetrics } from './service-metrics.ts'
+import { TurnService, type TurnInit } from './turn.ts'
 import type { Server } from 'node:http'
 import type { Datastore } from 'interface-datastore'
 
@@ -40,6 +44,10 @@ export interface RelayInit {
   announce?: string[]
   /** Serve the built web app from this directory. @default no app */
   appDir?: string
+  /** Room topics routed at once. @default DEFAULT_MAX_ROOMS (1024) */
+  maxRooms?: number
+  /** Hand out credentials of this coturn over `/openstudio/turn/1`. @default TURN off: the protocol is not registered */
+  turn?: TurnInit
 }
 
 /** What a browser needs to join the network through this relay. */
@@ -58,6 +66,10 @@ export interface RelayHealth {
   records: number
   reservations: number
   stationsHeard: number
+  /** Room topics routed. */
+  rooms: number
+  /** Whether this relay hands out TURN credentials. */
+  turn: boolean
   dhtMode: 'client' | 'server'
   uptimeSeconds: number
   memory: { rssBytes: number, heapUsedBytes: number }
@@ -72,7 +84,9 @@ export class Relay {
     readonly node: OpenStudioNode,
     private readonly datastore: Datastore & { close?: () => Promise<void> },
     readonly registry: Registry,
-    readonly directory: DirectoryWatcher
+    readonly directory: DirectoryWatcher,
+    readonly rooms: RoomRouter,
+    readonly turn: TurnService | undefined
   ) {}
 
   /** Creates and starts a relay; rolls back on failure. */
@@ -87,6 +101,7 @@ export class Relay {
     }
     const registry = new Registry()
     let node: OpenStudioNode | undefined
+    let rooms: RoomRouter | undefined
     try {
       node = await createOpenStudioNode({
         privateKey,
@@ -102,8 +117,14 @@ export class Relay {
       })
       const directory = new DirectoryWatcher(node.services)
       directory.start()
-      const relay = new Relay(node, datastore, registry, directory)
+      rooms = new RoomRouter({ pubsub: node.services.pubsub, events: node }, { maxRooms: init.maxRooms })
+      rooms.start()
+      const turn = init.turn === undefined ? undefined : new TurnService({ registrar: node, pubsub: node.services.pubsub }, init.turn)
+      await turn?.start()
+      const relay = new Relay(node, datastore, registry, directory, rooms, turn)
       relay.registerGauges()
+      registerRoomMetrics(registry, rooms)
+      if (turn !== undefined) registerTurnMetrics(registry, turn)
       if (init.http !== undefined) {
         relay.server = await startHttp({
           ...init.http, registry, appDir: init.appDir, health: async () => relay.health(), bootstrap: async () => relay.bootstrapInfo(init.allowPrivate ?? false)
@@ -112,6 +133,7 @@ export class Relay {
       log('relay %s started', node.peerId)
       return relay
     } catch (err) {
+      rooms?.stop()
       await node?.stop()
       await datastore.close?.()
       throw err
@@ -142,6 +164,8 @@ export class Relay {
       records: await this.countRecords(),
       reservations: this.reservations(),
       stationsHeard: this.directory.stations.size,
+      rooms: this.rooms.rooms.size,
+      turn: this.turn !== undefined,
       dhtMode: this.node.services.dht.getMode(),
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed }
@@ -167,6 +191,8 @@ export class Relay {
     if (this.stopped) return
     this.stopped = true
     this.directory.stop()
+    this.rooms.stop()
+    await this.turn?.stop()
     if (this.server !== undefined) {
       this.server.closeAllConnections()
       await new Promise<void>((resolve) => this.server?.close(() => { resolve() }))

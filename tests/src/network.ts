@@ -79,3 +79,10 @@ export async function publishThrough (relay: Relay, draft: ManifestDraftInput, k
 export async function clientOf (relay: Relay): Promise<OpenStudioNode> {
   return openClient({ bootstrap: [tcpAddr(relay)], allowPrivate: true })
 }
+
+/** Subscribes `client` to `topic` and waits until `relay`'s gossipsub sees the subscription. */
+export async function subscribeVia (client: OpenStudioNode, relay: Relay, topic: string): Promise<void> {
+  client.services.pubsub.subscribe(topic)
+  await waitUntil(`${relay.peerId} to see ${client.peerId.toString()} subscribed to ${topic}`,
+    () => relay.node.services.pubsub.getSubscribers(topic).some((p) => p.equals(client.peerId)))
+}

@@ -4,7 +4,7 @@
  * browser; republished while the page is open.
  */
 import { generateStationKey, manifestDraftSchema, type ManifestDraft, type ManifestDraftInput, type StationKey } from '@openstudio/protocol'
-import { onScopeDispose, shallowRef, type ShallowRef } from 'vue'
+import { shallowRef, type ShallowRef } from 'vue'
 import { KeyStore, type EncryptedKey } from '../services/key-store.ts'
 import { humanError } from '../services/network.ts'
 import { StationHost } from '../services/station-host.ts'
@@ -34,15 +34,26 @@ export interface MyStation {
   publish: (draft: ManifestDraftInput) => Promise<void>
 }
 
+/**
+ * The unlocked station outlives the page that unlocked it: the studio and the
+ * station page share it, and it stops only when the key is locked.
+ */
+const keys = shallowRef<EncryptedKey[]>([])
+const unlocked = shallowRef<StationKey>()
+const busy = shallowRef<string>()
+const error = shallowRef<string>()
+const status = shallowRef<PublishStatus>({ phase: 'idle' })
+const hostRef = shallowRef<StationHost>()
+
+/** The running station node of the unlocked key, if any. */
+export function useStationHost (): ShallowRef<StationHost | undefined> {
+  return hostRef
+}
+
 export function useMyStation (): MyStation {
   const network = useNetworkService()
   const store = new KeyStore()
-  const keys = shallowRef<EncryptedKey[]>([])
-  const unlocked = shallowRef<StationKey>()
-  const busy = shallowRef<string>()
-  const error = shallowRef<string>()
-  const status = shallowRef<PublishStatus>({ phase: 'idle' })
-  let host: StationHost | undefined
+  let host = hostRef.value
 
   const task = async (what: string, fn: () => Promise<void>): Promise<void> => {
     busy.value = what
@@ -63,6 +74,7 @@ export function useMyStation (): MyStation {
     const config = network.config ?? (await network.start(), network.config)
     if (config === undefined) throw new Error('the network is not configured')
     host = await StationHost.start(key, config)
+    hostRef.value = host
     host.addEventListener('publish:done', (e) => {
       status.value = { phase: 'published', seq: e.detail.seq, storedOn: e.detail.storedOn, at: Date.now() }
     })
@@ -81,7 +93,6 @@ export function useMyStation (): MyStation {
     URL.revokeObjectURL(url)
   }
 
-  onScopeDispose(() => { void host?.stop() })
   void refreshKeys()
 
   return {
@@ -111,6 +122,7 @@ export function useMyStation (): MyStation {
     lock: async () => task('locking…', async () => {
       await host?.stop()
       host = undefined
+      hostRef.value = undefined
       unlocked.value = undefined
       status.value = { phase: 'idle' }
     }),

@@ -19,7 +19,14 @@ export interface NetworkConfig {
 
 export interface Settings {
   extraRelays: string[]
+  /** Send call audio only through TURN (to test TURN, or to hide one's address). */
+  forceTurn: boolean
 }
+
+const settingsSchema = z.object({
+  extraRelays: z.array(z.string().max(512)).max(16).catch([]),
+  forceTurn: z.boolean().catch(false)
+})
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
@@ -45,10 +52,10 @@ export async function loadNetworkConfig (signal?: AbortSignal): Promise<NetworkC
 
 export function loadSettings (): Settings {
   try {
-    const parsed = z.object({ extraRelays: z.array(z.string().max(512)).max(16) }).safeParse(JSON.parse(localStorage.getItem(SETTINGS_KEY) ?? '{}'))
-    return parsed.success ? parsed.data : { extraRelays: [] }
+    const parsed = settingsSchema.safeParse(JSON.parse(localStorage.getItem(SETTINGS_KEY) ?? '{}'))
+    return parsed.success ? parsed.data : { extraRelays: [], forceTurn: false }
   } catch {
-    return { extraRelays: [] }
+    return { extraRelays: [], forceTurn: false }
   }
 }
 

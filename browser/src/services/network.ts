@@ -6,12 +6,13 @@
  */
 import { logger } from '@libp2p/logger'
 import {
-  connectToRelays, dialStation, DirectoryWatcher, listDirectory, resolveStation,
+  connectToRelays, dialStation, libp2pKeyOf, DirectoryWatcher, listDirectory, resolveStation,
   type DialedStation, type ListInit, type OpenStudioNode, type ResolvedStation
 } from '@openstudio/network'
-import type { Manifest } from '@openstudio/protocol'
+import type { Manifest, StationKey } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import { loadNetworkConfig, type NetworkConfig } from './config.ts'
+import { sessionIdentity } from './identity.ts'
 import { createBrowserNode } from './node.ts'
 
 const log = logger('openstudio:app:network')
@@ -29,6 +30,8 @@ export class NetworkService extends TypedEventEmitter<NetworkEvents> {
   status: NetworkStatus = 'idle'
   error?: string
   config?: NetworkConfig
+  /** This tab's participant identity (the node's key; it signs room messages). */
+  readonly identity: StationKey = sessionIdentity()
   private node?: OpenStudioNode
   private watcher?: DirectoryWatcher
   private starting?: Promise<OpenStudioNode>
@@ -86,7 +89,7 @@ export class NetworkService extends TypedEventEmitter<NetworkEvents> {
     this.setStatus('loading-config')
     this.config = await loadNetworkConfig()
     this.setStatus('connecting')
-    const node = await createBrowserNode({ config: this.config })
+    const node = await createBrowserNode({ config: this.config, privateKey: libp2pKeyOf(this.identity) })
     try {
       await connectToRelays(node, this.config.relays)
     } catch (err) {

@@ -42,6 +42,11 @@ export class StationHost extends TypedEventEmitter<StationHostEvents> {
     return new StationHost(key, node, config)
   }
 
+  /** The manifest fields last published from this page. */
+  get published (): ManifestDraftInput | undefined {
+    return this.draft
+  }
+
   /** The relays listed in the manifest: the WebSocket relays this node holds reservations on. */
   get relays (): string[] {
     const reserved = new Set(this.node.getMultiaddrs().map((ma) => ma.toString().split('/p2p-circuit')[0]))

@@ -1,0 +1,53 @@
+/**
+ * The mixing engine's numbers. Levels are in dB (dBFS for meters), times in
+ * seconds. A 48 kHz context is assumed (Opus), but nothing here depends on it.
+ */
+
+/** Settings of a DynamicsCompressorNode, as its AudioParams take them. */
+export interface CompressorSettings {
+  /** dBFS above which the gain is reduced. */
+  threshold: number
+  /** dB above the threshold over which the curve bends into the full ratio (0 is a hard knee). */
+  knee: number
+  /** dB of input change per dB of output change, 1…20. */
+  ratio: number
+  /** Seconds to reduce the gain by 10 dB. */
+  attack: number
+  /** Seconds to recover 10 dB of gain. */
+  release: number
+}
+
+/**
+ * Gentle voice compression on every participant's strip: 3:1 above
+ * -24 dBFS with a soft knee. Below the threshold the strip is unity gain
+ * (the engine cancels the node's automatic makeup gain).
+ */
+export const VOICE_COMPRESSOR: Readonly<CompressorSettings> = {
+  threshold: -24,
+  knee: 10,
+  ratio: 3,
+  attack: 0.005,
+  release: 0.15
+}
+
+/**
+ * The program limiter: fast attack, the highest ratio the node allows, a
+ * hard knee at -3 dBFS. With the node's 6 ms look-ahead it holds the program
+ * under 0 dBFS for inputs up to about +50 dBFS.
+ */
+export const PROGRAM_LIMITER: Readonly<CompressorSettings> = {
+  threshold: -3,
+  knee: 0,
+  ratio: 20,
+  attack: 0.001,
+  release: 0.1
+}
+
+/** Length of a mute, unmute, admit or fader change: a linear gain ramp, short enough to feel instant, long enough not to click. */
+export const GAIN_RAMP_S = 0.005
+
+/** Samples each meter reads (about 43 ms at 48 kHz): a power of two, as AnalyserNode.fftSize requires. */
+export const METER_WINDOW = 2048
+
+/** What a meter reports for digital silence, instead of -Infinity. */
+export const LEVEL_FLOOR_DB = -100

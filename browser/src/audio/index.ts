@@ -1,0 +1,43 @@
+/**
+ * @packageDocumentation
+ *
+ * The studio's Web Audio mixing engine. Every participant gets a strip
+ * (fader, gentle voice compression, meter); the program is their sum through
+ * a limiter; every participant also owns a bus that is the direct sum of the
+ * sources a `MixPlan` says it hears: a caller's mix-minus return or a host's
+ * monitor. Buses never subtract, so nobody hears themselves however
+ * nonlinear the program chain is. Routing changes are short gain ramps.
+ *
+ * Runs on any `BaseAudioContext`: an `AudioContext` at 48 kHz in the studio,
+ * an `OfflineAudioContext` in tests. Plain TypeScript, no Vue, no network.
+ *
+ * @example
+ * ```ts
+ * import { planMix } from '@openstudio/protocol'
+ * import { createStudioMixer } from './audio/index.ts'
+ *
+ * const context = new AudioContext({ sampleRate: 48_000 })
+ * const mixer = createStudioMixer(context)
+ * mixer.addParticipant(hostId, context.createMediaStreamSource(microphone))
+ * mixer.busOutput(hostId).connect(context.destination)   // the host's headphones
+ * mixer.busOutput(callerId).connect(returnDestination)    // the caller's mix-minus
+ * mixer.addParticipant(callerId, context.createMediaStreamSource(callerStream))
+ * mixer.programOutput.connect(encoderInput)
+ * mixer.apply(planMix(participants), { [callerId]: -3 })
+ * const { program } = mixer.levels()                      // { peak, rms } in dBFS
+ * ```
+ */
+import { StudioMixer } from './studio-mixer.ts'
+import type { StudioMixerInit } from './types.ts'
+
+export { StudioMixer }
+export { GAIN_RAMP_S, LEVEL_FLOOR_DB, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
+export { compressorMakeupDb } from './compressor-curve.ts'
+export { InvalidGainError, MixerDisposedError } from './errors.ts'
+export type { Level } from './meter.ts'
+export type { MixerLevels, StudioMixerInit } from './types.ts'
+
+/** Builds a mixer with its program chain (no participants yet) in `context`. */
+export function createStudioMixer (context: BaseAudioContext, init: StudioMixerInit = {}): StudioMixer {
+  return new StudioMixer(context, init)
+}

@@ -1,0 +1,183 @@
+/**
+ * The studio mixer: channel strips, the program chain and every
+ * participant's bus, kept in line with a MixPlan by diffing gain targets.
+ *
+ *     strips' program sends → program sum → limiter → makeup trim (programOutput) → meter
+ *     strips' bus sends     → each participant's bus (busOutput)
+ */
+import type { MixPlan } from '@openstudio/protocol'
+import { GAIN_RAMP_S, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
+import { MixerDisposedError } from './errors.ts'
+import { dbToGain, type RampedGain } from './gain.ts'
+import { createMeter, readLevel, type Level } from './meter.ts'
+import { createCompressor, Strip, type StripSettings } from './strip.ts'
+import type { MixerLevels, StudioMixerInit } from './types.ts'
+
+/**
+ * The studio's Web Audio mixing engine, on any BaseAudioContext (an
+ * AudioContext at 48 kHz live, an OfflineAudioContext in tests).
+ *
+ * A participant has a strip once it has a source (`addParticipant`) and a bus
+ * once anyone asks for it (`busOutput`) or it has a source: a caller's bus
+ * can be wired to its return track before its microphone arrives.
+ */
+export class StudioMixer {
+  /** The limited program: connect it to the encoder's input. */
+  readonly programOutput: AudioNode
+  private readonly programSum: GainNode
+  private readonly limiter: DynamicsCompressorNode
+  private readonly programMeter: AnalyserNode
+  private readonly strips = new Map<string, Strip>()
+  private readonly buses = new Map<string, GainNode>()
+  private readonly settings: StripSettings
+  private readonly rampTime: number
+  private readonly scratch: Float32Array<ArrayBuffer>
+  private program = new Set<string>()
+  /** Who each bus owner hears, from the last plan. */
+  private heard = new Map<string, Set<string>>()
+  private gainsDb: Readonly<Record<string, number>> = {}
+  private disposed = false
+
+  constructor (readonly context: BaseAudioContext, init: StudioMixerInit = {}) {
+    const voice: CompressorSettings = { ...VOICE_COMPRESSOR, ...init.voice }
+    const limiter: CompressorSettings = { ...PROGRAM_LIMITER, ...init.limiter }
+    const meterWindow = init.meterWindow ?? METER_WINDOW
+    this.settings = { voice, meterWindow }
+    this.rampTime = init.rampTime ?? GAIN_RAMP_S
+    this.scratch = new Float32Array(meterWindow)
+    this.programSum = new GainNode(context)
+    const chain = createCompressor(context, limiter)
+    this.limiter = chain.compressor
+    this.programOutput = chain.trim
+    this.programSum.connect(this.limiter)
+    this.programMeter = createMeter(context, this.programOutput, meterWindow)
+  }
+
+  /**
+   * Feeds participant `id` from `source` and routes it by the last plan
+   * (silent until a plan names it). Called again for the same id, it swaps
+   * the source (a renegotiated track) and keeps routing, fader and bus.
+   */
+  addParticipant (id: string, source: AudioNode): void {
+    this.assertLive()
+    const strip = this.strips.get(id)
+    if (strip !== undefined) {
+      strip.replaceSource(source)
+      return
+    }
+    this.strips.set(id, new Strip(this.context, source, this.programSum, this.settings))
+    this.ensureBus(id)
+    this.reconcile()
+  }
+
+  /** Whether participant `id` has a source in the mixer. */
+  has (id: string): boolean {
+    return this.strips.has(id)
+  }
+
+  /**
+   * Disconnects everything participant `id` owns: its source from the strip,
+   * the strip, its sends, and its bus with whatever was connected to it.
+   * Unknown ids are ignored.
+   */
+  removeParticipant (id: string): void {
+    this.assertLive()
+    const strip = this.strips.get(id)
+    this.strips.delete(id)
+    strip?.dispose()
+    const bus = this.buses.get(id)
+    if (bus === undefined) return
+    this.buses.delete(id)
+    for (const other of this.strips.values()) other.dropSend(id)
+    bus.disconnect()
+  }
+
+  /**
+   * Routes by `plan` and sets the faders (dB; missing means 0 dB, -Infinity
+   * silences). Diff-based and idempotent: only gains whose target changed
+   * move, each by a short linear ramp. Ids not in the mixer yet are kept for
+   * when they join. A plan that routes anyone to their own bus is not obeyed
+   * for that pair.
+   * @throws InvalidGainError for a NaN or +Infinity gain, before changing anything
+   */
+  apply (plan: MixPlan, gainsDb: Readonly<Record<string, number>> = {}): void {
+    this.assertLive()
+    for (const [id, db] of Object.entries(gainsDb)) dbToGain(id, db)
+    this.gainsDb = { ...gainsDb }
+    this.program = new Set(plan.program)
+    this.heard = new Map()
+    for (const [owner, sources] of [...Object.entries(plan.buses), ...Object.entries(plan.monitors)]) {
+      this.heard.set(owner, new Set([...(this.heard.get(owner) ?? []), ...sources]))
+    }
+    this.reconcile()
+  }
+
+  /**
+   * Participant `id`'s bus, created on first use: a caller's mix-minus return
+   * (connect it to a MediaStreamAudioDestinationNode) or a host's monitor
+   * (connect it to `context.destination`). The same node until the
+   * participant is removed.
+   */
+  busOutput (id: string): AudioNode {
+    this.assertLive()
+    const existing = this.buses.get(id)
+    if (existing !== undefined) return existing
+    const bus = this.ensureBus(id)
+    this.reconcile()
+    return bus
+  }
+
+  /** Reads every meter: peak and RMS in dBFS over the last meter window. */
+  levels (): MixerLevels {
+    this.assertLive()
+    const participants: Record<string, Level> = {}
+    for (const [id, strip] of this.strips) participants[id] = readLevel(strip.meter, this.scratch)
+    return { program: readLevel(this.programMeter, this.scratch), participants }
+  }
+
+  /** Disconnects the whole graph; the context stays open (it belongs to the caller). Idempotent. */
+  dispose (): void {
+    if (this.disposed) return
+    this.disposed = true
+    for (const strip of this.strips.values()) strip.dispose()
+    for (const bus of this.buses.values()) bus.disconnect()
+    this.strips.clear()
+    this.buses.clear()
+    for (const node of [this.programSum, this.limiter, this.programOutput, this.programMeter]) node.disconnect()
+  }
+
+  private ensureBus (id: string): GainNode {
+    let bus = this.buses.get(id)
+    if (bus === undefined) {
+      bus = new GainNode(this.context)
+      this.buses.set(id, bus)
+    }
+    return bus
+  }
+
+  /** Moves every gain the engine controls toward what the last plan and faders ask for. */
+  private reconcile (): void {
+    const now = this.context.currentTime
+    const ramp = (gain: RampedGain, target: number): void => { gain.rampTo(target, now, this.rampTime) }
+    for (const [id, strip] of this.strips) {
+      ramp(strip.fader, dbToGain(id, this.gainsDb[id] ?? 0))
+      ramp(strip.programSend, this.program.has(id) ? 1 : 0)
+    }
+    for (const [owner, bus] of this.buses) {
+      const heard = this.heard.get(owner)
+      for (const [id, strip] of this.strips) {
+        // Never route anyone to their own bus, whatever the plan says.
+        if (id === owner) continue
+        if (heard?.has(id) === true) ramp(strip.sendTo(owner, bus), 1)
+        else {
+          const send = strip.existingSend(owner)
+          if (send !== undefined) ramp(send, 0)
+        }
+      }
+    }
+  }
+
+  private assertLive (): void {
+    if (this.disposed) throw new MixerDisposedError()
+  }
+}

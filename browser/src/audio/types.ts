@@ -1,0 +1,37 @@
+/**
+ * The mixer's options and meter readings.
+ */
+import type { CompressorSettings } from './constants.ts'
+import type { Level } from './meter.ts'
+
+export interface StudioMixerInit {
+  /**
+   * Voice compressor on every participant's strip. Below its threshold the
+   * strip is unity gain: the node's automatic makeup gain is cancelled.
+   * @default VOICE_COMPRESSOR (3:1 above -24 dBFS, 10 dB knee)
+   */
+  voice?: Partial<CompressorSettings>
+  /**
+   * Program limiter, also with its makeup gain cancelled.
+   * @default PROGRAM_LIMITER (20:1 above -3 dBFS, hard knee, 1 ms attack)
+   */
+  limiter?: Partial<CompressorSettings>
+  /**
+   * Seconds of the linear ramp for every mute, unmute, admit and fader change.
+   * @default GAIN_RAMP_S (0.005)
+   */
+  rampTime?: number
+  /**
+   * Samples each meter reads: a power of two from 32 to 32768.
+   * @default METER_WINDOW (2048)
+   */
+  meterWindow?: number
+}
+
+/** Every meter at once. */
+export interface MixerLevels {
+  /** The program as it leaves the limiter. */
+  program: Level
+  /** Each participant with a source, after fader and compressor, keyed by id. */
+  participants: Record<string, Level>
+}

@@ -1,0 +1,151 @@
+/**
+ * Calling a station: a microphone check with a meter, then the call and its
+ * state. A call survives a page reload: this tab keeps its identity and the
+ * call's details in sessionStorage, and dials again on load.
+ */
+import { z } from 'zod'
+import { onScopeDispose, shallowRef, type ShallowRef } from 'vue'
+import { CallerSession, type CallStatus } from '../services/call/caller.ts'
+import { humanCallError, MicrophoneError } from '../services/call/errors.ts'
+import { createCallAudioContext, microphoneConstraints } from '../services/call/peer.ts'
+import { loadSettings } from '../services/config.ts'
+import { useNetworkService } from './network.ts'
+
+const CALL_KEY = 'openstudio:call'
+const savedCallSchema = z.object({ stationId: z.string().max(64), name: z.string().max(64), invite: z.string().max(512).optional(), voiceProcessing: z.boolean() })
+type SavedCall = z.output<typeof savedCallSchema>
+
+export interface CallerState {
+  micLevel: ShallowRef<number>
+  returnLevel: ShallowRef<number>
+  micReady: ShallowRef<boolean>
+  status: ShallowRef<CallStatus | undefined>
+  error: ShallowRef<string | undefined>
+  /** Details of a call this tab was in before a reload, if any. */
+  resumable: SavedCall | undefined
+  checkMicrophone: (voiceProcessing: boolean) => Promise<void>
+  call: (init: { name: string, invite?: string, voiceProcessing: boolean }) => Promise<void>
+  setSelfMuted: (muted: boolean) => void
+  leave: () => Promise<void>
+}
+
+function peak (analyser: AnalyserNode, buffer: Float32Array<ArrayBuffer>): number {
+  analyser.getFloatTimeDomainData(buffer)
+  let max = 0
+  for (const s of buffer) max = Math.max(max, Math.abs(s))
+  return max
+}
+
+export function useCaller (stationId: string): CallerState {
+  const network = useNetworkService()
+  const micLevel = shallowRef(0)
+  const returnLevel = shallowRef(0)
+  const micReady = shallowRef(false)
+  const status = shallowRef<CallStatus>()
+  const error = shallowRef<string>()
+  let context: AudioContext | undefined
+  let microphone: MediaStream | undefined
+  let session: CallerSession | undefined
+  let micAnalyser: AnalyserNode | undefined
+  let returnAnalyser: AnalyserNode | undefined
+  let frame = 0
+
+  const saved = ((): SavedCall | undefined => {
+    try {
+      const parsed = savedCallSchema.safeParse(JSON.parse(sessionStorage.getItem(CALL_KEY) ?? 'null'))
+      return parsed.success && parsed.data.stationId === stationId ? parsed.data : undefined
+    } catch {
+      return undefined
+    }
+  })()
+
+  const meters = (): void => {
+    cancelAnimationFrame(frame)
+    const buffer = new Float32Array(2048)
+    const tick = (): void => {
+      if (micAnalyser !== undefined) micLevel.value = peak(micAnalyser, buffer)
+      if (returnAnalyser !== undefined) returnLevel.value = peak(returnAnalyser, buffer)
+      frame = requestAnimationFrame(tick)
+    }
+    tick()
+  }
+
+  const checkMicrophone = async (voiceProcessing: boolean): Promise<void> => {
+    error.value = undefined
+    for (const track of microphone?.getTracks() ?? []) track.stop()
+    try {
+      microphone = await navigator.mediaDevices.getUserMedia({ audio: microphoneConstraints(voiceProcessing) })
+    } catch (err) {
+      const denied = (err as Error).name === 'NotAllowedError'
+      error.value = humanCallError(new MicrophoneError(denied
+        ? 'Microphone access was denied. Allow it for this site in the browser (the icon in the address bar), then check again.'
+        : `The microphone could not be opened: ${(err as Error).message}`))
+      micReady.value = false
+      return
+    }
+    context ??= createCallAudioContext()
+    await context.resume()
+    micAnalyser = context.createAnalyser()
+    context.createMediaStreamSource(microphone).connect(micAnalyser)
+    micReady.value = true
+    meters()
+  }
+
+  const call = async (init: { name: string, invite?: string, voiceProcessing: boolean }): Promise<void> => {
+    if (session !== undefined && status.value?.phase !== 'ended' && status.value?.phase !== 'failed') return
+    if (!micReady.value) await checkMicrophone(init.voiceProcessing)
+    const track = microphone?.getAudioTracks()[0]
+    if (track === undefined || context === undefined) return
+    error.value = undefined
+    sessionStorage.setItem(CALL_KEY, JSON.stringify({ stationId, ...init } satisfies SavedCall))
+    const current = new CallerSession(network, {
+      stationId,
+      name: init.name,
+      invite: init.invite,
+      microphone: track,
+      context,
+      iceTransportPolicy: loadSettings().forceTurn ? 'relay' : 'all'
+    })
+    session = current
+    current.addEventListener('status:change', (e) => {
+      status.value = e.detail
+      if (e.detail.phase === 'ended' || e.detail.phase === 'failed') sessionStorage.removeItem(CALL_KEY)
+    })
+    current.addEventListener('return:start', (e) => {
+      if (context === undefined) return
+      returnAnalyser = context.createAnalyser()
+      returnAnalyser.fftSize = 8192
+      e.detail.connect(returnAnalyser)
+      e.detail.connect(context.destination)
+      window.openstudioDiagnostics = { ...window.openstudioDiagnostics, returnAnalyser }
+    })
+    window.openstudioDiagnostics = { ...window.openstudioDiagnostics, caller: current }
+    status.value = current.status
+    await current.start().catch(() => { /* reported through status:change */ })
+  }
+
+  const leave = async (): Promise<void> => {
+    sessionStorage.removeItem(CALL_KEY)
+    await session?.leave()
+  }
+
+  onScopeDispose(() => {
+    cancelAnimationFrame(frame)
+    void session?.leave()
+    for (const track of microphone?.getTracks() ?? []) track.stop()
+    void context?.close()
+  })
+
+  return {
+    micLevel,
+    returnLevel,
+    micReady,
+    status,
+    error,
+    resumable: saved,
+    checkMicrophone,
+    call,
+    setSelfMuted: (muted) => { session?.setSelfMuted(muted) },
+    leave
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The studio for the unlocked station: start it, the callers and their
+ * controls, meters, the on-air state and clock, and invite links. The studio
+ * keeps running while the app moves between pages; it stops on "Close studio"
+ * or when the key is locked.
+ */
+import type { InviteRole } from '@openstudio/protocol'
+import { shallowRef, watch, type ShallowRef } from 'vue'
+import type { MixerLevels } from '../audio/index.ts'
+import { humanCallError } from '../services/call/errors.ts'
+import { turnServersFor } from '../services/call/turn.ts'
+import { loadSettings } from '../services/config.ts'
+import { StudioService, type StudioCaller } from '../services/studio/studio.ts'
+import { useStationHost } from './my-station.ts'
+import { useNetworkService } from './network.ts'
+
+export interface StudioState {
+  studio: ShallowRef<StudioService | undefined>
+  callers: ShallowRef<StudioCaller[]>
+  onAir: ShallowRef<{ onAir: boolean, since?: number }>
+  levels: ShallowRef<MixerLevels | undefined>
+  busy: ShallowRef<boolean>
+  error: ShallowRef<string | undefined>
+  start: (init: { voiceProcessing: boolean }) => Promise<void>
+  stop: () => Promise<void>
+  invite: (init: { role: InviteRole, validForMs: number, label?: string }) => string
+}
+
+const studio = shallowRef<StudioService>()
+const callers = shallowRef<StudioCaller[]>([])
+const onAir = shallowRef<{ onAir: boolean, since?: number }>({ onAir: false })
+const levels = shallowRef<MixerLevels>()
+const busy = shallowRef(false)
+const error = shallowRef<string>()
+let frame = 0
+
+function meter (): void {
+  cancelAnimationFrame(frame)
+  const tick = (): void => {
+    levels.value = studio.value?.levels()
+    if (studio.value !== undefined) frame = requestAnimationFrame(tick)
+  }
+  tick()
+}
+
+export function useStudio (): StudioState {
+  const host = useStationHost()
+  const network = useNetworkService()
+
+  const stop = async (): Promise<void> => {
+    const running = studio.value
+    studio.value = undefined
+    callers.value = []
+    onAir.value = { onAir: false }
+    await running?.stop()
+  }
+  // Locking the key closes the studio.
+  watch(host, (value) => { if (value === undefined) void stop() })
+
+  const start = async (init: { voiceProcessing: boolean }): Promise<void> => {
+    const station = host.value
+    if (station === undefined || studio.value !== undefined || busy.value) return
+    busy.value = true
+    error.value = undefined
+    try {
+      const forceTurn = loadSettings().forceTurn
+      const policy: RTCIceTransportPolicy = forceTurn ? 'relay' : 'all'
+      const relays = network.config?.relays ?? []
+      const service = await StudioService.start({
+        key: station.key,
+        node: station.node,
+        access: () => station.published?.access ?? 'open',
+        voiceProcessing: init.voiceProcessing,
+        iceTransportPolicy: policy,
+        // Asked once the room is joined: relays hand TURN credentials only to peers in a room.
+        iceServers: async () => turnServersFor(station.node, relays, station.key.id, policy)
+      })
+      service.addEventListener('callers:change', (e) => { callers.value = e.detail })
+      service.addEventListener('on-air:change', (e) => { onAir.value = e.detail })
+      studio.value = service
+      callers.value = service.callers
+      window.openstudioDiagnostics = { ...window.openstudioDiagnostics, studio: service, programAnalyser: service.programAnalyser }
+      meter()
+    } catch (err) {
+      error.value = (err as Error).name === 'NotAllowedError'
+        ? 'Microphone access was denied. Allow it for this site in the browser, then start the studio again.'
+        : humanCallError(err as Error)
+    } finally {
+      busy.value = false
+    }
+  }
+
+  const invite = (init: { role: InviteRole, validForMs: number, label?: string }): string => {
+    const running = studio.value
+    if (running === undefined) throw new Error('start the studio first')
+    const token = running.createInvite({ role: init.role, expiresAt: Date.now() + init.validForMs, label: init.label })
+    return `${location.origin}/s/${running.stationId}/call?invite=${token}`
+  }
+
+  return { studio, callers, onAir, levels, busy, error, start, stop, invite }
+}

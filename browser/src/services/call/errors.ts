@@ -1,0 +1,64 @@
+/**
+ * Call errors and defaults, and what a person is told about each failure.
+ */
+import type { SignalMessage } from '@openstudio/protocol'
+import { humanError } from '../network.ts'
+
+export const CALL_DEFAULTS = {
+  /** The studio must answer a hello within this time. */
+  helloTimeoutMs: 10_000,
+  /** After a media drop, an ICE restart gets this long before a fresh dial. */
+  iceRestartGraceMs: 2_500,
+  /** Redials back off from this… */
+  redialFirstMs: 250,
+  /** …to this. */
+  redialMaxMs: 2_000,
+  /** Calls a studio takes at once (the mixer is measured up to this many). */
+  maxCallers: 15,
+  /** How often the producer's view of each call's statistics is refreshed. */
+  statsIntervalMs: 1_000
+} as const
+
+export type RefusalReason = Extract<SignalMessage, { type: 'refused' }>['reason'] | 'ended'
+
+/** The studio refused the call, or ended it. */
+export class CallRefusedError extends Error {
+  override readonly name = 'CallRefusedError'
+  constructor (readonly reason: RefusalReason, detail?: string) {
+    super(detail === undefined ? `the studio refused the call: ${reason}` : `the studio ended the call: ${detail}`)
+  }
+}
+
+/** Calls must run through TURN, and no TURN server could be had. */
+export class TurnUnreachableError extends Error {
+  override readonly name = 'TurnUnreachableError'
+}
+
+/** The microphone could not be opened. */
+export class MicrophoneError extends Error {
+  override readonly name = 'MicrophoneError'
+}
+
+const refusals: Record<RefusalReason, string> = {
+  'invite-required': 'This station takes calls by invitation only. Ask the producer for an invite link.',
+  'invite-invalid': 'This invite is not valid for this station. Ask the producer for a new invite link.',
+  'invite-expired': 'This invite has expired. Ask the producer for a new invite link.',
+  kicked: 'The producer removed you from the show.',
+  full: 'The studio is full. Try again later.',
+  'not-live': 'The studio is not taking calls right now.',
+  ended: 'The studio ended the call.'
+}
+
+/** A message a caller can act on. */
+export function humanCallError (err: Error): string {
+  if (err instanceof CallRefusedError) return refusals[err.reason]
+  switch (err.name) {
+    case 'TurnUnreachableError': return `TURN unreachable: ${err.message}`
+    case 'MicrophoneError': return err.message
+    case 'NoRelayError':
+    case 'TimeoutError':
+    case 'AbortError':
+      return `The studio is offline or unreachable: ${err.message}`
+    default: return humanError(err)
+  }
+}

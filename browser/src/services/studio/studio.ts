@@ -1,0 +1,272 @@
+/**
+ * The studio: the station's own node takes calls on `/openstudio/signal/1`,
+ * keeps the room under the producer's authority (the station key signs every
+ * control message), and mixes everyone locally: the program, and one
+ * mix-minus per caller, rebuilt from the room state on every change.
+ */
+import { logger } from '@libp2p/logger'
+import { handleSignal, RoomChannel, type SignalChannel } from '@openstudio/network'
+import {
+  createInvite, INVITE_NONCE_BYTES, participantsOf, planMix, snapshotOf, verifyInvite,
+  type InviteRole, type MixParticipant, type ParticipantView, type RoomMessage, type RoomState, type StationKey
+} from '@openstudio/protocol'
+import { TypedEventEmitter } from 'main-event'
+import { createStudioMixer, type MixerLevels, type StudioMixer } from '../../audio/index.ts'
+import { CALL_DEFAULTS, type RefusalReason } from '../call/errors.ts'
+import { createCallAudioContext, microphoneConstraints, type CallStats } from '../call/peer.ts'
+import type { OpenStudioNode } from '@openstudio/network'
+import { CallerLink } from './caller-link.ts'
+
+const log = logger('openstudio:app:studio')
+
+/** A caller as the producer sees it: room state plus the live call. */
+export interface StudioCaller extends ParticipantView {
+  connected: boolean
+  stats?: CallStats
+  privateTalk: boolean
+}
+
+export interface StudioEvents {
+  /** The room or a call changed: re-render the callers. */
+  'callers:change': CustomEvent<StudioCaller[]>
+  'on-air:change': CustomEvent<{ onAir: boolean, since?: number }>
+}
+
+export interface StudioInit {
+  key: StationKey
+  node: OpenStudioNode
+  /** The station's access policy, read at each call ('invite': callers need a valid invite token). */
+  access: () => 'open' | 'invite'
+  /** Echo cancellation, noise suppression and AGC on the host microphone. @default false (studio microphone on headphones) */
+  voiceProcessing?: boolean
+  /** TURN servers, asked for once the studio is in its room. @default none */
+  iceServers?: () => Promise<RTCIceServer[]>
+  iceTransportPolicy?: RTCIceTransportPolicy
+}
+
+export class StudioService extends TypedEventEmitter<StudioEvents> {
+  readonly mixer: StudioMixer
+  readonly room: RoomChannel
+  /** A tap on the program, after the limiter (meters, diagnostics, the encoder). */
+  readonly programAnalyser: AnalyserNode
+  onAirSince?: number
+  private readonly links = new Map<string, CallerLink>()
+  private readonly privateTalk = new Set<string>()
+  /** Callers whose microphone is in the mixer. */
+  private readonly heard = new Set<string>()
+  private iceServers: RTCIceServer[] = []
+  private stopped = false
+
+  private constructor (private readonly init: StudioInit, readonly context: AudioContext, private readonly microphone: MediaStream) {
+    super()
+    this.mixer = createStudioMixer(context)
+    this.programAnalyser = context.createAnalyser()
+    this.programAnalyser.fftSize = 8192
+    this.mixer.programOutput.connect(this.programAnalyser)
+    this.room = new RoomChannel(init.node.services, init.key.id, { id: init.key.id, secretKey: init.key.secretKey })
+  }
+
+  /** Opens the host microphone and starts taking calls. */
+  static async start (init: StudioInit): Promise<StudioService> {
+    const microphone = await navigator.mediaDevices.getUserMedia({ audio: microphoneConstraints(init.voiceProcessing ?? false) })
+    const context = createCallAudioContext()
+    await context.resume()
+    const studio = new StudioService(init, context, microphone)
+    try {
+      await studio.begin()
+    } catch (err) {
+      await studio.stop()
+      throw err
+    }
+    return studio
+  }
+
+  get stationId (): string {
+    return this.init.key.id
+  }
+
+  private async begin (): Promise<void> {
+    this.mixer.addParticipant(this.stationId, this.context.createMediaStreamSource(this.microphone))
+    // The host's headphones: everyone but the host.
+    this.mixer.busOutput(this.stationId).connect(this.context.destination)
+    this.room.addEventListener('state:change', () => { this.replan() })
+    this.room.addEventListener('message:receive', (e) => {
+      if (e.detail.message.type === 'snapshot-request' && e.detail.from !== this.stationId) void this.control({ type: 'snapshot', state: snapshotOf(this.room.state) })
+    })
+    this.room.start()
+    await this.control({ type: 'join', name: 'Host' })
+    await this.control({ type: 'admit', peer: this.stationId })
+    this.iceServers = await this.init.iceServers?.() ?? []
+    await handleSignal(this.init.node, (channel) => { void this.answer(channel) })
+    log('studio of %s is taking calls (%s)', this.stationId, this.init.access())
+  }
+
+  /** Everyone in the room, with live call data. */
+  get callers (): StudioCaller[] {
+    return participantsOf(this.room.state).filter((p) => p.id !== this.stationId).map((p) => {
+      const link = this.links.get(p.id)
+      return { ...p, connected: link !== undefined, stats: link?.stats, privateTalk: this.privateTalk.has(p.id) }
+    })
+  }
+
+  get host (): ParticipantView | undefined {
+    return participantsOf(this.room.state).find((p) => p.id === this.stationId)
+  }
+
+  levels (): MixerLevels {
+    return this.mixer.levels()
+  }
+
+  admit = async (peer: string): Promise<void> => { this.privateTalk.delete(peer); await this.control({ type: 'admit', peer }) }
+  hold = async (peer: string): Promise<void> => { await this.control({ type: 'hold', peer }) }
+  mute = async (peer: string): Promise<void> => { await this.control({ type: 'mute', peer }) }
+  unmute = async (peer: string): Promise<void> => { await this.control({ type: 'unmute', peer }) }
+  setGain = async (peer: string, db: number): Promise<void> => { await this.control({ type: 'gain', peer, db }) }
+  goOnAir = async (): Promise<void> => { await this.control({ type: 'on-air' }) }
+  goOffAir = async (): Promise<void> => { await this.control({ type: 'off-air' }) }
+
+  async kick (peer: string): Promise<void> {
+    await this.control({ type: 'kick', peer })
+    const link = this.links.get(peer)
+    await link?.send({ type: 'refused', reason: 'kicked' })
+    this.drop(peer)
+  }
+
+  /** Signs an invite link token for this station. */
+  createInvite (init: { role: InviteRole, expiresAt: number, label?: string }): string {
+    return createInvite(this.init.key, { ...init, nonce: crypto.getRandomValues(new Uint8Array(INVITE_NONCE_BYTES)) })
+  }
+
+  /** Talks privately with a caller in the green room (the program does not hear it). */
+  setPrivateTalk (peer: string, on: boolean): void {
+    if (on) this.privateTalk.add(peer)
+    else this.privateTalk.delete(peer)
+    this.replan()
+  }
+
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    for (const peer of [...this.links.keys()]) this.drop(peer)
+    await this.init.node.unhandle('/openstudio/signal/1').catch(() => {})
+    this.room.stop()
+    for (const track of this.microphone.getTracks()) track.stop()
+    this.mixer.dispose()
+    await this.context.close()
+  }
+
+  /** Signs a control message as the producer, applies it, and sends it on every path. */
+  private async control (message: RoomMessage): Promise<void> {
+    const envelope = await this.room.send(message)
+    await Promise.all([...this.links.values()].map(async (link) => link.send({ type: 'room', envelope })))
+  }
+
+  private async answer (channel: SignalChannel): Promise<void> {
+    const peer = channel.remotePeer.toString()
+    try {
+      const hello = await channel.read({ signal: AbortSignal.timeout(CALL_DEFAULTS.helloTimeoutMs) })
+      if (hello?.type !== 'hello') throw new Error(`expected hello, got ${hello?.type ?? 'nothing'}`)
+      const refusal = this.admission(peer, hello.invite)
+      if (refusal !== undefined) {
+        log('refused %s (%s): %s', peer, hello.name, refusal)
+        await channel.send({ type: 'refused', reason: refusal })
+        await channel.close()
+        return
+      }
+      await channel.send({ type: 'welcome' })
+      this.links.get(peer)?.close()
+      const link = new CallerLink(channel, {
+        id: peer,
+        name: hello.name,
+        context: this.context,
+        iceServers: this.iceServers,
+        iceTransportPolicy: this.init.iceTransportPolicy,
+        onSource: (source) => {
+          if (this.links.get(peer) !== link) return
+          this.mixer.removeParticipant(peer)
+          this.mixer.addParticipant(peer, source)
+          this.mixer.busOutput(peer).connect(link.returnDestination)
+          this.heard.add(peer)
+          this.replan()
+        },
+        onStats: () => { this.emitCallers() }
+      })
+      this.links.set(peer, link)
+      link.watchStats(CALL_DEFAULTS.statsIntervalMs)
+      await link.send({ type: 'room', envelope: await this.room.send({ type: 'snapshot', state: snapshotOf(this.room.state) }) })
+      log('%s (%s) is in', hello.name, peer)
+      await this.serve(link)
+    } catch (err) {
+      log('call from %s: %s', peer, (err as Error).message)
+      channel.abort(err as Error)
+    }
+  }
+
+  /** Why a caller may not come in, if they may not. */
+  private admission (peer: string, invite: string | undefined): Exclude<RefusalReason, 'ended'> | undefined {
+    const known = participantsOf(this.room.state).find((p) => p.id === peer)
+    if (known?.stage === 'kicked') return 'kicked'
+    if (this.links.size >= CALL_DEFAULTS.maxCallers && !this.links.has(peer)) return 'full'
+    if (this.init.access() === 'open') return undefined
+    if (invite === undefined) return 'invite-required'
+    const result = verifyInvite(invite, { stationId: this.stationId, now: Date.now() })
+    if (result.ok) return undefined
+    return result.reason === 'expired' ? 'invite-expired' : 'invite-invalid'
+  }
+
+  private async serve (link: CallerLink): Promise<void> {
+    for await (const message of link.channel.messages()) {
+      switch (message.type) {
+        case 'description':
+        case 'candidate':
+          void link.negotiation.handle(message)
+          break
+        case 'room': {
+          // Only the caller's own signed messages, handed on to the topic for everyone else.
+          const event = this.room.receive(message.envelope, link.id)
+          if (event !== undefined) void this.room.publish(message.envelope)
+          break
+        }
+        case 'bye':
+          this.drop(link.id)
+          return
+        case 'hello':
+        case 'welcome':
+        case 'refused':
+          break
+      }
+    }
+    // The stream ended without a bye: the caller may redial; its room state stays.
+    if (this.links.get(link.id) === link) this.drop(link.id)
+  }
+
+  private drop (peer: string): void {
+    const link = this.links.get(peer)
+    if (link === undefined) return
+    this.links.delete(peer)
+    link.close()
+    this.mixer.removeParticipant(peer)
+    this.heard.delete(peer)
+    this.privateTalk.delete(peer)
+    this.replan()
+  }
+
+  private replan (): void {
+    const state: RoomState = this.room.state
+    const views = participantsOf(state)
+    const participants: MixParticipant[] = views
+      .filter((p) => p.id === this.stationId || this.heard.has(p.id))
+      .map((p) => ({ id: p.id, kind: p.id === this.stationId ? 'host' : 'caller', onAir: p.stage === 'on-air', muted: p.muted }))
+    const plan = planMix(participants, { privateTalk: [...this.privateTalk] })
+    this.mixer.apply(plan, Object.fromEntries(views.map((p) => [p.id, p.gainDb])))
+    const onAir = state.onAir?.v === true
+    if (onAir && this.onAirSince === undefined) this.onAirSince = Date.now()
+    if (!onAir) this.onAirSince = undefined
+    this.safeDispatchEvent('on-air:change', { detail: { onAir, since: this.onAirSince } })
+    this.emitCallers()
+  }
+
+  private emitCallers (): void {
+    this.safeDispatchEvent('callers:change', { detail: this.callers })
+  }
+}

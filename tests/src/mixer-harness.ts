@@ -1,0 +1,154 @@
+/**
+ * Page side of the mixer graph tests: bundled by esbuild (see mixer-page.ts)
+ * and run in Chromium. Builds a StudioMixer in an OfflineAudioContext with
+ * one oscillator per voice, applies a script of mix changes (the first at
+ * time 0, later ones at suspend points), renders the program and every bus
+ * into the channels of one multi-channel buffer, and measures each voice's
+ * tone in each analysis window.
+ */
+import { planMix, type MixParticipant } from '../../protocol/src/mixminus.ts'
+import { createStudioMixer, type MixerLevels, type StudioMixerInit } from '../../browser/src/audio/index.ts'
+import { peakOf, toneAmplitude } from './goertzel.ts'
+
+export const SAMPLE_RATE = 48_000
+/** Suspend points must sit on a render quantum. */
+export const RENDER_QUANTUM = 128
+
+export interface Voice {
+  id: string
+  /** Hz; put it on an exact bin of every analysis window. */
+  frequency: number
+  /** Peak amplitude of the voice's sine, full scale = 1. */
+  amplitude: number
+}
+
+export interface MixStep {
+  /** Seconds; 0 runs before rendering, later times must be multiples of RENDER_QUANTUM / SAMPLE_RATE. */
+  at: number
+  /** Voices to add (their oscillator becomes the participant's source). */
+  add?: string[]
+  /** Voices to remove. */
+  remove?: string[]
+  /** `[participant, voice]`: feed the participant from another voice's oscillator. */
+  replace?: Array<[string, string]>
+  /** When given, the room to plan (planMix) and apply with `gainsDb`. */
+  participants?: MixParticipant[]
+  privateTalk?: string[]
+  gainsDb?: Record<string, number>
+}
+
+export interface Scenario {
+  voices: Voice[]
+  steps: MixStep[]
+  /** Seconds to render. */
+  duration: number
+  /** `[from, to)` in seconds, measured after rendering. */
+  windows: Array<[number, number]>
+  mixer?: StudioMixerInit
+}
+
+export interface WindowMeasure {
+  /** `[channel][voice]`: each voice's tone amplitude in each rendered channel. */
+  tones: number[][]
+  /** Largest absolute sample per channel. */
+  peak: number[]
+}
+
+export interface ScenarioResult {
+  /** Channel names: `program`, then each voice's bus by voice id. */
+  channels: string[]
+  windows: WindowMeasure[]
+  /** The mixer's meters at each step, read before the step is applied. */
+  levels: MixerLevels[]
+}
+
+export async function renderScenario (scenario: Scenario): Promise<ScenarioResult> {
+  const { voices } = scenario
+  const channels = ['program', ...voices.map((v) => v.id)]
+  const length = Math.round(scenario.duration * SAMPLE_RATE)
+  const context = new OfflineAudioContext({ numberOfChannels: channels.length, length, sampleRate: SAMPLE_RATE })
+  const merger = new ChannelMergerNode(context, { numberOfInputs: channels.length })
+  merger.connect(context.destination)
+  const mixer = createStudioMixer(context, scenario.mixer)
+  mixer.programOutput.connect(merger, 0, 0)
+  const sources = new Map(voices.map((v) => {
+    const oscillator = new OscillatorNode(context, { frequency: v.frequency })
+    oscillator.start(0)
+    return [v.id, oscillator.connect(new GainNode(context, { gain: v.amplitude }))]
+  }))
+  const sourceOf = (id: string): AudioNode => {
+    const source = sources.get(id)
+    if (source === undefined) throw new Error(`no voice ${id}`)
+    return source
+  }
+  const connectBus = (id: string): void => { mixer.busOutput(id).connect(merger, 0, channels.indexOf(id)) }
+  for (const v of voices) connectBus(v.id)
+
+  const levels: MixerLevels[] = []
+  const run = (step: MixStep): void => {
+    levels.push(mixer.levels())
+    for (const id of step.remove ?? []) mixer.removeParticipant(id)
+    for (const id of step.add ?? []) {
+      mixer.addParticipant(id, sourceOf(id))
+      connectBus(id)
+    }
+    for (const [id, voice] of step.replace ?? []) mixer.addParticipant(id, sourceOf(voice))
+    if (step.participants !== undefined) {
+      mixer.apply(planMix(step.participants, { privateTalk: step.privateTalk ?? [] }), step.gainsDb ?? {})
+    }
+  }
+  let failure: unknown
+  for (const step of scenario.steps) {
+    if (step.at === 0) {
+      run(step)
+      continue
+    }
+    if (Math.round(step.at * SAMPLE_RATE) % RENDER_QUANTUM !== 0) throw new Error(`step at ${step.at} s is not on a render quantum`)
+    void context.suspend(step.at).then(async () => {
+      // Keep rendering whatever happens, and report the failure afterwards.
+      try {
+        run(step)
+      } catch (err) {
+        failure ??= err
+      }
+      await context.resume()
+    })
+  }
+  const buffer = await context.startRendering()
+  mixer.dispose()
+  if (failure !== undefined) throw failure
+
+  const data = channels.map((_, c) => buffer.getChannelData(c))
+  const windows = scenario.windows.map(([fromS, toS]): WindowMeasure => {
+    const from = Math.round(fromS * SAMPLE_RATE)
+    const to = Math.round(toS * SAMPLE_RATE)
+    return {
+      tones: data.map((samples) => voices.map((v) => toneAmplitude(samples, SAMPLE_RATE, v.frequency, from, to))),
+      peak: data.map((samples) => peakOf(samples, from, to))
+    }
+  })
+  return { channels, windows, levels }
+}
+
+/** Calls the mixer's API wrongly and returns the name of what each call threw. */
+export function errorNames (): string[] {
+  const context = new OfflineAudioContext({ numberOfChannels: 1, length: RENDER_QUANTUM, sampleRate: SAMPLE_RATE })
+  const mixer = createStudioMixer(context)
+  const names: string[] = []
+  const attempt = (fn: () => void): void => {
+    try {
+      fn()
+      names.push('none')
+    } catch (err) {
+      names.push((err as Error).name)
+    }
+  }
+  const plan = planMix([{ id: 'host', kind: 'host', onAir: true, muted: false }])
+  attempt(() => { mixer.apply(plan, { host: Number.NaN }) })
+  attempt(() => { mixer.apply(plan, { host: Number.POSITIVE_INFINITY }) })
+  attempt(() => { mixer.apply(plan, { host: Number.NEGATIVE_INFINITY }) })
+  mixer.dispose()
+  mixer.dispose()
+  attempt(() => { mixer.busOutput('host') })
+  return names
+}

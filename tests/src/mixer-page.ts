@@ -1,0 +1,57 @@
+/**
+ * Node side of the mixer graph tests: bundles the page harness (the real
+ * browser/src/audio engine and the protocol's planMix) with esbuild, and runs
+ * it in an about:blank page of Debian's Chromium.
+ */
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+import type { Browser } from 'playwright-core'
+import { launchChromium } from './browser.ts'
+import type * as Harness from './mixer-harness.ts'
+
+const HARNESS = fileURLToPath(new URL('./mixer-harness.ts', import.meta.url))
+const GLOBAL = 'MixerHarness'
+
+/** The page's global scope once the bundle ran. */
+interface Page {
+  [GLOBAL]: typeof Harness
+}
+
+export interface MixerPage {
+  render: (scenario: Harness.Scenario) => Promise<Harness.ScenarioResult>
+  errorNames: () => Promise<string[]>
+  stop: () => Promise<void>
+}
+
+/** The harness as one IIFE script that sets `globalThis.MixerHarness`. */
+async function bundleHarness (): Promise<string> {
+  const result = await build({
+    entryPoints: [HARNESS], bundle: true, write: false, format: 'iife', globalName: GLOBAL, platform: 'browser', target: 'chrome120'
+  })
+  const [file] = result.outputFiles
+  if (file === undefined) throw new Error('esbuild produced no output')
+  return file.text
+}
+
+export async function openMixerPage (): Promise<MixerPage> {
+  const script = await bundleHarness()
+  const browser: Browser = await launchChromium()
+  try {
+    const context = await browser.newContext()
+    // tsx and vite name inner functions with an `__name` helper; functions sent to page.evaluate need it too.
+    await context.addInitScript('globalThis.__name = (fn) => fn')
+    const page = await context.newPage()
+    page.on('pageerror', (err) => { process.stderr.write(`page error: ${err.message}\n`) })
+    await page.goto('about:blank')
+    await page.addScriptTag({ content: script })
+    // These functions run in the page: they can only reach the bundle through its global.
+    return {
+      render: async (scenario) => page.evaluate(async (s) => (globalThis as unknown as Page).MixerHarness.renderScenario(s), scenario),
+      errorNames: async () => page.evaluate(() => (globalThis as unknown as Page).MixerHarness.errorNames()),
+      stop: async () => { await browser.close() }
+    }
+  } catch (err) {
+    await browser.close()
+    throw err
+  }
+}
