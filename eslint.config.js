@@ -90,6 +90,16 @@ export default tseslint.config(
     }
   },
   {
+    // The audio engine is plain Web Audio: no network, no Vue.
+    files: ['browser/src/audio/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: nodeBuiltins.map((name) => ({ name, message: 'browser/ runs in a browser: no Node built-ins.' })),
+        patterns: [noNodeSide, { group: ['vue', '@libp2p/*', 'libp2p', '@openstudio/network'], message: 'browser/src/audio is the Web Audio engine only: no Vue, no network.' }]
+      }]
+    }
+  },
+  {
     files: ['node/**/*.ts', 'relay/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [noBrowser] }] }
   },

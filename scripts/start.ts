@@ -4,13 +4,16 @@
  * - three relays bootstrapped together on fixed loopback ports, data in ./.openstudio/
  * - the web app, built if needed and served by the first relay
  * - a local Icecast (when icecast2 is installed) with a demo source (when ffmpeg is)
+ * - a local coturn on loopback (when turnserver is installed); the relays hand
+ *   out its short-lived credentials to peers in a room
  * - one demo station published to the DHT, its stream on that Icecast
  *
  * Ctrl-C stops everything cleanly.
  */
 import '@openstudio/node/polyfill'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, statSync, writeFileSync, readdirSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -23,6 +26,8 @@ const APP = join(ROOT, 'browser/dist')
 const ICECAST_PORT = 8000
 const DEMO_MOUNT = '/demo.ogg'
 const FALLBACK_MOUNT = '/fallback.ogg'
+const TURN_PORT = 3478
+const TURN_RELAY_PORTS = { min: 49160, max: 49260 }
 
 const RELAYS = [
   { name: 'relay-1', tcp: 4001, ws: 4002, http: 8080 },
@@ -32,6 +37,8 @@ const RELAYS = [
 
 const children: ChildProcess[] = []
 let icecast: LocalIcecast | undefined
+/** The local coturn's URL and the file holding its secret, when it runs. */
+let turn: { url: string, secretFile: string } | undefined
 
 function say (line: string): void {
   process.stdout.write(`${line}\n`)
@@ -76,7 +83,8 @@ async function startRelay (relay: typeof RELAYS[number], bootstrap: string[]): P
     'relay', '--allow-private', '--data', join(STATE, relay.name), '--app', APP,
     '--listen', `/ip4/127.0.0.1/tcp/${relay.tcp}`, '--listen', `/ip4/127.0.0.1/tcp/${relay.ws}/ws`,
     '--http', `127.0.0.1:${relay.http}`,
-    ...bootstrap.flatMap((b) => ['--bootstrap', b])
+    ...bootstrap.flatMap((b) => ['--bootstrap', b]),
+    ...(turn === undefined ? [] : ['--turn-url', turn.url, '--turn-secret-file', turn.secretFile])
   ])
   const addrs: string[] = []
   await new Promise<void>((resolve, reject) => {
@@ -118,6 +126,46 @@ async function startIcecastWithDemo (): Promise<string | undefined> {
   return `${icecast.url}${DEMO_MOUNT}`
 }
 
+/**
+ * A coturn on loopback with the shared-secret scheme and a fresh random
+ * secret (in a 0600 file) that the relays read. TURN stays off, with one line
+ * saying so, when turnserver is missing or does not start.
+ */
+async function startCoturn (): Promise<void> {
+  if (!has('turnserver')) {
+    say('turnserver is not installed (Debian: apt-get install coturn): TURN is off')
+    return
+  }
+  const dir = join(STATE, 'coturn')
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const secret = randomBytes(32).toString('hex')
+  const secretFile = join(dir, 'secret')
+  writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 })
+  chmodSync(secretFile, 0o600)
+  const child = spawn('turnserver', [
+    '-n', '--listening-ip=127.0.0.1', `--listening-port=${TURN_PORT}`, '--relay-ip=127.0.0.1',
+    '--use-auth-secret', `--static-auth-secret=${secret}`, '--realm=openstudio', '--allow-loopback-peers',
+    '--no-cli', '--no-tls', '--no-dtls', `--min-port=${TURN_RELAY_PORTS.min}`, `--max-port=${TURN_RELAY_PORTS.max}`,
+    `--pidfile=${join(dir, 'turnserver.pid')}`, '--log-file=stdout', '--simple-log'
+  ], { stdio: ['ignore', 'pipe', 'ignore'] })
+  children.push(child)
+  const log: string[] = []
+  const started = await new Promise<boolean>((resolve) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (log.length < 50) log.push(line)
+      if (/listener opened on|Total General servers/i.test(line)) resolve(true)
+    })
+    child.once('exit', () => { resolve(false) })
+    child.once('error', () => { resolve(false) })
+  })
+  if (!started) {
+    const reason = log.findLast((line) => /error|cannot|in use/i.test(line)) ?? 'it exited at start'
+    say(`coturn did not start on 127.0.0.1:${TURN_PORT} (${reason.trim()}): TURN is off`)
+    return
+  }
+  turn = { url: `turn:127.0.0.1:${TURN_PORT}?transport=udp`, secretFile }
+}
+
 async function publishDemo (bootstrap: string, relayWs: string[], streamUrl: string): Promise<{ id: string, storedOn: number }> {
   const keyFile = join(STATE, 'demo-station.key')
   if (!existsSync(keyFile)) await runCli(['key', 'generate', '--out', keyFile])
@@ -156,6 +204,7 @@ try {
   buildAppIfStale()
   say('starting a local OpenStudio network…')
   const streamUrl = await startIcecastWithDemo() ?? `http://127.0.0.1:${ICECAST_PORT}${DEMO_MOUNT}`
+  await startCoturn()
   const first = await startRelay(RELAYS[0], [])
   const bootstrap = first.find((a) => a.includes(`/tcp/${RELAYS[0].tcp}/p2p/`)) as string
   const ws = [first.find((a) => a.includes('/ws/')) as string]
@@ -170,6 +219,7 @@ OpenStudio is running.
   bootstrap    ${bootstrap}
   health       http://127.0.0.1:${RELAYS[0].http}/health   metrics: http://127.0.0.1:${RELAYS[0].http}/metrics
   icecast      ${icecast === undefined ? 'not running' : `${icecast.url}/ (demo stream ${streamUrl})`}
+  turn         ${turn === undefined ? 'off' : `${turn.url} (the relays give peers in a room credentials for it)`}
   demo station ${demo.id} (stored on ${demo.storedOn} relays)
 
 Press Ctrl-C to stop.`)

@@ -34,6 +34,8 @@ export interface DialInit {
   relayedOnly?: boolean
   /** @default 25 s */
   timeoutMs?: number
+  /** Time for each WebRTC attempt before the next, then the relayed connection. @default DIAL_DEFAULTS.webrtcAttemptsMs */
+  webrtcAttemptsMs?: readonly number[]
   signal?: AbortSignal
 }
 
@@ -69,7 +71,7 @@ export async function dialStation (node: Pick<Libp2p, 'dial' | 'dialProtocol' | 
 
   let connection: Connection | undefined
   if (init.relayedOnly !== true) {
-    for (const [attempt, attemptMs] of DIAL_DEFAULTS.webrtcAttemptsMs.entries()) {
+    for (const [attempt, attemptMs] of (init.webrtcAttemptsMs ?? DIAL_DEFAULTS.webrtcAttemptsMs).entries()) {
       if (connection !== undefined || signal.aborted) break
       try {
         const dialed = await node.dial(webrtc, { signal: AbortSignal.any([signal, AbortSignal.timeout(attemptMs)]) })

@@ -23,7 +23,13 @@ const candidateSchema = z.strictObject({
 
 export const signalMessageSchema = z.discriminatedUnion('type', [
   /** First message from a caller: who they are, and their invite where the station needs one. */
-  z.strictObject({ type: z.literal('hello'), name: z.string().trim().min(1).max(ROOM_LIMITS.nameMax), invite: z.string().max(MAX_INVITE_CHARS).optional() }),
+  z.strictObject({
+    type: z.literal('hello'),
+    name: z.string().trim().min(1).max(ROOM_LIMITS.nameMax),
+    invite: z.string().max(MAX_INVITE_CHARS).optional(),
+    /** The caller's audio connection still runs: only the signalling stream is new. */
+    resume: z.boolean().optional()
+  }),
   /** The studio's verdict on a hello. */
   z.strictObject({ type: z.literal('welcome') }),
   z.strictObject({ type: z.literal('refused'), reason: z.enum(['invite-required', 'invite-invalid', 'invite-expired', 'kicked', 'full', 'not-live']) }),

@@ -11,6 +11,12 @@ export class NotOnBinError extends Error {
   override readonly name = 'NotOnBinError'
 }
 
+/** Whether an `n`-sample window holds a whole number of cycles of `frequency`. */
+export function isOnBin (n: number, sampleRate: number, frequency: number): boolean {
+  const k = (n * frequency) / sampleRate
+  return n > 0 && Math.abs(k - Math.round(k)) <= 1e-6
+}
+
 /**
  * Peak amplitude of the sine at `frequency` in `samples[from, to)`: a sine of
  * amplitude A on that bin gives A.
@@ -18,9 +24,8 @@ export class NotOnBinError extends Error {
  */
 export function toneAmplitude (samples: ArrayLike<number>, sampleRate: number, frequency: number, from = 0, to = samples.length): number {
   const n = to - from
-  const k = (n * frequency) / sampleRate
-  if (n <= 0 || Math.abs(k - Math.round(k)) > 1e-6) throw new NotOnBinError(`${frequency} Hz is not on a bin of a ${n}-sample window`)
-  const coeff = 2 * Math.cos((2 * Math.PI * Math.round(k)) / n)
+  if (!isOnBin(n, sampleRate, frequency)) throw new NotOnBinError(`${frequency} Hz is not on a bin of a ${n}-sample window`)
+  const coeff = 2 * Math.cos((2 * Math.PI * Math.round((n * frequency) / sampleRate)) / n)
   let s1 = 0
   let s2 = 0
   for (let i = from; i < to; i++) {

@@ -8,7 +8,7 @@
  */
 import { planMix, type MixParticipant } from '../../protocol/src/mixminus.ts'
 import { createStudioMixer, type MixerLevels, type StudioMixerInit } from '../../browser/src/audio/index.ts'
-import { peakOf, toneAmplitude } from './goertzel.ts'
+import { isOnBin, peakOf, toneAmplitude } from './goertzel.ts'
 
 export const SAMPLE_RATE = 48_000
 /** Suspend points must sit on a render quantum. */
@@ -48,7 +48,7 @@ export interface Scenario {
 }
 
 export interface WindowMeasure {
-  /** `[channel][voice]`: each voice's tone amplitude in each rendered channel. */
+  /** `[channel][voice]`: each voice's tone amplitude in each rendered channel; NaN where the window holds no whole number of its cycles. */
   tones: number[][]
   /** Largest absolute sample per channel. */
   peak: number[]
@@ -123,7 +123,9 @@ export async function renderScenario (scenario: Scenario): Promise<ScenarioResul
     const from = Math.round(fromS * SAMPLE_RATE)
     const to = Math.round(toS * SAMPLE_RATE)
     return {
-      tones: data.map((samples) => voices.map((v) => toneAmplitude(samples, SAMPLE_RATE, v.frequency, from, to))),
+      tones: data.map((samples) => voices.map((v) => isOnBin(to - from, SAMPLE_RATE, v.frequency)
+        ? toneAmplitude(samples, SAMPLE_RATE, v.frequency, from, to)
+        : Number.NaN)),
       peak: data.map((samples) => peakOf(samples, from, to))
     }
   })

@@ -13,7 +13,7 @@ const HARNESS = fileURLToPath(new URL('./mixer-harness.ts', import.meta.url))
 const GLOBAL = 'MixerHarness'
 
 /** The page's global scope once the bundle ran. */
-interface Page {
+interface PageGlobals {
   [GLOBAL]: typeof Harness
 }
 
@@ -46,8 +46,8 @@ export async function openMixerPage (): Promise<MixerPage> {
     await page.addScriptTag({ content: script })
     // These functions run in the page: they can only reach the bundle through its global.
     return {
-      render: async (scenario) => page.evaluate(async (s) => (globalThis as unknown as Page).MixerHarness.renderScenario(s), scenario),
-      errorNames: async () => page.evaluate(() => (globalThis as unknown as Page).MixerHarness.errorNames()),
+      render: async (scenario) => page.evaluate(async (s) => (globalThis as unknown as PageGlobals).MixerHarness.renderScenario(s), scenario),
+      errorNames: async () => page.evaluate(() => (globalThis as unknown as PageGlobals).MixerHarness.errorNames()),
       stop: async () => { await browser.close() }
     }
   } catch (err) {

@@ -51,3 +51,10 @@ export const METER_WINDOW = 2048
 
 /** What a meter reports for digital silence, instead of -Infinity. */
 export const LEVEL_FLOOR_DB = -100
+
+/**
+ * Knee of the program's safety ceiling (dBFS). Below it the ceiling is
+ * transparent; above it, it bends every sample under 0 dBFS (at most about
+ * -0.1 dBFS). Sits above what the limiter lets through in normal use.
+ */
+export const CEILING_KNEE_DB = -0.5

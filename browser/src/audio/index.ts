@@ -3,7 +3,7 @@
  *
  * The studio's Web Audio mixing engine. Every participant gets a strip
  * (fader, gentle voice compression, meter); the program is their sum through
- * a limiter; every participant also owns a bus that is the direct sum of the
+ * a limiter and a safety ceiling; every participant also owns a bus that is the direct sum of the
  * sources a `MixPlan` says it hears: a caller's mix-minus return or a host's
  * monitor. Buses never subtract, so nobody hears themselves however
  * nonlinear the program chain is. Routing changes are short gain ramps.
@@ -31,8 +31,7 @@ import { StudioMixer } from './studio-mixer.ts'
 import type { StudioMixerInit } from './types.ts'
 
 export { StudioMixer }
-export { GAIN_RAMP_S, LEVEL_FLOOR_DB, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
-export { compressorMakeupDb } from './compressor-curve.ts'
+export { CEILING_KNEE_DB, GAIN_RAMP_S, LEVEL_FLOOR_DB, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
 export { InvalidGainError, MixerDisposedError } from './errors.ts'
 export type { Level } from './meter.ts'
 export type { MixerLevels, StudioMixerInit } from './types.ts'

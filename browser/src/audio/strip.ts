@@ -41,10 +41,11 @@ export class Strip {
 
   private source: AudioNode
 
-  constructor (private readonly context: BaseAudioContext, source: AudioNode, programSum: AudioNode, settings: StripSettings) {
+  /** Builds the strip with its fader already at `faderGain` (linear) and every send silent. */
+  constructor (private readonly context: BaseAudioContext, source: AudioNode, programSum: AudioNode, settings: StripSettings, faderGain: number) {
     this.source = source
     this.faderNode = new GainNode(context)
-    this.fader = new RampedGain(this.faderNode.gain, 1)
+    this.fader = new RampedGain(this.faderNode.gain, faderGain)
     const { compressor, trim } = createCompressor(context, settings.voice)
     this.compressor = compressor
     this.post = trim

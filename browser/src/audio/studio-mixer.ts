@@ -2,11 +2,12 @@
  * The studio mixer: channel strips, the program chain and every
  * participant's bus, kept in line with a MixPlan by diffing gain targets.
  *
- *     strips' program sends → program sum → limiter → makeup trim (programOutput) → meter
+ *     strips' program sends → program sum → limiter → makeup trim → ceiling (programOutput) → meter
  *     strips' bus sends     → each participant's bus (busOutput)
  */
 import type { MixPlan } from '@openstudio/protocol'
-import { GAIN_RAMP_S, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
+import { createCeiling } from './ceiling.ts'
+import { CEILING_KNEE_DB, GAIN_RAMP_S, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
 import { MixerDisposedError } from './errors.ts'
 import { dbToGain, type RampedGain } from './gain.ts'
 import { createMeter, readLevel, type Level } from './meter.ts'
@@ -26,6 +27,7 @@ export class StudioMixer {
   readonly programOutput: AudioNode
   private readonly programSum: GainNode
   private readonly limiter: DynamicsCompressorNode
+  private readonly limiterTrim: GainNode
   private readonly programMeter: AnalyserNode
   private readonly strips = new Map<string, Strip>()
   private readonly buses = new Map<string, GainNode>()
@@ -48,8 +50,10 @@ export class StudioMixer {
     this.programSum = new GainNode(context)
     const chain = createCompressor(context, limiter)
     this.limiter = chain.compressor
-    this.programOutput = chain.trim
+    this.limiterTrim = chain.trim
+    this.programOutput = createCeiling(context, init.ceilingDb ?? CEILING_KNEE_DB)
     this.programSum.connect(this.limiter)
+    this.limiterTrim.connect(this.programOutput)
     this.programMeter = createMeter(context, this.programOutput, meterWindow)
   }
 
@@ -65,7 +69,7 @@ export class StudioMixer {
       strip.replaceSource(source)
       return
     }
-    this.strips.set(id, new Strip(this.context, source, this.programSum, this.settings))
+    this.strips.set(id, new Strip(this.context, source, this.programSum, this.settings, dbToGain(id, this.gainsDb[id] ?? 0)))
     this.ensureBus(id)
     this.reconcile()
   }
@@ -143,7 +147,7 @@ export class StudioMixer {
     for (const bus of this.buses.values()) bus.disconnect()
     this.strips.clear()
     this.buses.clear()
-    for (const node of [this.programSum, this.limiter, this.programOutput, this.programMeter]) node.disconnect()
+    for (const node of [this.programSum, this.limiter, this.limiterTrim, this.programOutput, this.programMeter]) node.disconnect()
   }
 
   private ensureBus (id: string): GainNode {

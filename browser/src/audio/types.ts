@@ -17,6 +17,12 @@ export interface StudioMixerInit {
    */
   limiter?: Partial<CompressorSettings>
   /**
+   * Knee (dBFS) of the safety ceiling after the limiter: transparent below,
+   * bends everything above under 0 dBFS.
+   * @default CEILING_KNEE_DB (-0.5)
+   */
+  ceilingDb?: number
+  /**
    * Seconds of the linear ramp for every mute, unmute, admit and fader change.
    * @default GAIN_RAMP_S (0.005)
    */
@@ -30,7 +36,7 @@ export interface StudioMixerInit {
 
 /** Every meter at once. */
 export interface MixerLevels {
-  /** The program as it leaves the limiter. */
+  /** The program as it leaves the mixer (after limiter and ceiling). */
   program: Level
   /** Each participant with a source, after fader and compressor, keyed by id. */
   participants: Record<string, Level>

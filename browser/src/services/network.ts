@@ -7,7 +7,7 @@
 import { logger } from '@libp2p/logger'
 import {
   connectToRelays, dialStation, libp2pKeyOf, DirectoryWatcher, listDirectory, resolveStation,
-  type DialedStation, type ListInit, type OpenStudioNode, type ResolvedStation
+  type DialedStation, type DialInit, type ListInit, type OpenStudioNode, type ResolvedStation
 } from '@openstudio/network'
 import type { Manifest, StationKey } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
@@ -80,9 +80,9 @@ export class NetworkService extends TypedEventEmitter<NetworkEvents> {
     return resolveStation(node.services, stationId, { signal })
   }
 
-  async dial (manifest: Manifest, signal?: AbortSignal): Promise<DialedStation> {
+  async dial (manifest: Manifest, init: Pick<DialInit, 'signal' | 'webrtcAttemptsMs'> = {}): Promise<DialedStation> {
     const node = await this.start()
-    return dialStation(node, manifest, { signal })
+    return dialStation(node, manifest, init)
   }
 
   private async doStart (): Promise<OpenStudioNode> {

@@ -106,9 +106,10 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
   private async connect (): Promise<void> {
     const manifest = this.manifest as Manifest
     const node = await this.network.start()
-    await this.network.dial(manifest, this.shutdown.signal)
+    await this.network.dial(manifest, { signal: this.shutdown.signal, webrtcAttemptsMs: CALL_DEFAULTS.webrtcAttemptsMs })
     const channel = await openSignal(node, peerIdFromString(manifest.studio?.peer ?? manifest.id), { signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(CALL_DEFAULTS.helloTimeoutMs)]) })
-    await channel.send({ type: 'hello', name: this.init.name, invite: this.init.invite })
+    const resume = this.pc?.connectionState === 'connected'
+    await channel.send({ type: 'hello', name: this.init.name, invite: this.init.invite, resume })
     const answer = await channel.read({ signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(CALL_DEFAULTS.helloTimeoutMs)]) })
     if (answer?.type === 'refused') throw new CallRefusedError(answer.reason)
     if (answer?.type !== 'welcome') throw new Error(`the studio answered ${answer?.type ?? 'nothing'} to hello`)
@@ -116,7 +117,13 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     await this.sendRoom({ type: 'join', name: this.init.name })
     await this.sendRoom({ type: 'snapshot-request' })
     this.iceServers ??= await turnServersFor(node, this.network.config?.relays ?? [], this.init.stationId, this.init.iceTransportPolicy ?? 'all', this.shutdown.signal)
-    this.startPeer(channel)
+    if (resume && this.negotiation !== undefined) {
+      // Only the signalling was lost (a relayed connection reached its limit, say): the audio never stopped.
+      this.negotiation.setSend(async (m) => { await channel.send(m) })
+      this.onRoom(this.room?.state)
+    } else {
+      this.startPeer(channel)
+    }
     void this.readLoop(channel)
   }
 
@@ -190,7 +197,7 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     if (this.reconnecting || this.shutdown.signal.aborted) return
     this.reconnecting = true
     log('reconnecting: %s', why)
-    this.update({ phase: 'reconnecting' })
+    if (this.pc?.connectionState !== 'connected') this.update({ phase: 'reconnecting' })
     void this.channel?.close()
     this.channel = undefined
     let delay: number = CALL_DEFAULTS.redialFirstMs

@@ -9,6 +9,12 @@ export const CALL_DEFAULTS = {
   helloTimeoutMs: 10_000,
   /** After a media drop, an ICE restart gets this long before a fresh dial. */
   iceRestartGraceMs: 2_500,
+  /**
+   * A call gives the direct libp2p connection one short attempt: signalling
+   * runs as well over the relayed one, and a stalled WebRTC dial must not
+   * hold a caller off air.
+   */
+  webrtcAttemptsMs: [3_000],
   /** Redials back off from this… */
   redialFirstMs: 250,
   /** …to this. */

@@ -73,16 +73,15 @@ export interface CallStats {
  * percentage is taken against the previous reading.
  */
 export async function readCallStats (pc: RTCPeerConnection, previous?: CallStats): Promise<CallStats> {
-  const report = await pc.getStats()
-  let pairId: string | undefined
-  let inbound: { packetsReceived?: number, packetsLost?: number, jitter?: number } | undefined
-  report.forEach((s: { type: string, kind?: string, selectedCandidatePairId?: string, packetsReceived?: number, packetsLost?: number, jitter?: number }) => {
-    if (s.type === 'transport' && s.selectedCandidatePairId !== undefined) pairId = s.selectedCandidatePairId
-    if (s.type === 'inbound-rtp' && s.kind === 'audio') inbound = s
-  })
-  const pair = pairId === undefined ? undefined : report.get(pairId) as { currentRoundTripTime?: number, localCandidateId: string, remoteCandidateId: string } | undefined
-  const local = pair === undefined ? undefined : report.get(pair.localCandidateId) as { candidateType?: string } | undefined
-  const remote = pair === undefined ? undefined : report.get(pair.remoteCandidateId) as { candidateType?: string } | undefined
+  interface Stat { id: string, type: string, kind?: string, selectedCandidatePairId?: string, packetsReceived?: number, packetsLost?: number, jitter?: number, currentRoundTripTime?: number, localCandidateId?: string, remoteCandidateId?: string, candidateType?: string }
+  const stats = new Map<string, Stat>()
+  ;(await pc.getStats()).forEach((s: Stat) => { stats.set(s.id, s) })
+  const all = [...stats.values()]
+  const pairId = all.find((s) => s.type === 'transport' && s.selectedCandidatePairId !== undefined)?.selectedCandidatePairId
+  const inbound = all.find((s) => s.type === 'inbound-rtp' && s.kind === 'audio')
+  const pair = pairId === undefined ? undefined : stats.get(pairId)
+  const local = pair?.localCandidateId === undefined ? undefined : stats.get(pair.localCandidateId)
+  const remote = pair?.remoteCandidateId === undefined ? undefined : stats.get(pair.remoteCandidateId)
   const packetsReceived = inbound?.packetsReceived ?? 0
   const packetsLost = inbound?.packetsLost ?? 0
   const received = packetsReceived - (previous?.packetsReceived ?? 0)

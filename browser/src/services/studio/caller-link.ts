@@ -21,6 +21,8 @@ export interface CallerLinkInit {
   onSource: (source: AudioNode) => void
   /** Media statistics were read. */
   onStats: (stats: CallStats) => void
+  /** The audio failed and no signalling is left to mend it: the caller is gone. */
+  onLost: () => void
 }
 
 export class CallerLink {
@@ -33,7 +35,7 @@ export class CallerLink {
   private statsTimer?: ReturnType<typeof setInterval>
   private closed = false
 
-  constructor (readonly channel: SignalChannel, private readonly init: CallerLinkInit) {
+  constructor (public channel: SignalChannel, private readonly init: CallerLinkInit) {
     this.pc = createCallPeer(init)
     this.returnDestination = init.context.createMediaStreamDestination()
     const send = async (m: SignalMessage): Promise<void> => { await channel.send(m) }
@@ -49,8 +51,23 @@ export class CallerLink {
     })
     this.pc.addEventListener('connectionstatechange', () => {
       log('%s media: %s', init.id, this.pc.connectionState)
-      if (this.pc.connectionState === 'failed' && channel.open) this.pc.restartIce()
+      if (this.pc.connectionState !== 'failed') return
+      if (this.channel.open) this.pc.restartIce()
+      else init.onLost()
     })
+  }
+
+  /** True while the audio flows. */
+  get connected (): boolean {
+    return this.pc.connectionState === 'connected'
+  }
+
+  /** Moves the call onto a new signalling stream; the audio is untouched. */
+  rebind (channel: SignalChannel): void {
+    const old = this.channel
+    this.channel = channel
+    this.negotiation.setSend(async (m) => { await channel.send(m) })
+    if (old !== channel) void old.close()
   }
 
   get id (): string {

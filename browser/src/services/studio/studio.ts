@@ -52,8 +52,6 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   onAirSince?: number
   private readonly links = new Map<string, CallerLink>()
   private readonly privateTalk = new Set<string>()
-  /** Callers whose microphone is in the mixer. */
-  private readonly heard = new Set<string>()
   private iceServers: RTCIceServer[] = []
   private stopped = false
 
@@ -174,7 +172,15 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         return
       }
       await channel.send({ type: 'welcome' })
-      this.links.get(peer)?.close()
+      const existing = this.links.get(peer)
+      if (hello.resume === true && existing?.connected === true) {
+        log('%s is back on a new signalling stream; the call goes on', peer)
+        existing.rebind(channel)
+        await existing.send({ type: 'room', envelope: await this.room.send({ type: 'snapshot', state: snapshotOf(this.room.state) }) })
+        await this.serve(existing)
+        return
+      }
+      if (existing !== undefined) this.drop(peer)
       const link = new CallerLink(channel, {
         id: peer,
         name: hello.name,
@@ -183,15 +189,15 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         iceTransportPolicy: this.init.iceTransportPolicy,
         onSource: (source) => {
           if (this.links.get(peer) !== link) return
-          this.mixer.removeParticipant(peer)
+          // A second track from the same caller swaps the source and keeps the routing.
           this.mixer.addParticipant(peer, source)
-          this.mixer.busOutput(peer).connect(link.returnDestination)
-          this.heard.add(peer)
           this.replan()
         },
-        onStats: () => { this.emitCallers() }
+        onStats: () => { this.emitCallers() },
+        onLost: () => { if (this.links.get(peer) === link) this.drop(peer) }
       })
       this.links.set(peer, link)
+      this.mixer.busOutput(peer).connect(link.returnDestination)
       link.watchStats(CALL_DEFAULTS.statsIntervalMs)
       await link.send({ type: 'room', envelope: await this.room.send({ type: 'snapshot', state: snapshotOf(this.room.state) }) })
       log('%s (%s) is in', hello.name, peer)
@@ -215,7 +221,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   }
 
   private async serve (link: CallerLink): Promise<void> {
-    for await (const message of link.channel.messages()) {
+    const channel = link.channel
+    for await (const message of channel.messages()) {
       switch (message.type) {
         case 'description':
         case 'candidate':
@@ -236,8 +243,9 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
           break
       }
     }
-    // The stream ended without a bye: the caller may redial; its room state stays.
-    if (this.links.get(link.id) === link) this.drop(link.id)
+    // The stream ended without a bye: the caller may redial, and its room
+    // state stays. While the audio flows, the call waits for new signalling.
+    if (this.links.get(link.id) === link && link.channel === channel && !link.connected) this.drop(link.id)
   }
 
   private drop (peer: string): void {
@@ -246,7 +254,6 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     this.links.delete(peer)
     link.close()
     this.mixer.removeParticipant(peer)
-    this.heard.delete(peer)
     this.privateTalk.delete(peer)
     this.replan()
   }
@@ -255,7 +262,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     const state: RoomState = this.room.state
     const views = participantsOf(state)
     const participants: MixParticipant[] = views
-      .filter((p) => p.id === this.stationId || this.heard.has(p.id))
+      .filter((p) => p.id === this.stationId || this.mixer.has(p.id))
       .map((p) => ({ id: p.id, kind: p.id === this.stationId ? 'host' : 'caller', onAir: p.stage === 'on-air', muted: p.muted }))
     const plan = planMix(participants, { privateTalk: [...this.privateTalk] })
     this.mixer.apply(plan, Object.fromEntries(views.map((p) => [p.id, p.gainDb])))
