@@ -77,8 +77,13 @@ export const PROTOCOL = {
   ping: '/openstudio/ping/1',
   signal: '/openstudio/signal/1',
   program: '/openstudio/program/1',
-  turn: '/openstudio/turn/1'
+  turn: '/openstudio/turn/1',
+  /** A relay's snapshot of the station records it holds (fast directory listing). */
+  records: '/openstudio/records/1'
 } as const
+
+/** `/openstudio/records/1`: most records a relay sends in one answer. */
+export const MAX_SNAPSHOT_RECORDS = 4096
 
 export const TOPIC = {
   directory: '/openstudio/directory/1',

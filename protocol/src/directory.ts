@@ -54,3 +54,24 @@ export function verifyAnnouncement (bytes: Uint8Array, now: number): VerifyResul
     return { ok: false, error: asVerifyError(err) }
   }
 }
+
+/** A request on `/openstudio/records/1`: every station record the relay holds, or those with one tag. */
+export interface RecordsRequest {
+  tag?: string
+}
+
+const recordsRequestSchema = z.strictObject({ tag: tagSchema.optional() })
+/** Largest records request. */
+export const MAX_RECORDS_REQUEST_BYTES = 128
+
+export function encodeRecordsRequest (request: RecordsRequest): Uint8Array {
+  return encodeCanonical(parseOrThrow(recordsRequestSchema, request, 'records request'))
+}
+
+/**
+ * Decodes a records request from untrusted bytes.
+ * @throws {MalformedError | TooLargeError}
+ */
+export function decodeRecordsRequest (bytes: Uint8Array): RecordsRequest {
+  return parseOrThrow(recordsRequestSchema, decodeCanonical(bytes, 'records request', MAX_RECORDS_REQUEST_BYTES), 'records request')
+}

@@ -44,7 +44,10 @@ export {
   type ParticipantState, type ParticipantView, type RoomState
 } from './room/reducer.ts'
 export { planMix, type MixParticipant, type MixPlan, type MixPlanInit } from './mixminus.ts'
-export { directoryCid, encodeAnnouncement, verifyAnnouncement, type DirectoryAnnouncement } from './directory.ts'
+export {
+  decodeRecordsRequest, directoryCid, encodeAnnouncement, encodeRecordsRequest, MAX_RECORDS_REQUEST_BYTES, verifyAnnouncement,
+  type DirectoryAnnouncement, type RecordsRequest
+} from './directory.ts'
 export { decodeKeyFile, encodeKeyFile, MAX_KEY_FILE_CHARS } from './key-file.ts'
 export {
   decodeTurnRequest, decodeTurnResponse, encodeTurnRequest, encodeTurnResponse, isIceUrl, MAX_TURN_MESSAGE_BYTES,

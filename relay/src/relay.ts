@@ -11,7 +11,7 @@ import { logger } from '@libp2p/logger'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
-import { createOpenStudioNode, DHT_DATASTORE_PREFIX, DirectoryWatcher, type OpenStudioNode, type RelayServerInit } from '@openstudio/node'
+import { createOpenStudioNode, DHT_DATASTORE_PREFIX, DirectoryWatcher, handleRecords, storedRecords, type OpenStudioNode, type RelayServerInit } from '@openstudio/node'
 import { LevelDatastore } from 'datastore-level'
 import { MemoryDatastore } from 'datastore-core'
 import { Gauge, Registry } from 'prom-client'
@@ -117,6 +117,8 @@ export class Relay {
       })
       const directory = new DirectoryWatcher(node.services)
       directory.start()
+      // Readers list the directory from this relay's records instead of one DHT get per station.
+      await handleRecords(node, (signal) => storedRecords({ datastore, prefix: DHT_DATASTORE_PREFIX }, signal))
       rooms = new RoomRouter({ pubsub: node.services.pubsub, events: node }, { maxRooms: init.maxRooms })
       rooms.start()
       const turn = init.turn === undefined ? undefined : new TurnService({ registrar: node, pubsub: node.services.pubsub }, init.turn)

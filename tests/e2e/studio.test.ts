@@ -170,6 +170,27 @@ describe('live studio', () => {
     await hears(one.page, 'returnAnalyser', [0, 2, 3], 'caller 2 back in caller 1\'s mix-minus')
   })
 
+  it('reports a self-mute to the producer, and keeps the call when its signalling connection drops', async () => {
+    const three = callers[2]!
+    await three.page.click('[data-testid=self-mute]')
+    await waitUntil('the studio to show that caller 3 muted itself', async () => /muted themselves/.test(await host.textContent(`[data-testid="caller-${three.id}"]`) ?? ''))
+    await hears(host, 'programAnalyser', [0, 1, 2], 'caller 3 to leave the program while self-muted')
+    await three.page.click('[data-testid=self-mute]')
+    await hears(host, 'programAnalyser', [0, 1, 2, 3], 'caller 3 back after unmuting itself')
+
+    // Every libp2p connection between caller 3 and the studio goes; the audio has its own path.
+    await three.page.evaluate(async (station) => {
+      const d = window.openstudioDiagnostics
+      await d?.network?.libp2p?.hangUp(d.multiaddr!(`/p2p/${station}`))
+    }, stationId)
+    await hears(host, 'programAnalyser', [0, 1, 2, 3], 'caller 3 to stay in the program')
+    await host.click(`[data-testid="caller-${three.id}"] [data-testid=mute]`)
+    await waitUntil('the producer\'s mute to reach caller 3 over the new signalling', async () => (await three.page.getAttribute('[data-testid=call-state]', 'data-muted')) === 'true')
+    expect(await phaseOf(three.page)).toBe('on-air')
+    await host.click(`[data-testid="caller-${three.id}"] [data-testid=mute]`)
+    await hears(host, 'programAnalyser', [0, 1, 2, 3], 'caller 3 back in the program')
+  })
+
   it('a caller that reloads mid-show comes back on air by itself', async () => {
     const one = callers[0]!
     await one.page.reload()

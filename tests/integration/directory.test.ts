@@ -3,7 +3,10 @@
  * stations published through one and found through another.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listDirectory, resolveStation, type OpenStudioNode } from '@openstudio/node'
+import { fetchRecords, listDirectory, relaySnapshots, resolveStation, type OpenStudioNode } from '@openstudio/node'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
+import { PROTOCOL, encodeRecordsRequest } from '@openstudio/protocol'
 import type { Relay } from '@openstudio/relay'
 import { clientOf, draftFor, publishThrough, startRelayChain, stopAll } from '../src/network.ts'
 
@@ -42,6 +45,39 @@ describe('directory over a chain of five relays', () => {
     const expected = published.filter((p) => p.manifest.tags.includes('news')).map((p) => p.id).sort()
     expect(news.map((s) => s.manifest.id).sort()).toEqual(expected)
     expect(news.every((s) => s.manifest.tags.includes('news'))).toBe(true)
+  })
+
+  it('lists from relay record snapshots without a DHT get per station, and every record verifies', async () => {
+    const relay = relays[4] as Relay
+    const snapshot = []
+    for await (const station of fetchRecords(client, peerIdFromString(relay.peerId))) snapshot.push(station)
+    // A relay holds the records it is among the closest servers for: most, not necessarily all.
+    expect(snapshot.length).toBeGreaterThan(0)
+    const gets: string[] = []
+    const dht = client.services.dht
+    const counting = { ...client.services, dht: { findProviders: dht.findProviders.bind(dht), getClosestPeers: dht.getClosestPeers.bind(dht), get: (key: Uint8Array, options?: object) => { gets.push('get'); return dht.get(key, options) } } }
+    const listed = await listDirectory(counting, { sources: relaySnapshots(client, [peerIdFromString(relay.peerId)]) })
+    expect(listed.length).toBeGreaterThanOrEqual(31)
+    expect(gets.length).toBeLessThan(listed.length / 2)
+
+    const news = []
+    for await (const station of fetchRecords(client, peerIdFromString(relay.peerId), { tag: 'news' })) news.push(station)
+    expect(news.length).toBeGreaterThan(0)
+    expect(news.every((s) => s.manifest.tags.includes('news'))).toBe(true)
+  })
+
+  it('a records request that is garbage or stalls leaves the relay serving', async () => {
+    const relay = relays[4] as Relay
+    const garbage = await client.dialProtocol(peerIdFromString(relay.peerId), PROTOCOL.records)
+    const lp = lpStream(garbage)
+    await lp.write(new Uint8Array([0xff, 0x00, 0x13]))
+    await expect((async () => { for await (const _ of garbage) { /* drain */ } })()).rejects.toThrow()
+    const bad = await client.dialProtocol(peerIdFromString(relay.peerId), PROTOCOL.records)
+    await lpStream(bad).write(encodeRecordsRequest({}).subarray(0, 1))
+    const stations = []
+    for await (const station of fetchRecords(client, peerIdFromString(relay.peerId))) stations.push(station)
+    expect(stations.length).toBeGreaterThan(0)
+    bad.abort(new Error('done'))
   })
 
   it('a republished station resolves to its newest manifest', async () => {

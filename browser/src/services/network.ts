@@ -6,7 +6,7 @@
  */
 import { logger } from '@libp2p/logger'
 import {
-  connectToRelays, dialStation, libp2pKeyOf, DirectoryWatcher, listDirectory, resolveStation,
+  connectToRelays, dialStation, libp2pKeyOf, relaySnapshots, DirectoryWatcher, listDirectory, resolveStation,
   type DialedStation, type DialInit, type ListInit, type OpenStudioNode, type ResolvedStation
 } from '@openstudio/network'
 import type { Manifest, StationKey } from '@openstudio/protocol'
@@ -72,7 +72,9 @@ export class NetworkService extends TypedEventEmitter<NetworkEvents> {
 
   async list (init: Omit<ListInit, 'known'> = {}): Promise<ResolvedStation[]> {
     const node = await this.start()
-    return listDirectory(node.services, { ...init, known: this.heard })
+    const relays = new Set(this.config?.relays.map((r) => r.split('/p2p/').at(-1)))
+    const sources = relaySnapshots(node, node.getPeers().filter((p) => relays.has(p.toString())), { tag: init.tag, signal: init.signal })
+    return listDirectory(node.services, { ...init, known: this.heard, sources })
   }
 
   async resolve (stationId: string, signal?: AbortSignal): Promise<ResolvedStation> {

@@ -32,6 +32,12 @@ export interface ListInit {
   tag?: string
   /** Verified stations known already (from the directory topic or a cache). */
   known?: Iterable<ResolvedStation>
+  /**
+   * Verified stations from elsewhere, read while the provider search runs
+   * (relays' record snapshots, see fetchRecords). A provider already seen
+   * there is not resolved again through the DHT.
+   */
+  sources?: Array<AsyncIterable<ResolvedStation>>
   /** Resolves in flight at once. @default 16 */
   concurrency?: number
   /** @default 15 s */
@@ -56,21 +62,33 @@ export async function listDirectory (components: DirectoryComponents, init: List
     if (init.tag === undefined || station.manifest.tags.includes(init.tag)) keep(stations, station)
   }
 
+  const wanted = (station: ResolvedStation): boolean => init.tag === undefined || station.manifest.tags.includes(init.tag)
+  const fromSources = Promise.all((init.sources ?? []).map(async (source) => {
+    try {
+      for await (const station of source) {
+        if (wanted(station) && keep(stations, station)) init.onStation?.(station)
+      }
+    } catch (err) {
+      log('a record source failed: %s', (err as Error).message)
+    }
+  }))
   const ids = await providerIds(components, cid, AbortSignal.any([signal, AbortSignal.timeout(LIST_DEFAULTS.providerSearchMs)]))
+  await fromSources
+  const missing = [...ids].filter((id) => !stations.has(id))
   let resolved = 0
-  init.onProgress?.({ found: ids.size, resolved })
-  const jobs = [...ids].map((id) => async () => {
+  init.onProgress?.({ found: ids.size, resolved: ids.size - missing.length })
+  const jobs = missing.map((id) => async () => {
     try {
       return await resolveStation(components, id, { timeoutMs: LIST_DEFAULTS.resolveTimeoutMs, signal })
     } catch (err) {
       log('station %s skipped: %s', id, (err as Error).message)
       return undefined
     } finally {
-      init.onProgress?.({ found: ids.size, resolved: ++resolved })
+      init.onProgress?.({ found: ids.size, resolved: ids.size - missing.length + ++resolved })
     }
   })
   for await (const station of parallel(jobs, { concurrency: init.concurrency ?? LIST_DEFAULTS.concurrency, ordered: false })) {
-    if (station !== undefined && (init.tag === undefined || station.manifest.tags.includes(init.tag)) && keep(stations, station)) {
+    if (station !== undefined && wanted(station) && keep(stations, station)) {
       init.onStation?.(station)
     }
   }

@@ -53,3 +53,14 @@ async function storedValue (store: RecordStore, key: Uint8Array): Promise<Uint8A
   if (!(await store.datastore.has(dsKey))) return undefined
   return Libp2pRecord.deserialize(await store.datastore.get(dsKey)).value
 }
+
+/** Every station record value a DHT server holds in its datastore (unverified: verify before use). */
+export async function * storedRecords (store: { datastore: Pick<Datastore, 'query'>, prefix: string }, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  for await (const { value } of store.datastore.query({ prefix: `${store.prefix}/record` }, { signal })) {
+    try {
+      yield Libp2pRecord.deserialize(value).value
+    } catch {
+      // A datastore entry that is not a libp2p record is not ours to serve.
+    }
+  }
+}

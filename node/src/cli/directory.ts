@@ -1,7 +1,7 @@
 /** `openstudio directory list` */
 import type { Manifest } from '@openstudio/protocol'
 import { Command } from 'commander'
-import { DirectoryWatcher, listDirectory } from '@openstudio/network'
+import { DirectoryWatcher, listDirectory, relaySnapshots } from '@openstudio/network'
 import { withClient, type NetworkOptions } from './network.ts'
 import { collectMultiaddr, printResult, progress } from './output.ts'
 
@@ -22,6 +22,7 @@ export function directoryCommand (): Command {
           return await listDirectory(node.services, {
             tag: opts.tag,
             known: watcher.stations.values(),
+            sources: relaySnapshots(node, node.getPeers(), { tag: opts.tag }),
             onProgress: ({ found }) => {
               if (found !== reported) progress(`found ${found} station${found === 1 ? '' : 's'}, verifying…`)
               reported = found
