@@ -65,6 +65,10 @@ describe('live studio', () => {
     if (settings !== undefined) await context.addInitScript(`localStorage.setItem('openstudio:settings', ${JSON.stringify(JSON.stringify(settings))})`)
     const page = await context.newPage()
     page.on('pageerror', (err) => { process.stderr.write(`page error: ${err.message}\n`) })
+    if (process.env.STUDIO_DEBUG !== undefined) {
+      await context.addInitScript(`localStorage.setItem('debug', ${JSON.stringify(process.env.STUDIO_DEBUG)})`)
+      page.on('console', (m) => { process.stderr.write(`[${page.url().split('/').slice(-2).join('/')}] ${m.text()}\n`) })
+    }
     return page
   }
 

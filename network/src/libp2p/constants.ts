@@ -4,9 +4,13 @@
 export const RELAY_SERVER_DEFAULTS = {
   maxReservations: 512,
   reservationTtlMs: 10 * 60 * 1000,
-  /** Relayed connections carry signalling only. */
-  durationLimitMs: 2 * 60 * 1000,
-  dataLimitBytes: 128 * 1024
+  /**
+   * Relayed connections carry signalling only, but for a whole call when no
+   * direct libp2p connection forms: an hour, and 1 MiB (a negotiation is a
+   * few KiB, a room message a few hundred bytes).
+   */
+  durationLimitMs: 60 * 60 * 1000,
+  dataLimitBytes: 1024 * 1024
   // Per peer: the server keys reservations by peer id, so one peer holds at most one.
 } as const
 

@@ -18,7 +18,7 @@ import { TypedEventEmitter } from 'main-event'
 import type { NetworkService } from '../network.ts'
 import { PerfectNegotiation } from './negotiation.ts'
 import { createCallPeer, preferLowLatency, readCallStats, receiveAudio, type MediaPath, type RemoteAudio } from './peer.ts'
-import { CALL_DEFAULTS, CallRefusedError, humanCallError } from './errors.ts'
+import { CALL_DEFAULTS, CallRefusedError, humanCallError, TurnUnreachableError } from './errors.ts'
 import { turnServersFor } from './turn.ts'
 
 const log = logger('openstudio:app:caller')
@@ -76,7 +76,7 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
       this.room = new RoomChannel(node.services, this.init.stationId, { id: identity.id, secretKey: identity.secretKey })
       this.room.addEventListener('state:change', (e) => { this.onRoom(e.detail.state) })
       this.room.start()
-      await this.connect()
+      await this.dial(CALL_DEFAULTS.firstDialAttempts)
     } catch (err) {
       this.fail(err as Error)
       throw err
@@ -202,24 +202,33 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     if (this.pc?.connectionState !== 'connected') this.update({ phase: 'reconnecting' })
     void this.channel?.close()
     this.channel = undefined
-    let delay: number = CALL_DEFAULTS.redialFirstMs
     try {
-      while (!this.shutdown.signal.aborted) {
-        try {
-          await this.connect()
-          return
-        } catch (err) {
-          if (err instanceof CallRefusedError) {
-            this.end(err)
-            return
-          }
-          log('redial failed: %s', (err as Error).message)
-          await new Promise((resolve) => setTimeout(resolve, delay))
-          delay = Math.min(delay * 2, CALL_DEFAULTS.redialMaxMs)
-        }
-      }
+      await this.dial(Infinity)
+    } catch (err) {
+      if (err instanceof CallRefusedError) this.end(err)
     } finally {
       this.reconnecting = false
+    }
+  }
+
+  /**
+   * Dials until it works, backing off between attempts; a refusal ends it at once.
+   * @throws the last error after `attempts` failures, or the refusal
+   */
+  private async dial (attempts: number): Promise<void> {
+    let delay: number = CALL_DEFAULTS.redialFirstMs
+    for (let attempt = 1; !this.shutdown.signal.aborted; attempt++) {
+      try {
+        await this.connect()
+        return
+      } catch (err) {
+        if (err instanceof CallRefusedError || err instanceof TurnUnreachableError || attempt >= attempts) throw err
+        log('dial attempt %d failed: %s', attempt, (err as Error).message)
+        void this.channel?.close()
+        this.channel = undefined
+        await new Promise((resolve) => setTimeout(resolve, delay))
+        delay = Math.min(delay * 2, CALL_DEFAULTS.redialMaxMs)
+      }
     }
   }
 

@@ -15,6 +15,8 @@ export const CALL_DEFAULTS = {
    * hold a caller off air.
    */
   webrtcAttemptsMs: [3_000],
+  /** A first call is tried this often before the caller is told it failed. */
+  firstDialAttempts: 3,
   /** Redials back off from this… */
   redialFirstMs: 250,
   /** …to this. */
