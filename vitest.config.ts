@@ -6,6 +6,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // Groups run one after another: real-media tests need the CPU to themselves.
+          sequence: { groupOrder: 0 },
           include: ['{protocol,network,node,relay,browser}/test/**/*.test.ts', 'tests/lint/**/*.test.ts'],
           setupFiles: ['tests/src/setup-node.ts'],
           testTimeout: 20_000
@@ -14,6 +16,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['tests/integration/**/*.test.ts'],
           setupFiles: ['tests/src/setup-node.ts'],
           testTimeout: 120_000,
@@ -24,6 +27,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          sequence: { groupOrder: 2 },
           include: ['tests/e2e/**/*.test.ts'],
           setupFiles: ['tests/src/setup-node.ts'],
           testTimeout: 120_000,
