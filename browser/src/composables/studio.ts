@@ -34,13 +34,20 @@ const busy = shallowRef(false)
 const error = shallowRef<string>()
 let frame = 0
 
+/** Meters refresh at this rate: smooth enough to read, and the page re-renders only this often. */
+const METER_INTERVAL_MS = 66
+
 function meter (): void {
   cancelAnimationFrame(frame)
-  const tick = (): void => {
-    levels.value = studio.value?.levels()
+  let last = 0
+  const tick = (now: number): void => {
+    if (now - last >= METER_INTERVAL_MS) {
+      last = now
+      levels.value = studio.value?.levels()
+    }
     if (studio.value !== undefined) frame = requestAnimationFrame(tick)
   }
-  tick()
+  frame = requestAnimationFrame(tick)
 }
 
 export function useStudio (): StudioState {
