@@ -6,13 +6,15 @@ import '@openstudio/node/polyfill'
 import { benchDht } from './dht.ts'
 import { benchProtocol } from './protocol.ts'
 import { benchReservations } from './reservations.ts'
+import { benchStudio } from './studio.ts'
 import { benchWeb } from './web.ts'
 
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   protocol: benchProtocol,
   dht: benchDht,
   reservations: benchReservations,
-  web: benchWeb
+  web: benchWeb,
+  studio: benchStudio
 }
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'))
