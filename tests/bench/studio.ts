@@ -502,6 +502,22 @@ function perCaller (steps: Array<Record<string, unknown>>): Record<string, unkno
   }
 }
 
+/**
+ * `work`, or a rejection once `deadline` has passed. Work still running then
+ * is abandoned: its pages close with the fixture.
+ */
+async function withDeadline<T> (deadline: number, work: Promise<T>): Promise<T> {
+  const timer = new AbortController()
+  const late = measureFor(Math.max(0, deadline - Date.now()), undefined, { signal: timer.signal }).then(() => {
+    throw new Error(`the CPU section's time budget (${CPU_BUDGET_MS / 1000} s) was spent`)
+  })
+  try {
+    return await Promise.race([work, late])
+  } finally {
+    timer.abort()
+  }
+}
+
 /** Runs `fn` over `items`, `concurrency` at a time, in order. */
 async function inBatches<T, R> (items: T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = []
@@ -534,21 +550,17 @@ async function cpuSteps (fixture: StudioFixture, host: Page, hostBrowser: Browse
   let callers = 0
   let retries = 0
   for (const n of CPU_STEPS) {
-    if (Date.now() > deadline) {
-      steps.push({ callers: n, reached: false, why: `the CPU section's time budget (${CPU_BUDGET_MS / 1000} s) was spent` })
-      break
-    }
     progress(`CPU with ${n} callers`)
     try {
       const names = Array.from({ length: n - callers }, (_, i) => `Load ${callers + i + 1}`)
-      const dialed = await inBatches(names, DIAL_CONCURRENCY, async (name) => {
+      const dialed = await withDeadline(deadline, inBatches(names, DIAL_CONCURRENCY, async (name) => {
         const caller = await onAir(fixture, host, await fixture.openPage(loadBrowser), stationId, name)
         await demote(loadCdp)
         return caller
-      })
+      }))
       callers = n
       retries += dialed.reduce((sum, c) => sum + c.retries, 0)
-      await waitUntil(`${n} callers on air and heard in the studio`, async () => (await heard()) >= n, 30_000)
+      await withDeadline(deadline, waitUntil(`${n} callers on air and heard in the studio`, async () => (await heard()) >= n, 30_000))
     } catch (err) {
       steps.push({ callers: n, reached: false, onAirAndHeard: await heard(), why: (err as Error).message })
       break
