@@ -12,14 +12,17 @@
  * The baseline is the bare stack in the same run: plain RTCPeerConnections
  * from a first page to a middle one that forwards to a last one, with the app's
  * own Opus tuning (`tuneOpus`) and jitterBufferTarget 0, the same probes, and
- * for the mute the mixer's gain ramp in the middle page. Its clicks and mutes
- * run at the same time as the app's, so both see the same load.
+ * for the mute the mixer's gain ramp in the middle page. It runs once the
+ * measuring calls have hung up, so that neither path carries the other's load
+ * (2 cores saturate with the studio and two calls alone); each path's share of
+ * the machine is reported beside it.
  *
  * Layout: the host (studio) has a Chromium of its own, with digital silence
  * for a microphone; the two measuring callers and the baseline's first and
  * last pages are contexts of a second one (silent too), the baseline's middle
- * page a context of the host's. The CPU steps' callers are contexts of a
- * third Chromium playing a tone, demoted to the lowest CPU priority.
+ * page a context of the host's. Every page exists before any audio flows. The
+ * CPU steps' callers are contexts of a third Chromium playing a tone, demoted
+ * to the lowest CPU priority once on air.
  */
 import { readdir, readFile } from 'node:fs/promises'
 import { execFile } from 'node:child_process'
@@ -112,7 +115,6 @@ export async function benchStudio (): Promise<Record<string, unknown>> {
     await Promise.all([a.page, b.page].map(async (page) => page.context().close()))
     const bareRigged = await bareRig(barePages as [Page, Page, Page])
     const bare = await loadOver(browsers, fixture.coturn.process.pid, async () => measurePath('baseline', bareRigged, { mute: gainRamp(bareRigged.middle, 0), unmute: gainRamp(bareRigged.middle, 1) }))
-    const [clicks, appMute, bareMute] = [{ app: studio.result.clicks, bare: bare.result.clicks }, studio.result.mute, bare.result.mute]
     const audio = await host.evaluate(() => {
       const c = window.openstudioDiagnostics?.studio?.context
       return { sampleRate: c?.sampleRate, baseLatencyMs: (c?.baseLatency ?? NaN) * 1000, outputLatencyMs: (c?.outputLatency ?? NaN) * 1000 }
@@ -124,7 +126,7 @@ export async function benchStudio (): Promise<Record<string, unknown>> {
     const cpu = await cpuSteps(fixture, host, hostBrowser, stationId)
 
     return {
-      layout: 'host: a Chromium of its own (silent microphone); measuring callers and the baseline\'s outer pages: contexts of a 2nd Chromium (silent); CPU load callers: contexts of a 3rd Chromium (a tone); one 2-core machine, loopback, direct ICE paths',
+      layout: 'host: a Chromium of its own (silent microphone); measuring callers and the baseline\'s first and last pages: contexts of a 2nd Chromium (silent), its middle page a context of the host\'s; studio path first, then the baseline once the calls hung up; CPU load callers: contexts of a 3rd Chromium (a tone) at the lowest priority; one machine, loopback, direct ICE paths',
       backgroundBusyCores,
       method: 'render thread to render thread: Date.now() (1 ms steps) in AudioWorklets on both sides, at the render quantum that made or first heard a click; clicks (10 ms tone bursts, one at a time) replace the caller\'s microphone track; capture and output device latency are not included',
       settled: { studio: studio.result.settled, baseline: bare.result.settled },
@@ -132,26 +134,28 @@ export async function benchStudio (): Promise<Record<string, unknown>> {
       studioAudio: { ...audio, baseLatencyMs: round(audio.baseLatencyMs), outputLatencyMs: round(audio.outputLatencyMs) },
       callerToStudio: {
         targetMs: TARGETS.callerToStudioMs,
-        programMs: clicks.app.program,
-        arrivalMs: clicks.app.arrival,
-        baselineMs: clicks.bare.arrival,
-        p50OverBaseline: round(clicks.app.program.p50 / clicks.bare.arrival.p50),
-        jitterBufferMs: { studio: clicks.app.jitterBuffer.middle, baseline: clicks.bare.jitterBuffer.middle }
+        /** After the mixer (strip compressor and limiter look ahead 6 ms each). */
+        programMs: studio.result.clicks.program,
+        /** Where the studio's Web Audio graph receives the caller. */
+        arrivalMs: studio.result.clicks.arrival,
+        baselineMs: bare.result.clicks.arrival,
+        p50OverBaseline: round(studio.result.clicks.program.p50 / bare.result.clicks.arrival.p50),
+        jitterBufferMs: { studio: studio.result.clicks.jitterBuffer.middle, baseline: bare.result.clicks.jitterBuffer.middle }
       },
       mixMinusRoundTrip: {
         targetMs: TARGETS.mixMinusMs,
-        ms: clicks.app.return,
-        baselineMs: clicks.bare.return,
-        p50OverBaseline: round(clicks.app.return.p50 / clicks.bare.return.p50),
-        farJitterBufferMs: { studio: clicks.app.jitterBuffer.last, baseline: clicks.bare.jitterBuffer.last }
+        ms: studio.result.clicks.return,
+        baselineMs: bare.result.clicks.return,
+        p50OverBaseline: round(studio.result.clicks.return.p50 / bare.result.clicks.return.p50),
+        farJitterBufferMs: { studio: studio.result.clicks.jitterBuffer.last, baseline: bare.result.clicks.jitterBuffer.last }
       },
-      clicksLost: { studio: clicks.app.lost, baseline: clicks.bare.lost },
+      clicksLost: { studio: studio.result.clicks.lost, baseline: bare.result.clicks.lost },
       producerMute: {
         targetMs: TARGETS.muteMs,
         what: 'from the call (studio.mute in the host page; a gain ramp in the bare middle page) to the render quantum where the tone falls 20 dB or more',
-        programMs: appMute.program,
-        otherCallerMs: appMute.far,
-        baselineMs: { gainRamp: bareMute.program, farEnd: bareMute.far }
+        programMs: studio.result.mute.program,
+        otherCallerMs: studio.result.mute.far,
+        baselineMs: { gainRamp: bare.result.mute.program, farEnd: bare.result.mute.far }
       },
       cpu: { target: `${CPU_STEPS.at(-1) ?? 0} callers under ${TARGETS.cores15} core`, windowMs: CPU_WINDOW_MS, ...perCaller(cpu), steps: cpu }
     }
