@@ -70,6 +70,14 @@ describe('room reducer', () => {
     expect(view(apply([ev(room, 3, { type: 'hold', peer: alice.id })], onAir), alice.id)?.stage).toBe('green-room')
   })
 
+  it('keeps a returning participant\'s place, whatever its clock; leaving gives the place up', () => {
+    const onAir = apply([ev(room, 2, { type: 'admit', peer: alice.id })], joined)
+    expect(view(apply([ev(alice.id, 9, { type: 'join', name: 'Alice' })], onAir), alice.id)?.stage).toBe('on-air')
+    const left = apply([ev(alice.id, 9, { type: 'leave' })], onAir)
+    expect(view(left, alice.id)?.stage).toBe('left')
+    expect(view(apply([ev(alice.id, 10, { type: 'join', name: 'Alice' })], left), alice.id)?.stage).toBe('green-room')
+  })
+
   it('ignores control messages from anyone but the producer', () => {
     const forged = [
       ev(bob.id, 5, { type: 'mute', peer: alice.id }),

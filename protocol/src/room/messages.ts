@@ -19,7 +19,8 @@ const peer = stationIdSchema
 const stampSchema = z.strictObject({ c: uintSchema, p: peer })
 const reg = <T extends z.ZodType>(value: T) => z.strictObject({ v: value, t: stampSchema })
 
-export const stageSchema = z.enum(['green-room', 'on-air', 'left'])
+/** Where the producer has a participant: waiting, or in the program. */
+export const stageSchema = z.enum(['green-room', 'on-air'])
 export const gainDbSchema = z.number().min(ROOM_LIMITS.gainMinDb).max(ROOM_LIMITS.gainMaxDb)
 const nameSchema = z.string().trim().min(1).max(ROOM_LIMITS.nameMax)
 
@@ -27,6 +28,9 @@ const nameSchema = z.string().trim().min(1).max(ROOM_LIMITS.nameMax)
 export const participantRecordSchema = z.strictObject({
   id: peer,
   name: reg(nameSchema).optional(),
+  /** Written by the participant: joined (true) or left (false). */
+  present: reg(z.boolean()).optional(),
+  /** Written by the producer (and by the participant leaving, back to the green room). */
   stage: reg(stageSchema).optional(),
   kicked: reg(z.boolean()).optional(),
   producerMuted: reg(z.boolean()).optional(),

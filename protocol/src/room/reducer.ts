@@ -31,7 +31,7 @@ export interface RoomState {
 export interface ParticipantView {
   id: string
   name: string
-  stage: Stage | 'kicked'
+  stage: Stage | 'left' | 'kicked'
   /** Silenced in the program and every mix-minus (by the producer, or by themselves). */
   muted: boolean
   producerMuted: boolean
@@ -77,7 +77,7 @@ export function participantsOf (state: RoomState): ParticipantView[] {
     .map((p) => ({
       id: p.id,
       name: p.name?.v ?? p.id.slice(-8),
-      stage: p.kicked?.v === true ? 'kicked' : p.stage?.v ?? 'green-room',
+      stage: p.kicked?.v === true ? 'kicked' : p.present?.v === false ? 'left' : p.stage?.v ?? 'green-room',
       muted: p.producerMuted?.v === true || p.selfMuted?.v === true,
       producerMuted: p.producerMuted?.v === true,
       selfMuted: p.selfMuted?.v === true,
@@ -91,8 +91,10 @@ type Handlers = { [T in RoomMessageType]: Handler<Extract<RoomMessage, { type: T
 type RegisterField = Exclude<keyof ParticipantState, 'id'>
 
 const handlers: Handlers = {
-  join: (s, e, m) => writeFields(s, e.from, stampOf(e), { name: m.name, stage: 'green-room' }),
-  leave: (s, e) => writeFields(s, e.from, stampOf(e), { stage: 'left' }),
+  // A join never touches the stage: a participant that comes back keeps its place.
+  join: (s, e, m) => writeFields(s, e.from, stampOf(e), { name: m.name, present: true }),
+  // Leaving gives up one's place on air.
+  leave: (s, e) => writeFields(s, e.from, stampOf(e), { present: false, stage: 'green-room' }),
   'self-mute': (s, e, m) => writeFields(s, e.from, stampOf(e), { selfMuted: m.muted }),
   'snapshot-request': (s) => s,
   admit: control((s, e, m) => writeFields(s, m.peer, stampOf(e), { stage: 'on-air', kicked: false })),

@@ -114,9 +114,8 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     if (answer?.type === 'refused') throw new CallRefusedError(answer.reason)
     if (answer?.type !== 'welcome') throw new Error(`the studio answered ${answer?.type ?? 'nothing'} to hello`)
     this.channel = channel
-    // Joining again would stamp us back into the green room: a caller already in the room only catches up.
-    const stage = this.room?.state.participants[this.network.identity.id]?.stage?.v
-    if (stage === undefined || stage === 'left') await this.sendRoom({ type: 'join', name: this.init.name })
+    // A join keeps a returning caller's place (on air, say): the producer owns the stage.
+    await this.sendRoom({ type: 'join', name: this.init.name })
     await this.sendRoom({ type: 'snapshot-request' })
     this.iceServers ??= await turnServersFor(node, this.network.config?.relays ?? [], this.init.stationId, this.init.iceTransportPolicy ?? 'all', this.shutdown.signal)
     if (resume && this.negotiation !== undefined) {

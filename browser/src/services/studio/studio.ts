@@ -230,12 +230,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
           break
         case 'room': {
           // Only the caller's own signed messages, handed on to the topic for everyone else.
-          const before = this.room.state.participants[link.id]?.stage?.v
-          const event = this.room.receive(message.envelope, link.id)
-          if (event === undefined) break
-          void this.room.publish(message.envelope)
-          // A caller that comes back keeps its place on air.
-          if (event.message.type === 'join' && before === 'on-air') void this.control({ type: 'admit', peer: link.id })
+          if (this.room.receive(message.envelope, link.id) !== undefined) void this.room.publish(message.envelope)
           break
         }
         case 'bye':
