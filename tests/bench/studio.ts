@@ -32,10 +32,8 @@ import { setTimeout as measureFor } from 'node:timers/promises'
 import type { Browser, CDPSession, Page } from 'playwright-core'
 import { GAIN_RAMP_S } from '../../browser/src/audio/constants.ts'
 import { tuneOpus } from '../../browser/src/services/call/opus.ts'
-import {
-  addProbes, callPath, openStudio, phaseOf, prepareCall, pressDial, startStudioFixture, waitPhase,
-  type DetectorOptions, type JitterBufferCounters, type ProbeCommand, type ProbeEvent, type StudioFixture
-} from '../src/studio-fixture.ts'
+import { addProbes, type DetectorOptions, type JitterBufferCounters, type ProbeCommand, type ProbeEvent } from '../src/audio-probes.ts'
+import { callPath, openStudio, phaseOf, prepareCall, pressDial, startStudioFixture, waitPhase, type StudioFixture } from '../src/studio-fixture.ts'
 import { waitUntil } from '../src/wait.ts'
 import { distribution, round, type Distribution } from './measure.ts'
 
