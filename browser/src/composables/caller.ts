@@ -9,6 +9,7 @@ import { CallerSession, type CallStatus } from '../services/call/caller.ts'
 import { humanCallError, MicrophoneError } from '../services/call/errors.ts'
 import { createCallAudioContext, microphoneConstraints } from '../services/call/peer.ts'
 import { loadSettings } from '../services/config.ts'
+import { meterFrames } from './meter-frames.ts'
 import { useNetworkService } from './network.ts'
 
 const CALL_KEY = 'openstudio:call'
@@ -48,7 +49,7 @@ export function useCaller (stationId: string): CallerState {
   let session: CallerSession | undefined
   let micAnalyser: AnalyserNode | undefined
   let returnAnalyser: AnalyserNode | undefined
-  let frame = 0
+  let stopMeters = (): void => {}
 
   const saved = ((): SavedCall | undefined => {
     try {
@@ -60,19 +61,12 @@ export function useCaller (stationId: string): CallerState {
   })()
 
   const meters = (): void => {
-    cancelAnimationFrame(frame)
+    stopMeters()
     const buffer = new Float32Array(2048)
-    let last = 0
-    const tick = (now: number): void => {
-      // About 15 updates a second: enough for a meter, and cheap for the page.
-      if (now - last >= 66) {
-        last = now
-        if (micAnalyser !== undefined) micLevel.value = peak(micAnalyser, buffer)
-        if (returnAnalyser !== undefined) returnLevel.value = peak(returnAnalyser, buffer)
-      }
-      frame = requestAnimationFrame(tick)
-    }
-    frame = requestAnimationFrame(tick)
+    stopMeters = meterFrames(() => {
+      if (micAnalyser !== undefined) micLevel.value = peak(micAnalyser, buffer)
+      if (returnAnalyser !== undefined) returnLevel.value = peak(returnAnalyser, buffer)
+    })
   }
 
   const checkMicrophone = async (voiceProcessing: boolean): Promise<void> => {
@@ -135,7 +129,7 @@ export function useCaller (stationId: string): CallerState {
   }
 
   onScopeDispose(() => {
-    cancelAnimationFrame(frame)
+    stopMeters()
     void session?.leave()
     for (const track of microphone?.getTracks() ?? []) track.stop()
     void context?.close()

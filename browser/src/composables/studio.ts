@@ -11,6 +11,7 @@ import { humanCallError } from '../services/call/errors.ts'
 import { turnServersFor } from '../services/call/turn.ts'
 import { loadSettings } from '../services/config.ts'
 import { StudioService, type StudioCaller } from '../services/studio/studio.ts'
+import { meterFrames } from './meter-frames.ts'
 import { useStationHost } from './my-station.ts'
 import { useNetworkService } from './network.ts'
 
@@ -32,22 +33,11 @@ const onAir = shallowRef<{ onAir: boolean, since?: number }>({ onAir: false })
 const levels = shallowRef<MixerLevels>()
 const busy = shallowRef(false)
 const error = shallowRef<string>()
-let frame = 0
-
-/** Meters refresh at this rate: smooth enough to read, and the page re-renders only this often. */
-const METER_INTERVAL_MS = 66
+let stopMeters = (): void => {}
 
 function meter (): void {
-  cancelAnimationFrame(frame)
-  let last = 0
-  const tick = (now: number): void => {
-    if (now - last >= METER_INTERVAL_MS) {
-      last = now
-      levels.value = studio.value?.levels()
-    }
-    if (studio.value !== undefined) frame = requestAnimationFrame(tick)
-  }
-  frame = requestAnimationFrame(tick)
+  stopMeters()
+  stopMeters = meterFrames(() => { levels.value = studio.value?.levels() })
 }
 
 export function useStudio (): StudioState {
@@ -57,6 +47,7 @@ export function useStudio (): StudioState {
   const stop = async (): Promise<void> => {
     const running = studio.value
     studio.value = undefined
+    stopMeters()
     callers.value = []
     onAir.value = { onAir: false }
     await running?.stop()

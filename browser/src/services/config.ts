@@ -17,6 +17,11 @@ export interface NetworkConfig {
   allowPrivate: boolean
 }
 
+/** The peer ids of the configured relays (each multiaddr ends in /p2p/<id>). */
+export function relayPeerIds (relays: readonly string[]): string[] {
+  return relays.flatMap((r) => r.includes('/p2p/') ? [r.split('/p2p/').at(-1) as string] : [])
+}
+
 export interface Settings {
   extraRelays: string[]
   /** Send call audio only through TURN (to test TURN, or to hide one's address). */

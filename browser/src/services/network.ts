@@ -10,8 +10,9 @@ import {
   type DialedStation, type DialInit, type ListInit, type OpenStudioNode, type ResolvedStation
 } from '@openstudio/network'
 import type { Manifest, StationKey } from '@openstudio/protocol'
+import type { PeerId } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
-import { loadNetworkConfig, type NetworkConfig } from './config.ts'
+import { loadNetworkConfig, relayPeerIds, type NetworkConfig } from './config.ts'
 import { sessionIdentity } from './identity.ts'
 import { createBrowserNode } from './node.ts'
 
@@ -61,8 +62,12 @@ export class NetworkService extends TypedEventEmitter<NetworkEvents> {
 
   /** Relays currently connected. */
   get relayCount (): number {
-    const relays = new Set(this.config?.relays.map((r) => r.split('/p2p/').at(-1)))
-    return this.node?.getPeers().filter((p) => relays.has(p.toString())).length ?? 0
+    return this.connectedRelays().length
+  }
+
+  private connectedRelays (): PeerId[] {
+    const relays = new Set(relayPeerIds(this.config?.relays ?? []))
+    return this.node?.getPeers().filter((p) => relays.has(p.toString())) ?? []
   }
 
   /** Stations heard on the directory topic since start. */
@@ -72,8 +77,7 @@ export class NetworkService extends TypedEventEmitter<NetworkEvents> {
 
   async list (init: Omit<ListInit, 'known'> = {}): Promise<ResolvedStation[]> {
     const node = await this.start()
-    const relays = new Set(this.config?.relays.map((r) => r.split('/p2p/').at(-1)))
-    const sources = relaySnapshots(node, node.getPeers().filter((p) => relays.has(p.toString())), { tag: init.tag, signal: init.signal })
+    const sources = relaySnapshots(node, this.connectedRelays(), { tag: init.tag, signal: init.signal })
     return listDirectory(node.services, { ...init, known: this.heard, sources })
   }
 

@@ -11,6 +11,8 @@ import {
   decodeRecordsRequest, encodeRecordsRequest, MAX_RECORD_BYTES, MAX_RECORDS_REQUEST_BYTES, MAX_SNAPSHOT_RECORDS, PROTOCOL,
   verifyManifest
 } from '@openstudio/protocol'
+import { validateRecordCached } from '../libp2p/record-cache.ts'
+import type { StoredRecord } from '../libp2p/dht-records.ts'
 import type { ResolvedStation } from '../station/resolve.ts'
 import type { AbortOptions, Libp2p, PeerId, Stream } from '@libp2p/interface'
 
@@ -25,8 +27,8 @@ export const RECORDS_DEFAULTS = {
   relaysAsked: 2
 } as const
 
-/** Where a relay's records come from: its DHT store, filtered or not. */
-export type RecordSource = (signal: AbortSignal) => AsyncIterable<Uint8Array>
+/** Where a relay's records come from: its DHT store. */
+export type RecordSource = (signal: AbortSignal) => AsyncIterable<StoredRecord>
 
 /** Registers the relay's side: every verified record from `source`, at most MAX_SNAPSHOT_RECORDS. */
 export async function handleRecords (node: Pick<Libp2p, 'handle'>, source: RecordSource): Promise<void> {
@@ -37,11 +39,12 @@ export async function handleRecords (node: Pick<Libp2p, 'handle'>, source: Recor
       const request = decodeRecordsRequest((await lp.read({ signal })).subarray())
       const now = Date.now()
       let sent = 0
-      for await (const record of source(signal)) {
+      for await (const { key, value } of source(signal)) {
         if (sent >= MAX_SNAPSHOT_RECORDS) break
-        const verdict = verifyManifest(record, { now })
+        // The DHT validator verified this record when it was stored: the cache answers without a second signature check.
+        const verdict = validateRecordCached(key, value, now)
         if (!verdict.ok || (request.tag !== undefined && !verdict.value.tags.includes(request.tag))) continue
-        await lp.write(record, { signal })
+        await lp.write(value, { signal })
         sent++
       }
       await stream.close({ signal })

@@ -54,11 +54,18 @@ async function storedValue (store: RecordStore, key: Uint8Array): Promise<Uint8A
   return Libp2pRecord.deserialize(await store.datastore.get(dsKey)).value
 }
 
-/** Every station record value a DHT server holds in its datastore (unverified: verify before use). */
-export async function * storedRecords (store: { datastore: Pick<Datastore, 'query'>, prefix: string }, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+/** A DHT record as a server stores it: its key and value (unverified: verify before use). */
+export interface StoredRecord {
+  key: Uint8Array
+  value: Uint8Array
+}
+
+/** Every station record a DHT server holds in its datastore. */
+export async function * storedRecords (store: { datastore: Pick<Datastore, 'query'>, prefix: string }, signal?: AbortSignal): AsyncGenerator<StoredRecord> {
   for await (const { value } of store.datastore.query({ prefix: `${store.prefix}/record` }, { signal })) {
     try {
-      yield Libp2pRecord.deserialize(value).value
+      const record = Libp2pRecord.deserialize(value)
+      yield { key: record.key, value: record.value }
     } catch {
       // A datastore entry that is not a libp2p record is not ours to serve.
     }

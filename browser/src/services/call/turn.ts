@@ -7,6 +7,7 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { requestTurnServers } from '@openstudio/network'
 import type { OpenStudioNode } from '@openstudio/network'
+import { relayPeerIds } from '../config.ts'
 import { TurnUnreachableError } from './errors.ts'
 
 const log = logger('openstudio:app:turn')
@@ -18,9 +19,7 @@ const log = logger('openstudio:app:turn')
  */
 export async function turnServersFor (node: Pick<OpenStudioNode, 'dialProtocol'>, relays: readonly string[], room: string, policy: RTCIceTransportPolicy, signal?: AbortSignal): Promise<RTCIceServer[]> {
   const reasons: string[] = []
-  for (const relay of relays) {
-    const id = relay.split('/p2p/').at(-1)
-    if (id === undefined) continue
+  for (const id of relayPeerIds(relays)) {
     try {
       const { iceServers } = await requestTurnServers(node, peerIdFromString(id), room, { signal })
       log('TURN servers from %s: %s', id, iceServers.flatMap((s) => s.urls).join(' '))

@@ -176,7 +176,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       if (hello.resume === true && existing?.connected === true) {
         log('%s is back on a new signalling stream; the call goes on', peer)
         existing.rebind(channel)
-        await existing.send({ type: 'room', envelope: await this.room.send({ type: 'snapshot', state: snapshotOf(this.room.state) }) })
+        await this.sendSnapshot(existing)
         await this.serve(existing)
         return
       }
@@ -199,13 +199,18 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       this.links.set(peer, link)
       this.mixer.busOutput(peer).connect(link.returnDestination)
       link.watchStats(CALL_DEFAULTS.statsIntervalMs)
-      await link.send({ type: 'room', envelope: await this.room.send({ type: 'snapshot', state: snapshotOf(this.room.state) }) })
+      await this.sendSnapshot(link)
       log('%s (%s) is in', hello.name, peer)
       await this.serve(link)
     } catch (err) {
       log('call from %s: %s', peer, (err as Error).message)
       channel.abort(err as Error)
     }
+  }
+
+  /** Brings a caller up to date: the room state, signed, on its own stream (and on the topic). */
+  private async sendSnapshot (link: CallerLink): Promise<void> {
+    await link.send({ type: 'room', envelope: await this.room.send({ type: 'snapshot', state: snapshotOf(this.room.state) }) })
   }
 
   /** Why a caller may not come in, if they may not. */
