@@ -50,3 +50,11 @@ export class TurnRefusedError extends Error {
 export class TurnUnavailableError extends Error {
   override readonly name = 'TurnUnavailableError'
 }
+
+/** A relay refused (or ended) a program stream; `reason` says why. */
+export class ProgramRefusedError extends Error {
+  override readonly name = 'ProgramRefusedError'
+  constructor (message: string, readonly reason: 'not-station' | 'malformed' | 'bad-manifest' | 'replaced' | 'stalled') {
+    super(message)
+  }
+}

@@ -36,3 +36,8 @@ export { dialStation, DIAL_DEFAULTS, stationAddresses, type DialedStation, type 
 export { handleSignal, openSignal, SignalChannel, SIGNAL_DEFAULTS } from './signal/channel.ts'
 export { RoomChannel, type RoomChannelComponents, type RoomChannelEvents } from './room/channel.ts'
 export { handleTurn, requestTurnServers, TURN_DEFAULTS, type HandleTurnInit, type IceServer, type TurnAnswerer, type TurnRejection, type TurnRequestInit, type TurnServers } from './turn.ts'
+export {
+  handleProgram, PROGRAM_DEFAULTS, ProgramSender,
+  type HandleProgramInit, type OpenProgramInit, type ProgramIngest, type ProgramRejection, type ProgramReply, type ProgramSenderEvents,
+  type ProgramSink, type ProgramStatusReport
+} from './program.ts'

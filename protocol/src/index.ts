@@ -55,3 +55,12 @@ export {
   type TurnCredentialInit, type TurnCredentials, type TurnRefusal, type TurnRequest, type TurnResponse
 } from './turn.ts'
 export { decodeSignal, encodeSignal, MAX_SIGNAL_BYTES, signalMessageSchema, type SignalMessage, type SignalMessageType } from './signal.ts'
+export {
+  isOpusHeaderPage, MAX_OGG_PAGE_BYTES, NO_GRANULE, OGG_FLAG, oggCrc, opusHead, opusTags, readOggPage, writeOggPage,
+  type OggPage, type OggPageInit, type OpusHeadInit
+} from './ogg.ts'
+export {
+  decodeProgramDown, decodeProgramUp, encodeProgramDown, encodeProgramUp, ICECAST_STATES, MAX_PROGRAM_MESSAGE_BYTES, PROGRAM_BITRATE_RANGE,
+  PROGRAM_BITRATES, PROGRAM_CONTENT_TYPE, PROGRAM_FORMATS, PROGRAM_REFUSALS, programDownSchema, programUpSchema,
+  type IcecastState, type ProgramDown, type ProgramFormat, type ProgramRefusal, type ProgramStart, type ProgramStatus, type ProgramUp
+} from './program.ts'

@@ -3,10 +3,12 @@ import { collectMultiaddr } from '@openstudio/node/cli'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { isIceUrl } from '@openstudio/protocol'
+import { isIceUrl, isStationId } from '@openstudio/protocol'
 import { Relay } from './relay.ts'
 import { DEFAULT_LISTEN, DEFAULT_MAX_ROOMS } from './constants.ts'
 import { readTurnSecret, TurnConfigError, type TurnInit } from './turn.ts'
+import { ProgramConfigError, type ProgramInit } from './program.ts'
+import { readSecretFile } from './secret-file.ts'
 
 /** Where `npm run build -w browser` puts the web app. */
 const BUILT_APP = fileURLToPath(new URL('../../browser/dist', import.meta.url))
@@ -24,6 +26,12 @@ interface RelayOptions {
   maxRooms?: number
   turnUrl?: string[]
   turnSecretFile?: string
+  station?: string[]
+  icecast?: string
+  icecastPasswordFile?: string
+  mount?: string
+  programBuffer?: number
+  icecastPublic?: boolean
 }
 
 export function relayCommand (): Command {
@@ -42,8 +50,15 @@ export function relayCommand (): Command {
     .addOption(new Option('--turn-url <url>', 'a URL of the coturn sharing --turn-secret-file, handed to peers in a room, e.g. turn:turn.example.org:3478?transport=udp (repeatable)')
       .env('OPENSTUDIO_TURN_URL').argParser(collectTurnUrl))
     .addOption(new Option('--turn-secret-file <file>', "file holding coturn's static-auth-secret (TURN is off without it)").env('OPENSTUDIO_TURN_SECRET_FILE'))
+    .addOption(new Option('--station <id>', 'a station whose studio may stream its program here (repeatable)').env('OPENSTUDIO_STATION').argParser(collectStationId))
+    .addOption(new Option('--icecast <url>', "Icecast's base URL for the program, e.g. http://127.0.0.1:8000").env('OPENSTUDIO_ICECAST').argParser(parseHttpUrl))
+    .addOption(new Option('--icecast-password-file <file>', "file holding Icecast's source password").env('OPENSTUDIO_ICECAST_PASSWORD_FILE'))
+    .addOption(new Option('--mount <path>', 'the Icecast mount the program goes to (default /live.ogg)').env('OPENSTUDIO_MOUNT').argParser(parseMount))
+    .option('--program-buffer <seconds>', 'audio kept to replay after an Icecast outage (default 30)', parsePositive)
+    .option('--icecast-public', 'ask Icecast to list open stations in public directories (Ice-Public)')
     .action(async (opts: RelayOptions) => {
       const turn = await turnOptions(opts)
+      const program = await programOptions(opts)
       const relay = await Relay.create({
         listen: opts.listen,
         bootstrap: opts.bootstrap,
@@ -54,6 +69,7 @@ export function relayCommand (): Command {
         allowPrivate: opts.allowPrivate === true,
         maxRooms: opts.maxRooms,
         turn,
+        program,
         relayServer: {
           maxReservations: opts.maxReservations,
           reservationTtlMs: opts.reservationTtl === undefined ? undefined : opts.reservationTtl * 1000
@@ -76,6 +92,7 @@ export function relayCommand (): Command {
       const http = relay.httpAddress
       if (http !== undefined) process.stdout.write(`http http://${http.host}:${http.port}\n`)
       for (const url of turn?.urls ?? []) process.stdout.write(`turn ${url}\n`)
+      if (program !== undefined) process.stdout.write(`program ${program.icecastUrl}${program.mount ?? ''} for ${program.stations.join(', ')}\n`)
       process.stdout.write('ready\n')
       await stopped
     })
@@ -113,4 +130,46 @@ async function turnOptions (opts: RelayOptions): Promise<TurnInit | undefined> {
   if (file === undefined) throw new TurnConfigError('--turn-url needs --turn-secret-file (the coturn static-auth-secret)')
   if (urls.length === 0) throw new TurnConfigError('--turn-secret-file needs at least one --turn-url')
   return { urls, secret: await readTurnSecret(file) }
+}
+
+function collectStationId (value: string, previous: string[] = []): string[] {
+  const ids = value.split(/[\s,]+/).filter((v) => v !== '')
+  for (const id of ids) if (!isStationId(id)) throw new InvalidArgumentError(`not a station id: ${id} (expected 12D3KooW…)`)
+  return [...previous, ...ids]
+}
+
+function parseHttpUrl (value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new InvalidArgumentError('expected a URL such as http://127.0.0.1:8000')
+  }
+  if (url.protocol !== 'http:' || url.username !== '' || url.password !== '') throw new InvalidArgumentError('expected an http:// URL without credentials (the password comes from --icecast-password-file)')
+  return url.origin
+}
+
+function parseMount (value: string): string {
+  if (!/^\/[A-Za-z0-9._-]{1,63}$/.test(value)) throw new InvalidArgumentError('expected a mount path such as /live.ogg')
+  return value
+}
+
+/**
+ * The program ingest is on with stations, an Icecast URL and a password file, off with none of them.
+ * @throws {ProgramConfigError} for some without the others, or a password file that is missing, too large or empty
+ */
+async function programOptions (opts: RelayOptions): Promise<ProgramInit | undefined> {
+  const stations = opts.station ?? []
+  const file = opts.icecastPasswordFile === undefined || opts.icecastPasswordFile.trim() === '' ? undefined : opts.icecastPasswordFile
+  const given = [stations.length > 0, opts.icecast !== undefined, file !== undefined]
+  if (given.every((g) => !g)) return undefined
+  if (!given.every((g) => g)) throw new ProgramConfigError('the program needs all of --station, --icecast and --icecast-password-file')
+  return {
+    stations,
+    icecastUrl: opts.icecast as string,
+    icecastPassword: await readSecretFile(file as string, 'Icecast password file', ProgramConfigError),
+    mount: opts.mount,
+    bufferMs: opts.programBuffer === undefined ? undefined : opts.programBuffer * 1000,
+    public: opts.icecastPublic === true
+  }
 }

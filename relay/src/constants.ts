@@ -18,5 +18,20 @@ export const TURN_POLICY_DEFAULTS = {
   trackedPeersMax: 10_000
 } as const
 
-/** Largest TURN secret file read, in bytes (coturn secrets are short lines). */
-export const MAX_TURN_SECRET_FILE_BYTES = 4096
+/** Largest secret file read (TURN secret, Icecast password), in bytes: secrets are short lines. */
+export const MAX_SECRET_FILE_BYTES = 4096
+
+/** `/openstudio/program/1` policy defaults. */
+export const PROGRAM_POLICY_DEFAULTS = {
+  mount: '/live.ogg',
+  /** A status goes to the studio at least this often. */
+  statusIntervalMs: 1_000,
+  /** Icecast's listener count is read this often. */
+  listenersIntervalMs: 5_000,
+  /** An Ogg Opus stream starts with 2 header pages; a few more allow a long comment header. */
+  maxHeaderPages: 8,
+  /** No page claims more audio than this (a granule jump is not a reason to stall the ring). */
+  maxPageMs: 1_000,
+  /** A program whose stream broke keeps its Icecast source this long for the studio to come back. */
+  abandonMs: 60_000
+} as const

@@ -14,9 +14,10 @@
  * ```
  */
 export { Relay, type RelayHealth, type RelayInit } from './relay.ts'
-export { DEFAULT_LISTEN, DEFAULT_MAX_ROOMS, TURN_POLICY_DEFAULTS } from './constants.ts'
+export { DEFAULT_LISTEN, DEFAULT_MAX_ROOMS, PROGRAM_POLICY_DEFAULTS, TURN_POLICY_DEFAULTS } from './constants.ts'
 export { RoomRouter, roomOf, type RoomRouterComponents, type RoomRouterEvents, type RoomRouterInit } from './rooms.ts'
 export {
   readTurnSecret, TurnConfigError, TurnService, turnService,
   type TurnInit, type TurnOutcome, type TurnServiceComponents, type TurnServiceEvents
 } from './turn.ts'
+export { iceHeaders, ProgramConfigError, ProgramService, type ProgramInit, type ProgramServiceComponents, type ProgramServiceEvents } from './program.ts'

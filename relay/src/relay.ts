@@ -20,7 +20,8 @@ import { PROTOCOL } from '@openstudio/protocol'
 import { startHttp } from './http.ts'
 import { loadOrCreateRelayKey } from './identity.ts'
 import { RoomRouter } from './rooms.ts'
-import { registerRoomMetrics, registerTurnMetrics } from './service-metrics.ts'
+import { ProgramService, type ProgramInit } from './program.ts'
+import { registerProgramMetrics, registerRoomMetrics, registerTurnMetrics } from './service-metrics.ts'
 import { TurnService, type TurnInit } from './turn.ts'
 import type { Server } from 'node:http'
 import type { Datastore } from 'interface-datastore'
@@ -48,6 +49,8 @@ export interface RelayInit {
   maxRooms?: number
   /** Hand out credentials of this coturn over `/openstudio/turn/1`. @default TURN off: the protocol is not registered */
   turn?: TurnInit
+  /** Take the program of these stations on `/openstudio/program/1` and feed it to Icecast. @default off: the protocol is not registered */
+  program?: ProgramInit
 }
 
 /** What a browser needs to join the network through this relay. */
@@ -70,6 +73,8 @@ export interface RelayHealth {
   rooms: number
   /** Whether this relay hands out TURN credentials. */
   turn: boolean
+  /** The program this relay feeds to Icecast, when one runs. */
+  program?: { station: string, icecast: string, attempt: number, reconnects: number, listeners?: number, bufferedMs: number, backlogMs: number, bytesIn: number, bytesOut: number }
   dhtMode: 'client' | 'server'
   uptimeSeconds: number
   memory: { rssBytes: number, heapUsedBytes: number }
@@ -86,7 +91,8 @@ export class Relay {
     readonly registry: Registry,
     readonly directory: DirectoryWatcher,
     readonly rooms: RoomRouter,
-    readonly turn: TurnService | undefined
+    readonly turn: TurnService | undefined,
+    readonly program: ProgramService | undefined
   ) {}
 
   /** Creates and starts a relay; rolls back on failure. */
@@ -102,6 +108,7 @@ export class Relay {
     const registry = new Registry()
     let node: OpenStudioNode | undefined
     let rooms: RoomRouter | undefined
+    let program: ProgramService | undefined
     try {
       node = await createOpenStudioNode({
         privateKey,
@@ -123,10 +130,13 @@ export class Relay {
       rooms.start()
       const turn = init.turn === undefined ? undefined : new TurnService({ registrar: node, pubsub: node.services.pubsub }, init.turn)
       await turn?.start()
-      const relay = new Relay(node, datastore, registry, directory, rooms, turn)
+      program = init.program === undefined ? undefined : new ProgramService({ registrar: node }, init.program)
+      await program?.start()
+      const relay = new Relay(node, datastore, registry, directory, rooms, turn, program)
       relay.registerGauges()
       registerRoomMetrics(registry, rooms)
       if (turn !== undefined) registerTurnMetrics(registry, turn)
+      if (program !== undefined) registerProgramMetrics(registry, program)
       if (init.http !== undefined) {
         relay.server = await startHttp({
           ...init.http, registry, appDir: init.appDir, health: async () => relay.health(), bootstrap: async () => relay.bootstrapInfo(init.allowPrivate ?? false)
@@ -136,6 +146,7 @@ export class Relay {
       return relay
     } catch (err) {
       rooms?.stop()
+      await program?.stop()
       await node?.stop()
       await datastore.close?.()
       throw err
@@ -168,6 +179,7 @@ export class Relay {
       stationsHeard: this.directory.stations.size,
       rooms: this.rooms.rooms.size,
       turn: this.turn !== undefined,
+      program: this.programHealth(),
       dhtMode: this.node.services.dht.getMode(),
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed }
@@ -195,6 +207,7 @@ export class Relay {
     this.directory.stop()
     this.rooms.stop()
     await this.turn?.stop()
+    await this.program?.stop()
     if (this.server !== undefined) {
       this.server.closeAllConnections()
       await new Promise<void>((resolve) => this.server?.close(() => { resolve() }))
@@ -202,6 +215,13 @@ export class Relay {
     await this.node.stop()
     await this.datastore.close?.()
     log('relay %s stopped', this.peerId)
+  }
+
+  private programHealth (): RelayHealth['program'] {
+    const current = this.program?.current
+    if (current === undefined) return undefined
+    const { state, attempt, reconnects, bufferedMs, backlogMs, bytesIn, bytesOut } = current.status
+    return { station: current.station, icecast: state, attempt, reconnects, listeners: current.listeners, bufferedMs, backlogMs, bytesIn, bytesOut }
   }
 
   private reservations (): number {

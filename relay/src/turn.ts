@@ -4,12 +4,12 @@
  * gossipsub sees subscribed to the room they ask about, a few times a minute
  * at most. The stream itself is read and written by network/'s `handleTurn`.
  */
-import { open } from 'node:fs/promises'
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, type Libp2p, type PeerId } from '@libp2p/interface'
 import { handleTurn, type OpenStudioServices } from '@openstudio/node'
 import { isIceUrl, PROTOCOL, TOPIC, turnCredentials, TURN_CREDENTIAL_TTL_S, type TurnRefusal, type TurnRequest, type TurnResponse } from '@openstudio/protocol'
-import { MAX_TURN_SECRET_FILE_BYTES, TURN_POLICY_DEFAULTS } from './constants.ts'
+import { TURN_POLICY_DEFAULTS } from './constants.ts'
+import { readSecretFile } from './secret-file.ts'
 import { PeerRateLimiter } from './rate-limit.ts'
 
 const log = logger('openstudio:relay:turn')
@@ -120,30 +120,9 @@ export class TurnService extends TypedEventEmitter<TurnServiceEvents> {
 }
 
 /**
- * Reads coturn's static-auth-secret from a file: at most
- * MAX_TURN_SECRET_FILE_BYTES, surrounding whitespace trimmed.
+ * Reads coturn's static-auth-secret from a file.
  * @throws {TurnConfigError} when the file is missing, too large or empty
  */
 export async function readTurnSecret (file: string): Promise<Uint8Array> {
-  let text: string
-  try {
-    const handle = await open(file, 'r')
-    try {
-      const { size } = await handle.stat()
-      if (size > MAX_TURN_SECRET_FILE_BYTES) throw new TurnConfigError(`TURN secret file ${file} is ${size} bytes, more than the ${MAX_TURN_SECRET_FILE_BYTES} allowed`)
-      const buffer = Buffer.alloc(MAX_TURN_SECRET_FILE_BYTES + 1)
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0)
-      if (bytesRead > MAX_TURN_SECRET_FILE_BYTES) throw new TurnConfigError(`TURN secret file ${file} is more than ${MAX_TURN_SECRET_FILE_BYTES} bytes`)
-      text = buffer.subarray(0, bytesRead).toString('utf8').trim()
-    } finally {
-      await handle.close()
-    }
-  } catch (err) {
-    if (err instanceof TurnConfigError) throw err
-    const code = (err as NodeJS.ErrnoException).code
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : `cannot be read (${code ?? (err as Error).message})`
-    throw new TurnConfigError(`TURN secret file ${file} ${why}`)
-  }
-  if (text === '') throw new TurnConfigError(`TURN secret file ${file} is empty`)
-  return new TextEncoder().encode(text)
+  return new TextEncoder().encode(await readSecretFile(file, 'TURN secret file', TurnConfigError))
 }

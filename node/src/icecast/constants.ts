@@ -1,0 +1,23 @@
+/** Icecast source client defaults. */
+export const ICECAST_SOURCE_DEFAULTS = {
+  /** Audio kept for replay after an Icecast outage. */
+  bufferMs: 30_000,
+  /**
+   * Audio sent again from before a failure. A killed Icecast loses what sat
+   * in the socket buffers; a listener of a surviving Icecast hears this much
+   * twice, which beats a gap.
+   */
+  replayOverlapMs: 500,
+  /** Reconnect delays: 0.5 s doubling to 10 s, each scaled by 1 ± 0.2 at random. */
+  backoffInitialMs: 500,
+  backoffMaxMs: 10_000,
+  jitter: 0.2,
+  /** An answer or a drain that takes longer drops the connection. */
+  stallTimeoutMs: 5_000,
+  /** How long `stop` lets queued audio leave. */
+  stopFlushMs: 1_000,
+  /** Icecast's answer to a PUT is a few hundred bytes. */
+  maxAnswerBytes: 16 * 1024,
+  /** Longest Ice-* header value sent. */
+  maxHeaderChars: 512
+} as const

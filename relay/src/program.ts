@@ -1,0 +1,299 @@
+/**
+ * Program ingest: the studio's encoded program arrives on
+ * `/openstudio/program/1` (read and written by network/'s `handleProgram`)
+ * and leaves as an Icecast source (node/'s `IcecastSource`, with its ring
+ * buffer and reconnects). Only the stations this relay serves may stream; one
+ * program runs per mount, and a new stream from a station replaces the old
+ * one. When the new stream is the same Ogg stream (a studio that lost its link
+ * and came back), the Icecast connection carries on without a break.
+ */
+import { logger } from '@libp2p/logger'
+import { TypedEventEmitter, type Libp2p, type PeerId } from '@libp2p/interface'
+import { handleProgram, IcecastSource, readIcecastMounts, type IceHeaders, type ProgramReply, type ProgramSink, type SourceStatus } from '@openstudio/node'
+import {
+  bytesEqual, isOpusHeaderPage, NO_GRANULE, PROGRAM_CONTENT_TYPE, PROTOCOL, readOggPage, verifyManifestOrThrow,
+  type Manifest, type ProgramRefusal, type ProgramStart
+} from '@openstudio/protocol'
+import { PROGRAM_POLICY_DEFAULTS as D } from './constants.ts'
+
+const log = logger('openstudio:relay:program')
+
+export interface ProgramInit {
+  /** Station ids whose studios may stream here. */
+  stations: string[]
+  /** Icecast's base URL, such as `http://127.0.0.1:8000`. */
+  icecastUrl: string
+  icecastPassword: string
+  /** @default '/live.ogg' */
+  mount?: string
+  /** Audio kept for replay after an Icecast outage, in ms. @default ICECAST_SOURCE_DEFAULTS.bufferMs (30 s) */
+  bufferMs?: number
+  /** How often Icecast's listener count is read. @default PROGRAM_POLICY_DEFAULTS.listenersIntervalMs */
+  listenersIntervalMs?: number
+  /** How often the studio gets a status without a change. @default PROGRAM_POLICY_DEFAULTS.statusIntervalMs */
+  statusIntervalMs?: number
+  /** A program whose stream broke is ended when no new stream took over by then. @default PROGRAM_POLICY_DEFAULTS.abandonMs */
+  abandonMs?: number
+  /** Ask Icecast to list the stream in public directories (Ice-Public). @default false */
+  public?: boolean
+}
+
+/** Program options that cannot work (some of stations, Icecast URL and password without the others). */
+export class ProgramConfigError extends Error {
+  override readonly name = 'ProgramConfigError'
+}
+
+export interface ProgramServiceComponents {
+  registrar: Pick<Libp2p, 'handle' | 'unhandle'>
+}
+
+export interface ProgramServiceEvents {
+  /** A station's studio started streaming (or took over the mount). */
+  'program:start': CustomEvent<{ station: string, replaced: boolean }>
+  /** A stream was refused before it started. */
+  'program:refuse': CustomEvent<{ peer: string, reason: ProgramRefusal | 'timeout' }>
+  /** The program's Icecast source changed state. */
+  'program:status': CustomEvent<SourceStatus & { station: string }>
+  /** Icecast reported the mount's listeners. */
+  'program:listeners': CustomEvent<{ station: string, listeners: number }>
+  /** The studio ended the show, or its stream broke. */
+  'program:end': CustomEvent<{ station: string, why: string }>
+}
+
+/** The mount's current program. */
+interface Program {
+  station: string
+  manifest: Manifest
+  start: ProgramStart
+  source: IcecastSource
+  /** The header pages `source` was started with, when it carries on from an earlier stream. */
+  sourceHeaders?: Uint8Array[]
+  /** Ogg header pages, complete once the first audio page arrived. */
+  headers: Uint8Array[]
+  headersDone: boolean
+  lastGranule?: bigint
+  /** The stream feeding it now, and how to talk back to it. */
+  reply: ProgramReply
+  sinkId: number
+  listeners?: number
+}
+
+export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
+  private readonly stations: Set<string>
+  private readonly mount: string
+  private program?: Program
+  private nextSinkId = 0
+  private running = false
+  private statusTimer?: ReturnType<typeof setInterval>
+  private listenersTimer?: ReturnType<typeof setInterval>
+
+  constructor (private readonly components: ProgramServiceComponents, private readonly init: ProgramInit) {
+    super()
+    this.stations = new Set(init.stations)
+    this.mount = init.mount ?? D.mount
+  }
+
+  /** The current program's source, for health and metrics. */
+  get current (): { station: string, status: SourceStatus, listeners?: number } | undefined {
+    const p = this.program
+    return p === undefined ? undefined : { station: p.station, status: p.source.status, listeners: p.listeners }
+  }
+
+  async start (): Promise<void> {
+    if (this.running) return
+    await handleProgram(this.components.registrar, {
+      accept: (from, start, reply) => this.accept(from, start, reply, Date.now()),
+      onRejected: (from, why) => { this.safeDispatchEvent('program:refuse', { detail: { peer: from.toString(), reason: why === 'timeout' ? 'timeout' : 'malformed' } }) }
+    })
+    this.running = true
+    this.statusTimer = setInterval(() => { this.report() }, this.init.statusIntervalMs ?? D.statusIntervalMs)
+    this.listenersTimer = setInterval(() => { void this.readListeners() }, this.init.listenersIntervalMs ?? D.listenersIntervalMs)
+  }
+
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    clearInterval(this.statusTimer)
+    clearInterval(this.listenersTimer)
+    await this.components.registrar.unhandle(PROTOCOL.program)
+    await this.program?.source.stop()
+    this.program = undefined
+  }
+
+  /** Decides on a `start` at `now` (unix ms). */
+  accept (from: PeerId, start: ProgramStart, reply: ProgramReply, now: number): ProgramSink | ProgramRefusal {
+    const station = from.toString()
+    if (!this.stations.has(station)) return this.refuse(station, 'not-station')
+    let manifest: Manifest
+    try {
+      manifest = verifyManifestOrThrow(start.record, { now })
+      if (manifest.id !== station) throw new Error(`the manifest is for ${manifest.id}`)
+    } catch (err) {
+      log('program from %s with a bad manifest: %s', station, (err as Error).message)
+      return this.refuse(station, 'bad-manifest')
+    }
+    const previous = this.program
+    const sinkId = ++this.nextSinkId
+    if (previous !== undefined) {
+      log.error('program of %s replaces the running program of %s', station, previous.station)
+      previous.reply.refuse('replaced')
+    }
+    // A same-format stream from the same station may continue the same Ogg stream: decided once its headers are in.
+    const carryOn = previous?.station === station && sameFormat(previous.start, start) && previous.headersDone
+    const program: Program = {
+      station,
+      manifest,
+      start,
+      source: carryOn ? previous.source : this.newSource(manifest, start),
+      sourceHeaders: carryOn ? previous.headers : undefined,
+      headers: [],
+      headersDone: false,
+      reply,
+      sinkId,
+      listeners: previous?.listeners
+    }
+    this.program = program
+    if (previous !== undefined && previous.source !== program.source) void previous.source.stop()
+    this.safeDispatchEvent('program:start', { detail: { station, replaced: previous !== undefined } })
+    log('program of %s on %s%s', station, this.init.icecastUrl, this.mount)
+    return {
+      mount: this.mount,
+      data: (bytes) => { this.data(program, bytes) },
+      close: (why) => { this.closed(program, sinkId, why) }
+    }
+  }
+
+  private newSource (manifest: Manifest, start: ProgramStart): IcecastSource {
+    const source = new IcecastSource({
+      url: this.init.icecastUrl,
+      mount: this.mount,
+      password: this.init.icecastPassword,
+      contentType: PROGRAM_CONTENT_TYPE[start.format],
+      headers: iceHeaders(manifest, start, this.init.public ?? false),
+      bufferMs: this.init.bufferMs
+    })
+    source.addEventListener('status:change', (e) => {
+      if (this.program?.source !== source) return
+      this.safeDispatchEvent('program:status', { detail: { ...e.detail, station: this.program.station } })
+      this.report()
+    })
+    return source
+  }
+
+  /**
+   * One message of audio: an Ogg page (checked, and its length read from the
+   * granule positions) or a WebM chunk.
+   * @throws {MalformedError} for a page that does not read
+   */
+  private data (program: Program, bytes: Uint8Array): void {
+    if (this.program !== program) return
+    if (program.start.format === 'webm-opus') {
+      if (!program.headersDone) this.headersComplete(program, [bytes])
+      else program.source.push(bytes, (bytes.length * 8) / program.start.bitrate)
+      return
+    }
+    const page = readOggPage(bytes)
+    if (!program.headersDone) {
+      const previous = program.headers.length > 0 ? readOggPage(program.headers[program.headers.length - 1] as Uint8Array) : undefined
+      if (isOpusHeaderPage(page) || previous?.openEnded === true) {
+        if (program.headers.length >= D.maxHeaderPages) throw new Error('too many header pages')
+        program.headers.push(bytes)
+        return
+      }
+      this.headersComplete(program, program.headers)
+    }
+    let ms = 0
+    if (page.granule !== NO_GRANULE) {
+      if (program.lastGranule !== undefined && page.granule > program.lastGranule) ms = Number(page.granule - program.lastGranule) / 48
+      program.lastGranule = page.granule
+    }
+    program.source.push(bytes, Math.min(ms, D.maxPageMs))
+  }
+
+  private headersComplete (program: Program, headers: Uint8Array[]): void {
+    program.headersDone = true
+    program.headers = headers
+    if (program.sourceHeaders !== undefined && !sameHeaders(program.sourceHeaders, headers)) {
+      // The studio restarted its encoder: a new Ogg stream needs a new source connection.
+      void program.source.stop()
+      program.source = this.newSource(program.manifest, program.start)
+    }
+    program.source.setStreamHeaders(headers)
+    program.source.start()
+    this.report()
+  }
+
+  private closed (program: Program, sinkId: number, why: string): void {
+    if (this.program !== program || program.sinkId !== sinkId) return
+    log('program of %s: stream %s', program.station, why)
+    this.safeDispatchEvent('program:end', { detail: { station: program.station, why } })
+    if (why === 'end') {
+      this.endProgram(program)
+      return
+    }
+    // A broken or stalled stream keeps the source and its buffer a while: the studio reconnects and carries on.
+    setTimeout(() => { if (this.program === program && program.sinkId === sinkId) this.endProgram(program) }, this.init.abandonMs ?? D.abandonMs).unref?.()
+  }
+
+  private endProgram (program: Program): void {
+    if (this.program === program) this.program = undefined
+    void program.source.stop()
+  }
+
+  private report (): void {
+    const program = this.program
+    if (program === undefined) return
+    const s = program.source.status
+    if (s.state === 'stopped') return
+    program.reply.status({
+      icecast: program.headersDone ? s.state : 'connecting',
+      attempt: s.attempt,
+      listeners: program.listeners,
+      backlogMs: Math.round(s.backlogMs),
+      bufferedMs: Math.round(s.bufferedMs),
+      bytesIn: s.bytesIn,
+      bytesOut: s.bytesOut,
+      reconnects: s.reconnects,
+      error: s.error?.slice(0, 200)
+    })
+  }
+
+  private async readListeners (): Promise<void> {
+    const program = this.program
+    if (program === undefined || program.source.status.state !== 'connected') return
+    try {
+      const mount = (await readIcecastMounts(this.init.icecastUrl)).get(this.mount)
+      if (mount === undefined || this.program !== program) return
+      program.listeners = mount.listeners
+      this.safeDispatchEvent('program:listeners', { detail: { station: program.station, listeners: mount.listeners } })
+    } catch (err) {
+      log('no listener count from %s: %s', this.init.icecastUrl, (err as Error).message)
+    }
+  }
+
+  private refuse (peer: string, reason: ProgramRefusal): ProgramRefusal {
+    log('refused a program stream from %s: %s', peer, reason)
+    this.safeDispatchEvent('program:refuse', { detail: { peer, reason } })
+    return reason
+  }
+}
+
+function sameHeaders (a: Uint8Array[], b: Uint8Array[]): boolean {
+  return a.length === b.length && a.every((page, i) => bytesEqual(page, b[i] as Uint8Array))
+}
+
+function sameFormat (a: ProgramStart, b: ProgramStart): boolean {
+  return a.format === b.format && a.bitrate === b.bitrate && a.channels === b.channels
+}
+
+/** Ice-* headers from the station's signed manifest. */
+export function iceHeaders (manifest: Manifest, start: ProgramStart, isPublic: boolean): IceHeaders {
+  return {
+    name: manifest.name,
+    description: manifest.description,
+    genre: manifest.tags.join(' '),
+    url: manifest.homepage,
+    public: isPublic && manifest.access === 'open',
+    audioInfo: `channels=${start.channels};samplerate=${start.sampleRate};bitrate=${start.bitrate}`
+  }
+}

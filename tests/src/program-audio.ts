@@ -1,0 +1,140 @@
+/**
+ * Program audio for tests through real Icecast: a "counter signal" (a tone
+ * whose frequency steps up every `stepMs`, so each moment of the show is
+ * recognisable), encoded by ffmpeg as Ogg Opus with 10 ms pages; pacing its
+ * pages in real time; and listeners that decode a mount with ffmpeg and tell
+ * which steps they heard.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { promisify } from 'node:util'
+import { NO_GRANULE, readOggPage, type OggPage } from '@openstudio/protocol'
+import { toneShare } from './signal.ts'
+
+export const SAMPLE_RATE = 48_000
+
+export interface StepSignal {
+  /** Frequency of step 0, in Hz. @default 400 */
+  baseHz?: number
+  /** Frequency added per step. @default 50 */
+  stepHz?: number
+  /** @default 500 */
+  stepMs?: number
+  steps: number
+}
+
+const defaults = (s: StepSignal): Required<StepSignal> => ({ baseHz: 400, stepHz: 50, stepMs: 500, ...s })
+
+/** The frequency of step `i`. */
+export function stepFrequency (signal: StepSignal, i: number): number {
+  const s = defaults(signal)
+  return s.baseHz + s.stepHz * i
+}
+
+/** Writes the step signal as Ogg Opus (10 ms frames, one page per 10 ms) and returns its pages. */
+export async function encodeStepSignal (file: string, signal: StepSignal, bitrateKbps = 64): Promise<OggPage[]> {
+  const s = defaults(signal)
+  const seconds = (s.steps * s.stepMs) / 1000
+  const expr = `0.4*sin(2*PI*(${s.baseHz}+${s.stepHz}*floor(t*1000/${s.stepMs}))*t)`
+  await promisify(execFile)('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc=${expr}:s=${SAMPLE_RATE}:d=${seconds}`,
+    '-ac', '2', '-c:a', 'libopus', '-b:a', `${bitrateKbps}k`, '-frame_duration', '10', '-application', 'audio', '-page_duration', '10000', '-f', 'ogg', file])
+  return splitOggPages(await readFile(file))
+}
+
+/** The pages of an Ogg file, each checked. */
+export function splitOggPages (bytes: Uint8Array): OggPage[] {
+  const pages: OggPage[] = []
+  for (let offset = 0; offset < bytes.length;) {
+    const segments = bytes[offset + 26] as number
+    const lacing = bytes.subarray(offset + 27, offset + 27 + segments)
+    const length = 27 + segments + lacing.reduce((n, l) => n + l, 0)
+    pages.push(readOggPage(bytes.subarray(offset, offset + length)))
+    offset += length
+  }
+  return pages
+}
+
+/** The header pages (OpusHead, OpusTags) and the audio pages after them. */
+export function headersAndAudio (pages: OggPage[]): { headers: OggPage[], audio: OggPage[] } {
+  return { headers: pages.slice(0, 2), audio: pages.slice(2) }
+}
+
+/**
+ * Sends audio pages at the pace their granule positions give, as an encoder
+ * would, until they run out or `signal` aborts. `onPage` sees each page's index.
+ */
+export async function pacePages (pages: OggPage[], send: (page: OggPage, index: number) => void, signal: AbortSignal): Promise<void> {
+  const started = performance.now()
+  const first = pages.find((p) => p.granule !== NO_GRANULE)?.granule ?? 0n
+  for (const [i, page] of pages.entries()) {
+    if (signal.aborted) return
+    const dueMs = page.granule === NO_GRANULE ? 0 : Number(page.granule - first) / 48
+    const wait = started + dueMs - performance.now()
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    send(page, i)
+  }
+}
+
+/** An ffmpeg process decoding a stream URL to 48 kHz mono PCM. */
+export class Listener {
+  private readonly chunks: Buffer[] = []
+  private bytes = 0
+  readonly process: ChildProcess
+  readonly exited: Promise<number | null>
+
+  constructor (url: string) {
+    this.process = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-fflags', 'nobuffer', '-i', url, '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', 'pipe:1'],
+      { stdio: ['ignore', 'pipe', 'pipe'] })
+    this.process.stdout?.on('data', (chunk: Buffer) => { this.chunks.push(chunk); this.bytes += chunk.length })
+    this.exited = new Promise((resolve) => this.process.once('exit', (code) => { resolve(code) }))
+  }
+
+  /** Seconds of audio decoded so far. */
+  get seconds (): number {
+    return this.bytes / 2 / SAMPLE_RATE
+  }
+
+  samples (): Float32Array {
+    const all = Buffer.concat(this.chunks)
+    const out = new Float32Array(Math.floor(all.length / 2))
+    for (let i = 0; i < out.length; i++) out[i] = all.readInt16LE(i * 2) / 32768
+    return out
+  }
+
+  async stop (): Promise<void> {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return
+    this.process.kill('SIGKILL')
+    await this.exited
+  }
+}
+
+/**
+ * The step heard in each window of `samples` (`undefined` where no step tone
+ * dominates: silence, or a window across a step change).
+ */
+export function heardSteps (samples: Float32Array, signal: StepSignal, windowMs = 100): Array<number | undefined> {
+  const s = defaults(signal)
+  const n = Math.round((SAMPLE_RATE * windowMs) / 1000)
+  const heard: Array<number | undefined> = []
+  for (let from = 0; from + n <= samples.length; from += n) {
+    const window = samples.subarray(from, from + n)
+    let best: number | undefined
+    let bestShare = 0.5
+    for (let i = 0; i < s.steps; i++) {
+      const share = toneShare(window, SAMPLE_RATE, stepFrequency(s, i))
+      if (share > bestShare) {
+        bestShare = share
+        best = i
+      }
+    }
+    heard.push(best)
+  }
+  return heard
+}
+
+/** The distinct steps heard, in order of first hearing. */
+export function distinctSteps (heard: Array<number | undefined>): number[] {
+  const out: number[] = []
+  for (const step of heard) if (step !== undefined && out[out.length - 1] !== step) out.push(step)
+  return out
+}
