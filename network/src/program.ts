@@ -64,6 +64,8 @@ export interface OpenProgramInit {
 export class ProgramSender extends TypedEventEmitter<ProgramSenderEvents> {
   /** The relay's mount. */
   readonly mount: string
+  /** Where listeners play it. */
+  readonly listenUrl: string
   private readonly queue: Uint8Array[] = []
   private queued = 0
   private sending = false
@@ -73,9 +75,10 @@ export class ProgramSender extends TypedEventEmitter<ProgramSenderEvents> {
   /** Bytes dropped because the queue overflowed. */
   bytesDropped = 0
 
-  private constructor (private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, readonly relay: PeerId, accepted: { mount: string }, private readonly maxQueueBytes: number) {
+  private constructor (private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, readonly relay: PeerId, accepted: { mount: string, listenUrl: string }, private readonly maxQueueBytes: number) {
     super()
     this.mount = accepted.mount
+    this.listenUrl = accepted.listenUrl
     void this.readStatuses()
   }
 
@@ -205,6 +208,8 @@ export class ProgramSender extends TypedEventEmitter<ProgramSenderEvents> {
 export interface ProgramSink {
   /** The Icecast mount it feeds. */
   mount: string
+  /** Where listeners play it. */
+  listenUrl: string
   /**
    * One `data` message.
    * @throws {MalformedError} for bytes the format does not allow: the stream is cut off
@@ -284,7 +289,7 @@ async function serveProgram (stream: Stream, from: PeerId, ingest: ProgramIngest
     return
   }
   const sink = verdict
-  await writeDown(lp, { type: 'accepted', mount: sink.mount })
+  await writeDown(lp, { type: 'accepted', mount: sink.mount, listenUrl: sink.listenUrl })
   const idleMs = init.idleTimeoutMs ?? PROGRAM_DEFAULTS.idleTimeoutMs
   try {
     while (!ended) {

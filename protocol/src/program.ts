@@ -13,7 +13,7 @@ import { z } from 'zod'
 import { decodeCanonical, encodeCanonical } from './cbor.ts'
 import { MAX_RECORD_BYTES } from './constants.ts'
 import { MAX_OGG_PAGE_BYTES } from './ogg.ts'
-import { parseOrThrow, uintSchema } from './schema.ts'
+import { parseOrThrow, uintSchema, urlSchema } from './schema.ts'
 
 /** Largest program message: an Ogg page and its CBOR wrapping. */
 export const MAX_PROGRAM_MESSAGE_BYTES = MAX_OGG_PAGE_BYTES + 64
@@ -60,7 +60,12 @@ export const ICECAST_STATES = ['connecting', 'connected', 'reconnecting', 'faile
 export type IcecastState = typeof ICECAST_STATES[number]
 
 export const programDownSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('accepted'), mount: z.string().max(64) }),
+  z.strictObject({
+    type: z.literal('accepted'),
+    mount: z.string().max(64),
+    /** Where listeners play the program: the studio writes it into the manifest's stream entry. */
+    listenUrl: urlSchema(['http:', 'https:'], 512)
+  }),
   z.strictObject({ type: z.literal('refused'), reason: z.enum(PROGRAM_REFUSALS) }),
   z.strictObject({
     type: z.literal('status'),

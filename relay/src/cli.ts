@@ -32,6 +32,7 @@ interface RelayOptions {
   mount?: string
   programBuffer?: number
   icecastPublic?: boolean
+  icecastPublicUrl?: string
 }
 
 export function relayCommand (): Command {
@@ -50,11 +51,12 @@ export function relayCommand (): Command {
     .addOption(new Option('--turn-url <url>', 'a URL of the coturn sharing --turn-secret-file, handed to peers in a room, e.g. turn:turn.example.org:3478?transport=udp (repeatable)')
       .env('OPENSTUDIO_TURN_URL').argParser(collectTurnUrl))
     .addOption(new Option('--turn-secret-file <file>', "file holding coturn's static-auth-secret (TURN is off without it)").env('OPENSTUDIO_TURN_SECRET_FILE'))
-    .addOption(new Option('--station <id>', 'a station whose studio may stream its program here (repeatable)').env('OPENSTUDIO_STATION').argParser(collectStationId))
+    .addOption(new Option('--station <id>', "a station whose studio may stream its program here (repeatable; '*' lets any station stream, for local networks)").env('OPENSTUDIO_STATION').argParser(collectStationId))
     .addOption(new Option('--icecast <url>', "Icecast's base URL for the program, e.g. http://127.0.0.1:8000").env('OPENSTUDIO_ICECAST').argParser(parseHttpUrl))
     .addOption(new Option('--icecast-password-file <file>', "file holding Icecast's source password").env('OPENSTUDIO_ICECAST_PASSWORD_FILE'))
     .addOption(new Option('--mount <path>', 'the Icecast mount the program goes to (default /live.ogg)').env('OPENSTUDIO_MOUNT').argParser(parseMount))
     .option('--program-buffer <seconds>', 'audio kept to replay after an Icecast outage (default 30)', parsePositive)
+    .addOption(new Option('--icecast-public-url <url>', 'Icecast as listeners reach it, e.g. https://stream.example.org (default: --icecast)').env('OPENSTUDIO_ICECAST_PUBLIC_URL').argParser(parsePublicUrl))
     .option('--icecast-public', 'ask Icecast to list open stations in public directories (Ice-Public)')
     .action(async (opts: RelayOptions) => {
       const turn = await turnOptions(opts)
@@ -134,7 +136,7 @@ async function turnOptions (opts: RelayOptions): Promise<TurnInit | undefined> {
 
 function collectStationId (value: string, previous: string[] = []): string[] {
   const ids = value.split(/[\s,]+/).filter((v) => v !== '')
-  for (const id of ids) if (!isStationId(id)) throw new InvalidArgumentError(`not a station id: ${id} (expected 12D3KooW…)`)
+  for (const id of ids) if (id !== '*' && !isStationId(id)) throw new InvalidArgumentError(`not a station id: ${id} (expected 12D3KooW…)`)
   return [...previous, ...ids]
 }
 
@@ -146,6 +148,17 @@ function parseHttpUrl (value: string): string {
     throw new InvalidArgumentError('expected a URL such as http://127.0.0.1:8000')
   }
   if (url.protocol !== 'http:' || url.username !== '' || url.password !== '') throw new InvalidArgumentError('expected an http:// URL without credentials (the password comes from --icecast-password-file)')
+  return url.origin
+}
+
+function parsePublicUrl (value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new InvalidArgumentError('expected a URL such as https://stream.example.org')
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.username !== '' || url.password !== '') throw new InvalidArgumentError('expected an http:// or https:// URL without credentials')
   return url.origin
 }
 
@@ -169,6 +182,7 @@ async function programOptions (opts: RelayOptions): Promise<ProgramInit | undefi
     icecastUrl: opts.icecast as string,
     icecastPassword: await readSecretFile(file as string, 'Icecast password file', ProgramConfigError),
     mount: opts.mount,
+    publicUrl: opts.icecastPublicUrl,
     bufferMs: opts.programBuffer === undefined ? undefined : opts.programBuffer * 1000,
     public: opts.icecastPublic === true
   }

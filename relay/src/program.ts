@@ -19,11 +19,13 @@ import { PROGRAM_POLICY_DEFAULTS as D } from './constants.ts'
 const log = logger('openstudio:relay:program')
 
 export interface ProgramInit {
-  /** Station ids whose studios may stream here. */
+  /** Station ids whose studios may stream here; `*` lets any station stream (local networks only). */
   stations: string[]
   /** Icecast's base URL, such as `http://127.0.0.1:8000`. */
   icecastUrl: string
   icecastPassword: string
+  /** Icecast's URL as listeners reach it (behind TLS, say). @default icecastUrl */
+  publicUrl?: string
   /** @default '/live.ogg' */
   mount?: string
   /** Audio kept for replay after an Icecast outage, in ms. @default ICECAST_SOURCE_DEFAULTS.bufferMs (30 s) */
@@ -123,7 +125,7 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
   /** Decides on a `start` at `now` (unix ms). */
   accept (from: PeerId, start: ProgramStart, reply: ProgramReply, now: number): ProgramSink | ProgramRefusal {
     const station = from.toString()
-    if (!this.stations.has(station)) return this.refuse(station, 'not-station')
+    if (!this.stations.has(station) && !this.stations.has('*')) return this.refuse(station, 'not-station')
     let manifest: Manifest
     try {
       manifest = verifyManifestOrThrow(start.record, { now })
@@ -158,6 +160,7 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     log('program of %s on %s%s', station, this.init.icecastUrl, this.mount)
     return {
       mount: this.mount,
+      listenUrl: `${this.init.publicUrl ?? this.init.icecastUrl}${this.mount}`,
       data: (bytes) => { this.data(program, bytes) },
       close: (why) => { this.closed(program, sinkId, why) }
     }
