@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import type { Relay } from '@openstudio/relay'
+import type { ProgramInit, Relay } from '@openstudio/relay'
 import { launchChromium } from './browser.ts'
 import { startCoturn, type Coturn } from './coturn.ts'
 import { removeDir, startRelay, tcpAddr, tempDir } from './network.ts'
@@ -25,6 +25,8 @@ export interface StudioFixtureInit {
   turnSecret?: string
   /** Prefix of the temporary directory (tone files). @default 'openstudio-studio-' */
   dirPrefix?: string
+  /** The first relay takes studios' programs to this Icecast. @default no program ingest */
+  program?: ProgramInit
 }
 
 export interface StudioFixture {
@@ -55,7 +57,7 @@ export async function startStudioFixture (init: StudioFixtureInit = {}): Promise
   try {
     coturn = await startCoturn(secret)
     const turn = { urls: [`turn:127.0.0.1:${coturn.port}?transport=udp`], secret: new TextEncoder().encode(secret) }
-    const first = await startRelay({ http: { host: '127.0.0.1', port: 0 }, appDir: APP_DIR, turn })
+    const first = await startRelay({ http: { host: '127.0.0.1', port: 0 }, appDir: APP_DIR, turn, program: init.program })
     relays.push(first)
     relays.push(await startRelay({ bootstrap: [tcpAddr(first)], turn }))
     return {

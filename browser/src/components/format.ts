@@ -21,3 +21,10 @@ export function ago (at: number, now = Date.now()): string {
   if (s < 3600) return `${Math.round(s / 60)} min ago`
   return `${Math.round(s / 3600)} h ago`
 }
+
+/** A byte count for people: 1.2 MB, 340 kB, 512 B. */
+export function bytesText (n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`
+  if (n >= 1e3) return `${Math.round(n / 1e3)} kB`
+  return `${n} B`
+}

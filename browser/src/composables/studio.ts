@@ -4,12 +4,15 @@
  * keeps running while the app moves between pages; it stops on "Close studio"
  * or when the key is locked.
  */
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { InviteRole } from '@openstudio/protocol'
 import { shallowRef, watch, type ShallowRef } from 'vue'
 import type { MixerLevels } from '../audio/index.ts'
 import { humanCallError } from '../services/call/errors.ts'
 import { turnServersFor } from '../services/call/turn.ts'
-import { loadSettings } from '../services/config.ts'
+import { loadSettings, relayPeerIds } from '../services/config.ts'
+import type { BroadcastStatus } from '../services/program/broadcast.ts'
+import { withLiveStream } from '../services/program/live-stream.ts'
 import { StudioService, type StudioCaller } from '../services/studio/studio.ts'
 import { meterFrames } from './meter-frames.ts'
 import { useStationHost } from './my-station.ts'
@@ -20,17 +23,24 @@ export interface StudioState {
   callers: ShallowRef<StudioCaller[]>
   onAir: ShallowRef<{ onAir: boolean, since?: number }>
   levels: ShallowRef<MixerLevels | undefined>
+  /** The program's way to Icecast, while live. */
+  broadcast: ShallowRef<BroadcastStatus | undefined>
   busy: ShallowRef<boolean>
   error: ShallowRef<string | undefined>
   start: (init: { voiceProcessing: boolean }) => Promise<void>
   stop: () => Promise<void>
   invite: (init: { role: InviteRole, validForMs: number, label?: string }) => string
+  /** Puts the room on air, streams the program to the station's relay, and publishes the station as live. */
+  goLive: (init: { bitrate: number, channels: 1 | 2 }) => Promise<void>
+  /** Ends the stream and the show, and publishes the station as off air. */
+  endShow: () => Promise<void>
 }
 
 const studio = shallowRef<StudioService>()
 const callers = shallowRef<StudioCaller[]>([])
 const onAir = shallowRef<{ onAir: boolean, since?: number }>({ onAir: false })
 const levels = shallowRef<MixerLevels>()
+const broadcast = shallowRef<BroadcastStatus>()
 const busy = shallowRef(false)
 const error = shallowRef<string>()
 let stopMeters = (): void => {}
@@ -50,7 +60,52 @@ export function useStudio (): StudioState {
     stopMeters()
     callers.value = []
     onAir.value = { onAir: false }
+    const wasLive = running?.broadcast !== undefined
+    broadcast.value = undefined
     await running?.stop()
+    if (wasLive) await publishOnAir(false)
+  }
+
+  /** Republishes the manifest with the studio's on-air state; a failure shows, and the republisher tries again. */
+  const publishOnAir = async (live: boolean, listen?: { listenUrl: string, mount: string, bitrate: number }): Promise<void> => {
+    const station = host.value
+    const draft = station?.published
+    if (station === undefined || draft === undefined) return
+    try {
+      await station.publishStudio({ peer: station.key.id, onAir: live }, listen === undefined ? draft : withLiveStream(draft, listen))
+    } catch (err) {
+      error.value = `The station could not be published as ${live ? 'live' : 'off air'}: ${(err as Error).message}`
+    }
+  }
+
+  const goLive = async (init: { bitrate: number, channels: 1 | 2 }): Promise<void> => {
+    const running = studio.value
+    const station = host.value
+    if (running === undefined || station === undefined) return
+    error.value = undefined
+    await running.goOnAir()
+    const live = await running.startBroadcast({
+      ...init,
+      relays: () => relayPeerIds(station.relays).map((id) => peerIdFromString(id)),
+      record: () => {
+        const record = station.lastPublished?.record
+        if (record === undefined) throw new Error('Publish the station from My station before going live: the relay checks its signed manifest.')
+        return record
+      }
+    })
+    broadcast.value = live.current
+    live.addEventListener('status:change', (e) => { if (running.broadcast === live) broadcast.value = e.detail })
+    live.addEventListener('broadcast:accepted', (e) => { void publishOnAir(true, { ...e.detail, bitrate: init.bitrate }) })
+  }
+
+  const endShow = async (): Promise<void> => {
+    const running = studio.value
+    if (running === undefined) return
+    const wasLive = running.broadcast !== undefined
+    await running.endBroadcast()
+    broadcast.value = undefined
+    await running.goOffAir()
+    if (wasLive) await publishOnAir(false)
   }
   // Locking the key closes the studio.
   watch(host, (value) => { if (value === undefined) void stop() })
@@ -95,5 +150,5 @@ export function useStudio (): StudioState {
     return `${location.origin}/s/${running.stationId}/call?invite=${token}`
   }
 
-  return { studio, callers, onAir, levels, busy, error, start, stop, invite }
+  return { studio, callers, onAir, levels, broadcast, busy, error, start, stop, invite, goLive, endShow }
 }

@@ -8,7 +8,7 @@ import {
   connectToRelays, handlePing, libp2pKeyOf, publishStation, Republisher,
   type OpenStudioNode, type PublishResult
 } from '@openstudio/network'
-import type { ManifestDraftInput, StationKey } from '@openstudio/protocol'
+import type { ManifestDraftInput, StationKey, Studio } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import type { NetworkConfig } from './config.ts'
 import { createBrowserNode } from './node.ts'
@@ -23,6 +23,9 @@ export interface StationHostEvents {
 export class StationHost extends TypedEventEmitter<StationHostEvents> {
   private republisher?: Republisher
   private draft?: ManifestDraftInput
+  private studio?: Studio
+  /** The last record this page published: what the relay checks before it takes the program. */
+  lastPublished?: PublishResult
 
   private constructor (readonly key: StationKey, readonly node: OpenStudioNode, private readonly config: NetworkConfig) {
     super()
@@ -60,6 +63,18 @@ export class StationHost extends TypedEventEmitter<StationHostEvents> {
    */
   async publish (draft: ManifestDraftInput): Promise<PublishResult> {
     this.draft = draft
+    return this.publishNow()
+  }
+
+  /** Publishes the studio's state (`studio.onAir`) with the current fields, and the fields given. */
+  async publishStudio (studio: Studio, draft: ManifestDraftInput | undefined = this.draft): Promise<PublishResult> {
+    if (draft === undefined) throw new Error('publish the station before going on air')
+    this.studio = studio
+    this.draft = draft
+    return this.publishNow()
+  }
+
+  private async publishNow (): Promise<PublishResult> {
     const outcome = new Promise<PublishResult>((resolve, reject) => {
       const done = (e: CustomEvent<PublishResult>): void => { cleanup(); resolve(e.detail) }
       const failed = (e: CustomEvent<Error>): void => { cleanup(); reject(e.detail) }
@@ -83,10 +98,13 @@ export class StationHost extends TypedEventEmitter<StationHostEvents> {
   private startRepublisher (): void {
     this.republisher = new Republisher({
       publish: async (lastSeq, signal) => publishStation({ ...this.node.services, peerId: this.node.peerId }, {
-        key: this.key, draft: this.draft as ManifestDraftInput, relays: this.relays, lastSeq, signal
+        key: this.key, draft: this.draft as ManifestDraftInput, relays: this.relays, studio: this.studio, lastSeq, signal
       })
     })
-    this.republisher.addEventListener('publish:done', (e) => { this.safeDispatchEvent('publish:done', { detail: e.detail }) })
+    this.republisher.addEventListener('publish:done', (e) => {
+      this.lastPublished = e.detail
+      this.safeDispatchEvent('publish:done', { detail: e.detail })
+    })
     this.republisher.addEventListener('publish:error', (e) => { this.safeDispatchEvent('publish:error', { detail: e.detail }) })
     this.republisher.start()
   }

@@ -21,3 +21,14 @@ export const ICECAST_SOURCE_DEFAULTS = {
   /** Longest Ice-* header value sent. */
   maxHeaderChars: 512
 } as const
+
+/** Defaults of the fallback mount's source (`FallbackSource`). */
+export const FALLBACK_SOURCE_DEFAULTS = {
+  mount: '/fallback.ogg',
+  /** Audio per Ogg page: five 20 ms frames. */
+  pageMs: 100,
+  frameMs: 20,
+  /** Silence kept for replay after an Icecast outage: nobody misses silence. */
+  bufferMs: 1_000,
+  name: 'OpenStudio: back soon'
+} as const

@@ -16,6 +16,7 @@ import { CALL_DEFAULTS, type RefusalReason } from '../call/errors.ts'
 import { createCallAudioContext, microphoneConstraints, type CallStats } from '../call/peer.ts'
 import type { OpenStudioNode } from '@openstudio/network'
 import { CallerLink } from './caller-link.ts'
+import { Broadcast, type BroadcastInit } from '../program/broadcast.ts'
 
 const log = logger('openstudio:app:studio')
 
@@ -50,6 +51,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   /** A tap on the program, after the limiter (meters, diagnostics, the encoder). */
   readonly programAnalyser: AnalyserNode
   onAirSince?: number
+  /** The program on its way to Icecast, while the show is live. */
+  broadcast?: Broadcast
   private readonly links = new Map<string, CallerLink>()
   private readonly privateTalk = new Set<string>()
   private iceServers: RTCIceServer[] = []
@@ -123,6 +126,22 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   goOnAir = async (): Promise<void> => { await this.control({ type: 'on-air' }) }
   goOffAir = async (): Promise<void> => { await this.control({ type: 'off-air' }) }
 
+  /**
+   * Starts encoding the program and streaming it to a relay. The returned
+   * broadcast reports how that goes; `endBroadcast` ends it.
+   */
+  async startBroadcast (init: Omit<BroadcastInit, 'input' | 'node'>): Promise<Broadcast> {
+    await this.endBroadcast()
+    this.broadcast = await Broadcast.start({ ...init, node: this.init.node, input: this.mixer.programOutput })
+    return this.broadcast
+  }
+
+  async endBroadcast (): Promise<void> {
+    const running = this.broadcast
+    this.broadcast = undefined
+    await running?.stop()
+  }
+
   async kick (peer: string): Promise<void> {
     await this.control({ type: 'kick', peer })
     const link = this.links.get(peer)
@@ -145,6 +164,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    await this.endBroadcast()
     for (const peer of [...this.links.keys()]) this.drop(peer)
     await this.init.node.unhandle('/openstudio/signal/1').catch(() => {})
     this.room.stop()

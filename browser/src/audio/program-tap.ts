@@ -1,0 +1,96 @@
+/**
+ * A tap on the program for the encoder: an AudioWorklet that hands the main
+ * thread planar 32-bit blocks of a fixed length (10 ms at 48 kHz), straight
+ * from the render thread, with no MediaStream hop (which costs ~20 ms). The
+ * tap has no outputs, so the graph renders it without sending it anywhere.
+ */
+
+/** A block of program audio: `channels` planes of `frames` samples each, one after the other. */
+export interface TapBlock {
+  data: Float32Array<ArrayBuffer>
+  frames: number
+  channels: number
+}
+
+export interface ProgramTap {
+  /** Stops the worklet and disconnects it. */
+  stop: () => void
+}
+
+const PROCESSOR = 'openstudio-program-tap'
+
+/** The processor, as the AudioWorkletGlobalScope runs it (plain JavaScript, loaded from a blob). */
+const PROCESSOR_SOURCE = `
+class ProgramTap extends AudioWorkletProcessor {
+  constructor (options) {
+    super()
+    this.frames = options.processorOptions.frames
+    this.channels = options.processorOptions.channels
+    this.block = new Float32Array(this.frames * this.channels)
+    this.fill = 0
+    this.running = true
+    this.port.onmessage = (e) => { if (e.data === 'stop') this.running = false }
+  }
+
+  process (inputs) {
+    const input = inputs[0] || []
+    const quantum = input[0] ? input[0].length : 128
+    let done = 0
+    while (done < quantum) {
+      const n = Math.min(quantum - done, this.frames - this.fill)
+      for (let c = 0; c < this.channels; c++) {
+        const source = input[c] || input[0]
+        if (source) this.block.set(source.subarray(done, done + n), c * this.frames + this.fill)
+        else this.block.fill(0, c * this.frames + this.fill, c * this.frames + this.fill + n)
+      }
+      this.fill += n
+      done += n
+      if (this.fill === this.frames) {
+        this.port.postMessage(this.block, [this.block.buffer])
+        this.block = new Float32Array(this.frames * this.channels)
+        this.fill = 0
+      }
+    }
+    return this.running
+  }
+}
+registerProcessor('${PROCESSOR}', ProgramTap)
+`
+
+const loaded = new WeakMap<BaseAudioContext, Promise<void>>()
+
+/** Loads the processor into `context` once. */
+async function loadProcessor (context: BaseAudioContext): Promise<void> {
+  let loading = loaded.get(context)
+  if (loading === undefined) {
+    const url = URL.createObjectURL(new Blob([PROCESSOR_SOURCE], { type: 'text/javascript' }))
+    loading = context.audioWorklet.addModule(url).finally(() => { URL.revokeObjectURL(url) })
+    loaded.set(context, loading)
+  }
+  await loading
+}
+
+/**
+ * Taps `input` and calls `onBlock` with every block of `frames` samples,
+ * mixed to `channels` (speaker rules: a mono program is copied to both sides).
+ */
+export async function createProgramTap (input: AudioNode, init: { channels: 1 | 2, frames: number }, onBlock: (block: TapBlock) => void): Promise<ProgramTap> {
+  await loadProcessor(input.context)
+  const node = new AudioWorkletNode(input.context, PROCESSOR, {
+    numberOfInputs: 1,
+    numberOfOutputs: 0,
+    channelCount: init.channels,
+    channelCountMode: 'explicit',
+    channelInterpretation: 'speakers',
+    processorOptions: { frames: init.frames, channels: init.channels }
+  })
+  node.port.onmessage = (e: MessageEvent<Float32Array<ArrayBuffer>>) => { onBlock({ data: e.data, frames: init.frames, channels: init.channels }) }
+  input.connect(node)
+  return {
+    stop: () => {
+      node.port.postMessage('stop')
+      node.port.onmessage = null
+      input.disconnect(node)
+    }
+  }
+}

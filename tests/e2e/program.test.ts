@@ -1,0 +1,140 @@
+/**
+ * On air, end to end: the studio in Debian's Chromium (its microphone a
+ * 660 Hz tone) goes live, encodes the program with WebCodecs into Ogg pages,
+ * streams it to its relay, and the relay feeds a real icecast2. An ffmpeg
+ * listener and the web app's station page both hear the tone (Goertzel on
+ * what arrived). Icecast is killed mid-show and restarted: the studio shows
+ * the relay reconnecting, then connected.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import { startIcecast, type LocalIcecast } from '@openstudio/node'
+import { attributeNow, openStudio, startStudioFixture, textNow, type StudioFixture } from '../src/studio-fixture.ts'
+import { removeDir, tempDir } from '../src/network.ts'
+import { freePort } from '../src/ports.ts'
+import { Listener } from '../src/program-audio.ts'
+import { toneShare } from '../src/signal.ts'
+import { waitUntil } from '../src/wait.ts'
+import { screenshot } from '../src/web.ts'
+
+const HOST_TONE = 660
+const MOUNT = '/live.ogg'
+const PASSWORD = 'program-e2e'
+
+describe('on air: studio → relay → Icecast → listeners', () => {
+  let fixture: StudioFixture
+  let icecast: LocalIcecast
+  let icecastDir: string
+  let icecastPort: number
+  let host: Browser
+  let studio: Page
+  let stationId: string
+  const listeners: Listener[] = []
+
+  const startIce = async (): Promise<LocalIcecast> => startIcecast({ dir: icecastDir, port: icecastPort, sourcePassword: PASSWORD, mounts: [{ mount: MOUNT }] })
+  const broadcastState = async (): Promise<{ state: string | null, icecast: string | null }> => ({
+    state: await attributeNow(studio, '[data-testid=broadcast]', 'data-state'),
+    icecast: await attributeNow(studio, '[data-testid=broadcast]', 'data-icecast')
+  })
+  const heard = (samples: ArrayLike<number>, sampleRate: number): number => toneShare(samples, sampleRate, HOST_TONE)
+
+  beforeAll(async () => {
+    icecastDir = await tempDir('openstudio-program-e2e-icecast-')
+    icecastPort = await freePort()
+    icecast = await startIce()
+    fixture = await startStudioFixture({
+      dirPrefix: 'openstudio-program-e2e-',
+      program: { stations: ['*'], icecastUrl: icecast.url, icecastPassword: PASSWORD, mount: MOUNT, listenersIntervalMs: 500 }
+    })
+    host = await fixture.launch(HOST_TONE)
+    studio = await fixture.openPage(host)
+    stationId = await openStudio(studio, fixture.origin, { passphrase: 'on air passphrase', name: 'Live Tone Radio', tags: 'live' })
+  }, 120_000)
+
+  afterAll(async () => {
+    await Promise.all(listeners.map(async (l) => l.stop()))
+    await fixture?.stop()
+    await icecast?.stop()
+    await removeDir(icecastDir)
+  })
+
+  it('goes live: an ffmpeg listener hears the host, Icecast serves audio/ogg, and the studio counts the listener', async () => {
+    await studio.selectOption('[data-testid=bitrate]', '128')
+    await studio.click('[data-testid=go-on-air]')
+    await waitUntil('the studio to show the program on Icecast', async () => {
+      const s = await broadcastState()
+      if (s.state === 'live' && s.icecast === 'connected') return true
+      // Shown as the last error on a timeout: what the producer sees.
+      throw new Error(`${s.state ?? 'no broadcast'}/${s.icecast ?? ''}: ${await textNow(studio, '[data-testid=broadcast]')} ${await textNow(studio, '[data-testid=studio-error]')}`)
+    }, 30_000)
+
+    const source = await waitUntil('Icecast to list the mount', async () => {
+      const status = (await (await fetch(`${icecast.url}/status-json.xsl`)).json()) as { icestats: { source?: { listenurl: string, server_type: string } } }
+      return status.icestats.source
+    })
+    expect(source.listenurl).toMatch(new RegExp(`${MOUNT}$`))
+    expect(source.server_type).toBe('audio/ogg')
+
+    const listener = new Listener(`${icecast.url}${MOUNT}`)
+    listeners.push(listener)
+    await waitUntil('2 s of the show at the listener', () => listener.seconds >= 2, 30_000)
+    const samples = listener.samples()
+    // The last second: past the burst's start, the live show.
+    expect(heard(samples.subarray(samples.length - 48_000), 48_000)).toBeGreaterThan(0.5)
+    await waitUntil('the studio to count one listener', async () => (await textNow(studio, '[data-testid=broadcast-listeners]')).trim() === '1', 20_000)
+    expect(await textNow(studio, '[data-testid=listen-url]')).toBe(`${icecast.url}${MOUNT}`)
+    await screenshot(studio, 'studio-live')
+    await listener.stop()
+  }, 90_000)
+
+  it('the station page in the web app shows the station live and plays the show', async () => {
+    const listenerBrowser = await fixture.launch(0)
+    const page = await fixture.openPage(listenerBrowser)
+    // The studio republished the manifest with studio.onAir and the relay's listener URL.
+    await waitUntil('the station page to show the station on air', async () => {
+      await page.goto(`${fixture.origin}/s/${stationId}`)
+      await page.locator('[data-testid=listen]').waitFor({ timeout: 20_000 })
+      return (await page.locator('.badge.live').count()) > 0
+    }, 60_000)
+    await page.click('[data-testid=listen]')
+    const frame = await waitUntil(`the ${HOST_TONE} Hz show in the page`, async () => {
+      const f = await page.evaluate(() => {
+        const analyser = window.openstudioDiagnostics?.playerAnalyser
+        if (analyser === undefined) return undefined
+        const samples = new Float32Array(analyser.fftSize)
+        analyser.getFloatTimeDomainData(samples)
+        return { samples: Array.from(samples), sampleRate: analyser.context.sampleRate }
+      })
+      return f !== undefined && heard(f.samples, f.sampleRate) > 0.5 ? f : undefined
+    }, 30_000)
+    expect(heard(frame.samples, frame.sampleRate)).toBeGreaterThan(0.5)
+    await screenshot(page, 'station-live-listening')
+  }, 120_000)
+
+  it('Icecast dies mid-show and comes back 3 s later: the studio shows the relay reconnecting, then connected', async () => {
+    icecast.process.kill('SIGKILL')
+    await icecast.stop()
+    await waitUntil('the studio to show Icecast reconnecting', async () => (await broadcastState()).icecast === 'reconnecting', 20_000)
+    expect(await textNow(studio, '[data-testid=broadcast-headline]')).toMatch(/reconnects/)
+    await screenshot(studio, 'studio-icecast-reconnecting')
+    // Icecast stays away while the relay backs off: attempts after 0.5, 1 and 2 s (± jitter) make about 3 s.
+    await waitUntil('the relay\'s third attempt', async () => Number(/attempt (\d+)/.exec(await textNow(studio, '[data-testid=broadcast-headline]'))?.[1] ?? 0) >= 3, 20_000)
+    icecast = await startIce()
+    await waitUntil('the studio to show Icecast connected again', async () => (await broadcastState()).icecast === 'connected', 30_000)
+    const listener = new Listener(`${icecast.url}${MOUNT}`)
+    listeners.push(listener)
+    await waitUntil('2 s of the show after the restart', () => listener.seconds >= 2, 30_000)
+    const samples = listener.samples()
+    expect(heard(samples.subarray(samples.length - 48_000), 48_000)).toBeGreaterThan(0.5)
+    await listener.stop()
+  }, 90_000)
+
+  it('ending the show ends the stream and takes the station off air', async () => {
+    await studio.click('[data-testid=go-off-air]')
+    await waitUntil('the mount to end', async () => {
+      const status = (await (await fetch(`${icecast.url}/status-json.xsl`)).json()) as { icestats: { source?: unknown } }
+      return status.icestats.source === undefined
+    }, 20_000)
+    expect(await attributeNow(studio, '[data-testid=on-air-indicator]', 'data-on-air')).toBe('false')
+  }, 60_000)
+})
