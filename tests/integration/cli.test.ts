@@ -144,6 +144,23 @@ describe('openstudio CLI', () => {
     expect(noRelay.stderr).toMatch(/--bootstrap/)
   })
 
+  it('refuses program options that cannot work, each in one line', async () => {
+    const station = generateStationKey().id
+    const cases: Array<[string[], RegExp]> = [
+      [['--station', station, '--icecast', 'http://127.0.0.1:8000'], /needs all of --station, --icecast and --icecast-password-file/],
+      [['--station', station, '--icecast', 'http://127.0.0.1:8000', '--icecast-password-file', join(dir, 'no-such-password')], /Icecast password file .*no-such-password does not exist/],
+      [['--station', 'not-a-station'], /not a station id: not-a-station/],
+      [['--icecast', 'ftp://127.0.0.1'], /expected an http:\/\/ URL/],
+      [['--mount', 'live.ogg'], /expected a mount path such as \/live\.ogg/]
+    ]
+    for (const [args, message] of cases) {
+      const result = await runCli(['relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--allow-private', ...args])
+      expect(result.code, args.join(' ')).toBe(1)
+      expect(result.stderr.trim(), args.join(' ')).toMatch(message)
+      expect(result.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
+    }
+  })
+
   it('stops the relay cleanly on SIGTERM', async () => {
     const second = await startCliRelay(['--listen', '/ip4/127.0.0.1/tcp/0', '--allow-private'])
     expect(await second.stop()).toBe(0)

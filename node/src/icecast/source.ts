@@ -228,7 +228,7 @@ export class IcecastSource extends TypedEventEmitter<IcecastSourceEvents> {
   private rewind (): void {
     const since = Date.now() - (this.init.replayOverlapMs ?? D.replayOverlapMs)
     let i = this.next
-    while (i > 0 && ((this.ring[i - 1] as Unit).sentAt ?? 0) >= since) i--
+    while (i > 0 && ((this.ring[i - 1] as Unit).sentAt ?? 0) > since) i--
     this.next = i
   }
 
