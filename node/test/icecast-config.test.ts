@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_BURST_BYTES, icecastConfig } from '../src/icecast/config.ts'
+import { DEFAULT_BURST_BYTES, fallbackMount, icecastConfig, mountWithFallback } from '../src/icecast/config.ts'
 
 const base = { port: 8000, sourcePassword: 's3cr<t&', adminPassword: 'admin', logDir: '/tmp/log' }
 
@@ -12,6 +12,14 @@ describe('Icecast configuration', () => {
     expect(xml).toMatch(/<mount-name>\/live\.ogg<\/mount-name>\s*<fallback-mount>\/fallback\.ogg<\/fallback-mount>\s*<fallback-override>1<\/fallback-override>/)
     expect(xml).toContain('<chroot>0</chroot>')
     expect(xml).not.toContain('<changeowner>')
+  })
+
+  it('gives the fallback mount no burst and hides it, so listeners moved there stay at the live edge', () => {
+    expect(DEFAULT_BURST_BYTES).toBe(65_536)
+    const xml = icecastConfig({ ...base, mounts: [mountWithFallback('/live.ogg'), fallbackMount()] })
+    expect(xml).toMatch(/<mount-name>\/live\.ogg<\/mount-name>\s*<fallback-mount>\/fallback\.ogg<\/fallback-mount>\s*<fallback-override>1<\/fallback-override>\s*<burst-size>65536<\/burst-size>/)
+    expect(xml).toMatch(/<mount-name>\/fallback\.ogg<\/mount-name>\s*<hidden>1<\/hidden>\s*<public>0<\/public>\s*<burst-size>0<\/burst-size>/)
+    expect(xml).toContain('5.5 s at 96 kb/s, 8.2 s at 64 kb/s')
   })
 
   it('escapes values and drops privileges when asked', () => {
