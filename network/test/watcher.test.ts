@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { buildManifest, encodeAnnouncement, signManifest, stationKeyFromSeed, TOPIC } from '@openstudio/protocol'
+import { buildManifest, encodeAnnouncement, signListenerReport, signManifest, stationKeyFromSeed, TOPIC } from '@openstudio/protocol'
 import { DirectoryWatcher } from '../src/directory/watcher.ts'
 import type { Message } from '@libp2p/gossipsub'
 import { DRAFT, seed } from '../../protocol/test/fixtures/draft.ts'
@@ -41,5 +41,21 @@ describe('DirectoryWatcher', () => {
     expect(watcher.stations.size).toBe(0)
     expect(rejected).toHaveLength(3)
     expect(rejected[0]).toMatch(/^BadSignatureError/)
+  })
+
+  it('keeps the newest listener report per station and relay, and drops stale or forged ones', () => {
+    const watcher = new DirectoryWatcher({ pubsub })
+    const relay = stationKeyFromSeed(seed(2))
+    const heard: number[] = []
+    watcher.addEventListener('listeners:report', (e) => heard.push(e.detail.listeners))
+    const report = (listeners: number, at: number): Uint8Array => encodeAnnouncement({ type: 'listeners', report: signListenerReport({ station: key.id, relay: relay.id, mount: '/live.ogg', listeners, at }, relay) })
+    const now = Date.now()
+    watcher.handleMessage(message(report(3, now - 1000)))
+    watcher.handleMessage(message(report(5, now)))
+    watcher.handleMessage(message(report(4, now - 500)))
+    watcher.handleMessage(message(report(9, now - 10 * 60_000)))
+    expect(heard).toEqual([3, 5])
+    expect(watcher.listeners.get(`${key.id}/${relay.id}`)?.listeners).toBe(5)
+    expect(watcher.rejected).toBe(1)
   })
 })

@@ -7,7 +7,8 @@
 export const DOMAIN = {
   manifest: 'openstudio/manifest/v1\u0000',
   invite: 'openstudio/invite/v1\u0000',
-  room: 'openstudio/room/v1\u0000'
+  room: 'openstudio/room/v1\u0000',
+  listeners: 'openstudio/listeners/v1\u0000'
 } as const
 
 /** The manifest schema version this code writes and accepts. */

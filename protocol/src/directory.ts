@@ -14,6 +14,7 @@ import { decodeCanonical, encodeCanonical } from './cbor.ts'
 import { DIRECTORY_KEY, MAX_RECORD_BYTES } from './constants.ts'
 import { asVerifyError, verifyManifestOrThrow, type Manifest, type VerifyResult } from './manifest/manifest.ts'
 import { tagSchema } from './manifest/fields.ts'
+import { verifyListenerReport, type ListenerReport } from './listeners.ts'
 import { parseOrThrow } from './schema.ts'
 
 const SHA2_256 = 0x12
@@ -32,24 +33,37 @@ export function directoryCid (tag?: string): CID {
 export type DirectoryAnnouncement =
   /** A station's signed manifest record, as stored in the DHT. */
   | { type: 'station', record: Uint8Array }
+  /** A relay's signed listener count for a station it feeds to Icecast. */
+  | { type: 'listeners', report: Uint8Array }
+
+/** An announcement after verification. */
+export type VerifiedAnnouncement =
+  | { type: 'station', manifest: Manifest, record: Uint8Array }
+  | { type: 'listeners', report: ListenerReport }
 
 const announcementSchema = z.discriminatedUnion('t', [
-  z.strictObject({ t: z.literal('station'), r: z.instanceof(Uint8Array) })
+  z.strictObject({ t: z.literal('station'), r: z.instanceof(Uint8Array) }),
+  z.strictObject({ t: z.literal('listeners'), r: z.instanceof(Uint8Array) })
 ])
 const MAX_ANNOUNCEMENT_BYTES = MAX_RECORD_BYTES + 64
 
 export function encodeAnnouncement (announcement: DirectoryAnnouncement): Uint8Array {
-  return encodeCanonical({ t: announcement.type, r: announcement.record })
+  return encodeCanonical({ t: announcement.type, r: announcement.type === 'station' ? announcement.record : announcement.report })
 }
 
 /**
- * Decodes a directory announcement and verifies the manifest it carries.
+ * Decodes a directory announcement and verifies what it carries: a manifest
+ * exactly as a DHT record, a listener report by its relay's signature.
  * Never throws.
  */
-export function verifyAnnouncement (bytes: Uint8Array, now: number): VerifyResult<{ manifest: Manifest, record: Uint8Array }> {
+export function verifyAnnouncement (bytes: Uint8Array, now: number): VerifyResult<VerifiedAnnouncement> {
   try {
     const message = parseOrThrow(announcementSchema, decodeCanonical(bytes, 'announcement', MAX_ANNOUNCEMENT_BYTES), 'announcement')
-    return { ok: true, value: { manifest: verifyManifestOrThrow(message.r, { now }), record: message.r } }
+    if (message.t === 'listeners') {
+      const result = verifyListenerReport(message.r, now)
+      return result.ok ? { ok: true, value: { type: 'listeners', report: result.value } } : result
+    }
+    return { ok: true, value: { type: 'station', manifest: verifyManifestOrThrow(message.r, { now }), record: message.r } }
   } catch (err) {
     return { ok: false, error: asVerifyError(err) }
   }

@@ -46,8 +46,11 @@ export {
 export { planMix, type MixParticipant, type MixPlan, type MixPlanInit } from './mixminus.ts'
 export {
   decodeRecordsRequest, directoryCid, encodeAnnouncement, encodeRecordsRequest, MAX_RECORDS_REQUEST_BYTES, verifyAnnouncement,
-  type DirectoryAnnouncement, type RecordsRequest
+  type DirectoryAnnouncement, type RecordsRequest, type VerifiedAnnouncement
 } from './directory.ts'
+export {
+  LISTENER_REPORT_MAX_AGE_MS, listenerReportSchema, MAX_LISTENER_REPORT_BYTES, signListenerReport, verifyListenerReport, type ListenerReport
+} from './listeners.ts'
 export { decodeKeyFile, encodeKeyFile, MAX_KEY_FILE_CHARS } from './key-file.ts'
 export {
   decodeTurnRequest, decodeTurnResponse, encodeTurnRequest, encodeTurnResponse, isIceUrl, MAX_TURN_MESSAGE_BYTES,

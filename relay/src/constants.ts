@@ -35,3 +35,6 @@ export const PROGRAM_POLICY_DEFAULTS = {
   /** A program whose stream broke keeps its Icecast source this long for the studio to come back. */
   abandonMs: 60_000
 } as const
+
+/** A relay re-announces an unchanged listener count this often (readers drop reports older than 2 minutes). */
+export const LISTENER_ANNOUNCE_MS = 30_000

@@ -82,7 +82,7 @@ interface Program {
 
 export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
   private readonly stations: Set<string>
-  private readonly mount: string
+  readonly mount: string
   private program?: Program
   private nextSinkId = 0
   private running = false

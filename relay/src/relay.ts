@@ -11,7 +11,9 @@ import { logger } from '@libp2p/logger'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
-import { createOpenStudioNode, DHT_DATASTORE_PREFIX, DirectoryWatcher, handleRecords, storedRecords, type OpenStudioNode, type RelayServerInit } from '@openstudio/node'
+import {
+  createOpenStudioNode, DHT_DATASTORE_PREFIX, DirectoryWatcher, generateKeyPair, handleRecords, storedRecords, type OpenStudioNode, type RelayServerInit
+} from '@openstudio/node'
 import { LevelDatastore } from 'datastore-level'
 import { MemoryDatastore } from 'datastore-core'
 import { Gauge, Registry } from 'prom-client'
@@ -20,11 +22,13 @@ import { PROTOCOL } from '@openstudio/protocol'
 import { startHttp } from './http.ts'
 import { loadOrCreateRelayKey } from './identity.ts'
 import { RoomRouter } from './rooms.ts'
+import { ListenerAnnouncer } from './listeners.ts'
 import { ProgramService, type ProgramInit } from './program.ts'
 import { registerProgramMetrics, registerRoomMetrics, registerTurnMetrics } from './service-metrics.ts'
 import { TurnService, type TurnInit } from './turn.ts'
 import type { Server } from 'node:http'
 import type { Datastore } from 'interface-datastore'
+import type { PrivateKey } from '@libp2p/interface'
 
 const log = logger('openstudio:relay')
 
@@ -98,7 +102,7 @@ export class Relay {
   /** Creates and starts a relay; rolls back on failure. */
   static async create (init: RelayInit = {}): Promise<Relay> {
     let datastore: Datastore & { open?: () => Promise<void>, close?: () => Promise<void> } = new MemoryDatastore()
-    let privateKey
+    let privateKey: PrivateKey = await generateKeyPair('Ed25519')
     if (init.dataDir !== undefined) {
       await mkdir(init.dataDir, { recursive: true, mode: 0o700 })
       privateKey = await loadOrCreateRelayKey(init.dataDir)
@@ -132,6 +136,8 @@ export class Relay {
       await turn?.start()
       program = init.program === undefined ? undefined : new ProgramService({ registrar: node }, init.program)
       await program?.start()
+      // The relay signs the listener counts it reads from Icecast, with its own key.
+      if (program !== undefined) new ListenerAnnouncer({ pubsub: node.services.pubsub }, privateKey).follow(program)
       const relay = new Relay(node, datastore, registry, directory, rooms, turn, program)
       relay.registerGauges()
       registerRoomMetrics(registry, rooms)

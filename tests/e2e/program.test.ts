@@ -109,6 +109,15 @@ describe('on air: studio → relay → Icecast → listeners', () => {
     }, 30_000)
     expect(heard(frame.samples, frame.sampleRate)).toBeGreaterThan(0.5)
     await screenshot(page, 'station-live-listening')
+
+    // The directory lists the station live, with the count its relay signed and announced.
+    const directory = await fixture.openPage(listenerBrowser)
+    await directory.goto(fixture.origin)
+    const card = `[data-station-id="${stationId}"]`
+    await waitUntil('the directory to show the relay\'s listener count', async () => /^\d+ listening/.test((await textNow(directory, `${card} [data-testid=listeners]`)).trim()), 60_000)
+    expect(await directory.locator(`${card} .badge.live`).count()).toBe(1)
+    expect(Number((await textNow(directory, `${card} [data-testid=listeners]`)).trim().split(' ')[0])).toBeGreaterThanOrEqual(1)
+    await screenshot(directory, 'directory-live-listeners')
   }, 120_000)
 
   it('Icecast dies mid-show and comes back 3 s later: the studio shows the relay reconnecting, then connected', async () => {

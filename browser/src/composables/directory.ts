@@ -3,9 +3,10 @@
  * verified list, then live announcements; with search and filters.
  */
 import { byName, type ResolvedStation } from '@openstudio/network'
-import type { Manifest } from '@openstudio/protocol'
+import type { ListenerReport, Manifest } from '@openstudio/protocol'
 import { computed, onScopeDispose, ref, shallowRef, type ComputedRef, type Ref, type ShallowRef } from 'vue'
 import { DirectoryCache } from '../services/directory-cache.ts'
+import { listenersFor, type ShownListeners } from '../services/listeners.ts'
 import { humanError } from '../services/network.ts'
 import { useNetworkService } from './network.ts'
 
@@ -25,6 +26,8 @@ export interface DirectoryState {
   tags: ComputedRef<string[]>
   languages: ComputedRef<string[]>
   refresh: () => Promise<void>
+  /** The listener count a relay of the station reported, when one did lately. */
+  listenersOf: (station: Manifest) => ShownListeners | undefined
 }
 
 export function useDirectory (): DirectoryState {
@@ -56,7 +59,14 @@ export function useDirectory (): DirectoryState {
     void cache.save([e.detail])
   }
   service.addEventListener('station:announce', onAnnounce)
-  onScopeDispose(() => { service.removeEventListener('station:announce', onAnnounce) })
+  const reports = shallowRef<ListenerReport[]>(service.listenerReports)
+  const onReport = (): void => { reports.value = service.listenerReports }
+  service.addEventListener('listeners:report', onReport)
+  onScopeDispose(() => {
+    service.removeEventListener('station:announce', onAnnounce)
+    service.removeEventListener('listeners:report', onReport)
+  })
+  const listenersOf = (station: Manifest): ShownListeners | undefined => listenersFor(station, reports.value, Date.now())
 
   let running: Promise<void> | undefined
   const refresh = async (): Promise<void> => {
@@ -104,5 +114,5 @@ export function useDirectory (): DirectoryState {
   const tags = computed(() => [...new Set(stations.value.flatMap((m) => m.tags))].sort())
   const languages = computed(() => [...new Set(stations.value.map((m) => m.language))].sort())
 
-  return { stations, visible, phase, message, error, fromCache, query, tag, language, tags, languages, refresh }
+  return { stations, visible, phase, message, error, fromCache, query, tag, language, tags, languages, refresh, listenersOf }
 }

@@ -9,7 +9,7 @@ import {
   connectToRelays, dialStation, libp2pKeyOf, relaySnapshots, DirectoryWatcher, listDirectory, resolveStation,
   type DialedStation, type DialInit, type ListInit, type OpenStudioNode, type ResolvedStation
 } from '@openstudio/network'
-import type { Manifest, StationKey } from '@openstudio/protocol'
+import type { ListenerReport, Manifest, StationKey } from '@openstudio/protocol'
 import type { PeerId } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { loadNetworkConfig, relayPeerIds, type NetworkConfig } from './config.ts'
@@ -25,6 +25,8 @@ export interface NetworkEvents {
   'status:change': CustomEvent<{ status: NetworkStatus, error?: string, relays: number }>
   /** A verified station was announced on the directory topic. */
   'station:announce': CustomEvent<ResolvedStation>
+  /** A relay reported a station's listeners (its signature checked; whether it speaks for the station is the reader's call). */
+  'listeners:report': CustomEvent<ListenerReport>
 }
 
 export class NetworkService extends TypedEventEmitter<NetworkEvents> {
@@ -70,6 +72,11 @@ export class NetworkService extends TypedEventEmitter<NetworkEvents> {
     return this.node?.getPeers().filter((p) => relays.has(p.toString())) ?? []
   }
 
+  /** Listener reports heard on the directory topic since start. */
+  get listenerReports (): ListenerReport[] {
+    return [...(this.watcher?.listeners.values() ?? [])]
+  }
+
   /** Stations heard on the directory topic since start. */
   get heard (): ResolvedStation[] {
     return [...(this.watcher?.stations.values() ?? [])]
@@ -105,6 +112,7 @@ export class NetworkService extends TypedEventEmitter<NetworkEvents> {
     this.node = node
     this.watcher = new DirectoryWatcher(node.services)
     this.watcher.addEventListener('station:announce', (e) => { this.safeDispatchEvent('station:announce', { detail: e.detail }) })
+    this.watcher.addEventListener('listeners:report', (e) => { this.safeDispatchEvent('listeners:report', { detail: e.detail }) })
     this.watcher.start()
     node.addEventListener('peer:disconnect', () => { this.setStatus(this.relayCount > 0 ? 'online' : 'connecting') })
     node.addEventListener('peer:connect', () => { this.setStatus('online') })

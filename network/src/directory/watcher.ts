@@ -1,10 +1,11 @@
 /**
- * Listens to the directory topic and keeps the verified stations heard there.
- * Announcements are verified exactly like DHT records; anything else is
- * dropped and counted.
+ * Listens to the directory topic and keeps the verified stations heard there,
+ * and the listener counts relays report for them. Station announcements are
+ * verified exactly like DHT records, listener reports by their relay's
+ * signature; anything else is dropped and counted.
  */
 import { logger } from '@libp2p/logger'
-import { TOPIC, verifyAnnouncement } from '@openstudio/protocol'
+import { TOPIC, verifyAnnouncement, type ListenerReport } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import { keep } from './list.ts'
 import type { ResolvedStation } from '../station/resolve.ts'
@@ -12,9 +13,14 @@ import type { GossipSub, Message } from '@libp2p/gossipsub'
 
 const log = logger('openstudio:directory:watch')
 
+/** Listener reports kept at once (oldest updated dropped first). */
+const MAX_LISTENER_REPORTS = 4096
+
 export interface DirectoryWatcherEvents {
   /** A verified announcement brought a new station or a newer manifest. */
   'station:announce': CustomEvent<ResolvedStation>
+  /** A relay reported a station's listeners (signed by the relay, not by the station). */
+  'listeners:report': CustomEvent<ListenerReport>
   /** An announcement failed verification and was dropped. */
   'announcement:reject': CustomEvent<{ from: string, reason: string }>
 }
@@ -33,6 +39,8 @@ export interface DirectoryWatcherComponents {
  */
 export class DirectoryWatcher extends TypedEventEmitter<DirectoryWatcherEvents> {
   readonly stations = new Map<string, ResolvedStation>()
+  /** The newest listener report per station and relay, keyed `station/relay`; at most MAX_LISTENER_REPORTS. */
+  readonly listeners = new Map<string, ListenerReport>()
   rejected = 0
   private running = false
 
@@ -65,7 +73,23 @@ export class DirectoryWatcher extends TypedEventEmitter<DirectoryWatcherEvents> 
       this.safeDispatchEvent('announcement:reject', { detail: { from, reason: `${result.error.name}: ${result.error.message}` } })
       return
     }
-    if (keep(this.stations, result.value)) this.safeDispatchEvent('station:announce', { detail: result.value })
+    const announcement = result.value
+    if (announcement.type === 'listeners') {
+      this.keepReport(announcement.report)
+      return
+    }
+    const station = { manifest: announcement.manifest, record: announcement.record }
+    if (keep(this.stations, station)) this.safeDispatchEvent('station:announce', { detail: station })
+  }
+
+  private keepReport (report: ListenerReport): void {
+    const key = `${report.station}/${report.relay}`
+    const known = this.listeners.get(key)
+    if (known !== undefined && known.at >= report.at) return
+    this.listeners.delete(key)
+    this.listeners.set(key, report)
+    if (this.listeners.size > MAX_LISTENER_REPORTS) this.listeners.delete(this.listeners.keys().next().value as string)
+    this.safeDispatchEvent('listeners:report', { detail: report })
   }
 
   private readonly onMessage = (event: CustomEvent<Message>): void => {
