@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateStationKey } from '@openstudio/protocol'
 import { runCli, spawnCli, startCliRelay, type CliRelay } from '../src/cli.ts'
 import { draftFor, removeDir, tempDir } from '../src/network.ts'
+import { waitUntil } from '../src/wait.ts'
 
 describe('openstudio CLI', () => {
   let dir: string
@@ -29,7 +30,7 @@ describe('openstudio CLI', () => {
   const bootstrap = (): string[] => ['--bootstrap', relay.addrs[0] as string]
 
   it('prints help for every command', async () => {
-    for (const args of [['--help'], ['key', '--help'], ['key', 'generate', '--help'], ['station', 'publish', '--help'], ['station', 'resolve', '--help'], ['directory', 'list', '--help'], ['relay', '--help']]) {
+    for (const args of [['--help'], ['key', '--help'], ['key', 'generate', '--help'], ['station', 'publish', '--help'], ['station', 'resolve', '--help'], ['directory', 'list', '--help'], ['relay', '--help'], ['fallback', '--help']]) {
       const result = await runCli(args)
       expect(result.code, args.join(' ')).toBe(0)
       expect(result.stdout).toMatch(/Usage: openstudio/)
@@ -159,6 +160,33 @@ describe('openstudio CLI', () => {
       expect(result.stderr.trim(), args.join(' ')).toMatch(message)
       expect(result.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
     }
+  })
+
+  it('refuses fallback options that cannot work, each in one line', async () => {
+    const empty = join(dir, 'empty-password')
+    await writeFile(empty, '\n')
+    const cases: Array<[string[], RegExp]> = [
+      [['--icecast-password-file', empty], /required option '--icecast <url>'/],
+      [['--icecast', 'https://127.0.0.1:8000', '--icecast-password-file', empty], /expected an http:\/\/ URL/],
+      [['--icecast', 'http://127.0.0.1:8000', '--icecast-password-file', join(dir, 'no-such-password')], /no Icecast password file at .*no-such-password/],
+      [['--icecast', 'http://127.0.0.1:8000', '--icecast-password-file', empty], /is empty/],
+      [['--icecast', 'http://127.0.0.1:8000', '--icecast-password-file', empty, '--mount', 'fallback.ogg'], /expected a mount path/]
+    ]
+    for (const [args, message] of cases) {
+      const result = await runCli(['fallback', ...args])
+      expect(result.code, args.join(' ')).toBe(1)
+      expect(result.stderr.trim(), args.join(' ')).toMatch(message)
+      expect(result.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
+    }
+  })
+
+  it('runs the fallback source until SIGTERM, retrying while Icecast is away', async () => {
+    const password = join(dir, 'icecast-password')
+    await writeFile(password, 'hackme\n')
+    const fallback = spawnCli(['fallback', '--icecast', 'http://127.0.0.1:1', '--icecast-password-file', password])
+    await fallback.waitForLine((line) => line === 'ready')
+    await waitUntil('the fallback source to report its failed connection', () => /fallback http:\/\/127\.0\.0\.1:1\/fallback\.ogg: connecting \(.*ECONNREFUSED/.test(fallback.stderr()))
+    expect(await fallback.stop()).toBe(0)
   })
 
   it('stops the relay cleanly on SIGTERM', async () => {

@@ -4,12 +4,13 @@
  */
 import { Command } from 'commander'
 import { directoryCommand } from './directory.ts'
+import { fallbackCommand } from './fallback.ts'
 import { keyCommand } from './key.ts'
 import { stationCommand } from './station.ts'
 
 export { EXIT, CliError, collectMultiaddr, printResult, progress, reportError } from './output.ts'
 
-/** The program with the key, station and directory commands. */
+/** The program with the key, station, directory and fallback commands. */
 export function createProgram (extra: Command[] = []): Command {
   const program = new Command('openstudio')
     .description('OpenStudio: decentralized live talk and radio stations')
@@ -18,6 +19,7 @@ export function createProgram (extra: Command[] = []): Command {
   program.addCommand(keyCommand())
   program.addCommand(stationCommand())
   program.addCommand(directoryCommand())
+  program.addCommand(fallbackCommand())
   for (const command of extra) program.addCommand(command)
   return program
 }
