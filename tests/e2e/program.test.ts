@@ -146,4 +146,25 @@ describe('on air: studio → relay → Icecast → listeners', () => {
     }, 20_000)
     expect(await attributeNow(studio, '[data-testid=on-air-indicator]', 'data-on-air')).toBe('false')
   }, 60_000)
+
+  it('a browser without WebCodecs Opus streams through the MediaRecorder fallback, and says what it costs', async () => {
+    const page = await fixture.openPage(host)
+    await page.context().addInitScript('delete window.AudioEncoder')
+    await openStudio(page, fixture.origin, { passphrase: 'fallback passphrase', name: 'Fallback Radio' })
+    await page.click('[data-testid=go-on-air]')
+    await waitUntil('the fallback stream on Icecast', async () => (await attributeNow(page, '[data-testid=broadcast]', 'data-icecast')) === 'connected', 30_000)
+    expect(await textNow(page, '[data-testid=broadcast]')).toMatch(/MediaRecorder fallback: about 250 ms more latency/)
+    const source = await waitUntil('Icecast to list the mount', async () => {
+      const status = (await (await fetch(`${icecast.url}/status-json.xsl`)).json()) as { icestats: { source?: { server_type: string } } }
+      return status.icestats.source
+    })
+    expect(source.server_type).toBe('audio/webm')
+    const listener = new Listener(`${icecast.url}${MOUNT}`)
+    listeners.push(listener)
+    await waitUntil('2 s of the fallback show', () => listener.seconds >= 2, 30_000)
+    const samples = listener.samples()
+    expect(heard(samples.subarray(samples.length - 48_000), 48_000)).toBeGreaterThan(0.5)
+    await page.click('[data-testid=go-off-air]')
+    await listener.stop()
+  }, 120_000)
 })
