@@ -60,7 +60,9 @@ describe('on air: studio → relay → Icecast → listeners', () => {
 
   it('goes live: an ffmpeg listener hears the host, Icecast serves audio/ogg, and the studio counts the listener', async () => {
     await studio.selectOption('[data-testid=bitrate]', '128')
-    await studio.click('[data-testid=go-on-air]')
+    // By keyboard: L goes live once the focus has left the form fields.
+    await studio.locator('h1').click()
+    await studio.keyboard.press('l')
     await waitUntil('the studio to show the program on Icecast', async () => {
       const s = await broadcastState()
       if (s.state === 'live' && s.icecast === 'connected') return true
