@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_BURST_BYTES, fallbackMount, icecastConfig, mountWithFallback } from '../src/icecast/config.ts'
 
@@ -26,5 +27,21 @@ describe('Icecast configuration', () => {
     const xml = icecastConfig({ ...base, changeOwner: { user: 'icecast2', group: 'icecast' } })
     expect(xml).toContain('<source-password>s3cr&lt;t&amp;</source-password>')
     expect(xml).toContain('<user>icecast2</user>')
+  })
+
+  it('docker/icecast.xml makes the same choices for a container, with no password in it', async () => {
+    const template = await readFile(new URL('../../docker/icecast.xml', import.meta.url), 'utf8')
+    const generated = icecastConfig({ ...base, mounts: [mountWithFallback('/live.ogg'), fallbackMount()] })
+    // The mounts and headers, whitespace and comments aside.
+    const blocks = (xml: string, tag: string): string[] => [...xml.replace(/<!--[\s\S]*?-->/g, '').matchAll(new RegExp(`<${tag}[ >][\\s\\S]*?</${tag}>`, 'g'))].map((m) => m[0].replace(/\s+/g, ' '))
+    expect(blocks(template, 'mount')).toHaveLength(2)
+    expect(blocks(template, 'mount')).toEqual(blocks(generated, 'mount'))
+    expect(blocks(template, 'http-headers')).toEqual(blocks(generated, 'http-headers'))
+    expect(template).toContain(`<burst-size>${DEFAULT_BURST_BYTES}</burst-size>`)
+    expect(template).toContain('<bind-address>0.0.0.0</bind-address>')
+    expect(template).toContain('<source-password>@SOURCE_PASSWORD@</source-password>')
+    expect(template).toContain('<admin-password>@ADMIN_PASSWORD@</admin-password>')
+    // XML comments may not hold a double hyphen: Icecast refuses such a file.
+    for (const comment of template.match(/<!--[\s\S]*?-->/g) ?? []) expect(comment.slice(4, -3)).not.toContain('--')
   })
 })
