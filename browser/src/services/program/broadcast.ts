@@ -79,7 +79,7 @@ export class Broadcast extends TypedEventEmitter<BroadcastEvents> {
   /** Starts the encoder and connects to a relay; the status tells how it goes. */
   static async start (init: BroadcastInit): Promise<Broadcast> {
     const broadcast = new Broadcast(init)
-    broadcast.encoder = await createProgramEncoder(init.input, { bitrate: broadcast.status.bitrate, channels: broadcast.status.channels }, (bytes) => { broadcast.unit(bytes) })
+    broadcast.encoder = await createProgramEncoder(init.input, { bitrate: broadcast.status.bitrate, channels: broadcast.status.channels }, (bytes, _ms, header) => { broadcast.unit(bytes, header) })
     broadcast.status.encoder = broadcast.encoder.description
     broadcast.statusTimer = setInterval(() => { broadcast.emit() }, D.statusIntervalMs)
     void broadcast.connect()
@@ -102,9 +102,10 @@ export class Broadcast extends TypedEventEmitter<BroadcastEvents> {
     this.emit()
   }
 
-  private unit (bytes: Uint8Array): void {
+  /** A unit from the encoder. Headers that come while no stream is open wait in `encoder.headers` for the next one. */
+  private unit (bytes: Uint8Array, header: boolean): void {
     if (this.sender?.open === true) this.sender.send(bytes)
-    else if (this.encoder?.headers.includes(bytes) !== true) this.carry(bytes)
+    else if (!header) this.carry(bytes)
   }
 
   /** Keeps audio while no stream is open, within the same bound as a stream's queue. */

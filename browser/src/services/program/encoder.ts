@@ -18,8 +18,11 @@ export interface EncoderInit {
   channels: 1 | 2
 }
 
-/** Encoded program units go here: each is whole (an Ogg page, a WebM chunk) and `ms` long. */
-export type UnitSink = (bytes: Uint8Array, ms: number) => void
+/**
+ * Encoded program units go here: each is whole (an Ogg page, a WebM chunk)
+ * and `ms` long. A `header` unit is also in the encoder's `headers`.
+ */
+export type UnitSink = (bytes: Uint8Array, ms: number, header: boolean) => void
 
 export interface ProgramEncoder {
   readonly format: ProgramFormat
@@ -109,12 +112,15 @@ export class OggOpusEncoder implements ProgramEncoder {
   }
 
   private packet (chunk: EncodedAudioChunk, metadata: EncodedAudioChunkMetadata | undefined, onUnit: UnitSink): void {
-    if (this.headers.length === 0) this.writeHeaders(metadata?.decoderConfig?.description)
+    if (this.headers.length === 0) {
+      this.writeHeaders(metadata?.decoderConfig?.description)
+      for (const header of this.headers) onUnit(header, 0, true)
+    }
     const packet = new Uint8Array(chunk.byteLength)
     chunk.copyTo(packet)
     const samples = Math.round(((chunk.duration ?? PROGRAM_ENCODER.frameMs * 1000) * PROGRAM_ENCODER.sampleRate) / 1e6)
     this.granule += BigInt(samples)
-    onUnit(writeOggPage({ granule: this.granule, serial: this.serial, sequence: this.sequence++, packets: [packet] }), samples / 48)
+    onUnit(writeOggPage({ granule: this.granule, serial: this.serial, sequence: this.sequence++, packets: [packet] }), samples / 48, false)
   }
 
   /** OpusHead (the encoder's own, when it gives one) and OpusTags, each on its own page. */
@@ -147,8 +153,9 @@ export class WebmEncoder implements ProgramEncoder {
         const bytes = new Uint8Array(buffer)
         if (bytes.length === 0) return
         // The first chunk holds the WebM header: every stream starts with it.
-        if (self.headers.length === 0) self.headers.push(bytes)
-        onUnit(bytes, PROGRAM_ENCODER.recorderSliceMs)
+        const header = self.headers.length === 0
+        if (header) self.headers.push(bytes)
+        onUnit(bytes, PROGRAM_ENCODER.recorderSliceMs, header)
       })
     })
     recorder.start(PROGRAM_ENCODER.recorderSliceMs)
