@@ -28,6 +28,8 @@ export const FALLBACK_SOURCE_DEFAULTS = {
   /** Audio per Ogg page: five 20 ms frames. */
   pageMs: 100,
   frameMs: 20,
+  /** Silence padded to this bitrate: players that buffer by bytes keep playing. */
+  bitrateKbps: 64,
   /** Silence kept for replay after an Icecast outage: nobody misses silence. */
   bufferMs: 1_000,
   name: 'OpenStudio: back soon'

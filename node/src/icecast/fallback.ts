@@ -8,7 +8,10 @@
  * web root as a fallback, but sends it untimed (measured: about five times
  * real time), so a listener's player fills with minutes of fallback audio and
  * hears the show again only after all of it. This source keeps the fallback
- * mount live with silence, about 4 kb/s, reconnecting after Icecast restarts.
+ * mount live with silence, reconnecting after Icecast restarts. The silent
+ * frames are padded to a program-like bitrate: Chromium's `<audio>` stalls on
+ * a 4 kb/s stream until it has buffered enough bytes, and a listener's clock
+ * stops; at 64 kb/s it plays on through the fallback (measured).
  */
 import { randomInt } from 'node:crypto'
 import { TypedEventEmitter } from 'main-event'
@@ -24,6 +27,8 @@ export interface FallbackSourceInit {
   mount?: string
   /** Match the live mount's, so players need not change layout. @default 2 */
   channels?: 1 | 2
+  /** Silence padded to this bitrate, so players keep playing it. @default FALLBACK_SOURCE_DEFAULTS.bitrateKbps (64) */
+  bitrateKbps?: number
   /** Ice-Name. @default FALLBACK_SOURCE_DEFAULTS.name */
   name?: string
 }
@@ -31,13 +36,26 @@ export interface FallbackSourceInit {
 /** Samples (48 kHz) per Opus frame. */
 const FRAME_SAMPLES = D.frameMs * 48
 
+/** The two bytes of CELT range coder output that set the silence flag (RFC 6716 §4.3). */
+const SILENCE = [0xff, 0xfe] as const
+
 /**
- * One 20 ms CELT frame with the silence flag set (RFC 6716 §4.3): the TOC
- * byte (config 31, fullband; 0xf8 mono, 0xfc stereo) and two bytes of range
- * coder output that decode to silence.
+ * One 20 ms silent Opus packet of `bytes` bytes (at least 5): the TOC byte
+ * (config 31, CELT fullband, mono or stereo, code 3), a frame count of 1 with
+ * the padding flag, the padding length (RFC 6716 §3.2.5: each 255 adds 254
+ * and another length byte follows), the silent frame, then zero padding.
  */
-function silentFrame (channels: 1 | 2): Uint8Array {
-  return Uint8Array.of(channels === 2 ? 0xfc : 0xf8, 0xff, 0xfe)
+export function silentPacket (channels: 1 | 2, bytes: number): Uint8Array {
+  const fixed = 3 + SILENCE.length
+  let runs = 0
+  while (bytes - fixed - runs - 254 * runs > 254) runs++
+  const padding = Math.max(0, bytes - fixed - runs)
+  const packet = new Uint8Array(fixed + runs + padding)
+  packet.set([(channels === 2 ? 0xfc : 0xf8) | 3, 0x41])
+  packet.fill(255, 2, 2 + runs)
+  packet[2 + runs] = padding - 254 * runs
+  packet.set(SILENCE, 3 + runs)
+  return packet
 }
 
 /**
@@ -63,7 +81,8 @@ export class FallbackSource extends TypedEventEmitter<IcecastSourceEvents> {
   constructor (init: FallbackSourceInit) {
     super()
     const channels = init.channels ?? 2
-    this.page = Array.from({ length: D.pageMs / D.frameMs }, () => silentFrame(channels))
+    const frameBytes = Math.round(((init.bitrateKbps ?? D.bitrateKbps) * D.frameMs) / 8)
+    this.page = Array.from({ length: D.pageMs / D.frameMs }, () => silentPacket(channels, frameBytes))
     this.source = new IcecastSource({
       url: init.url,
       mount: init.mount ?? D.mount,
