@@ -3,7 +3,9 @@
  *
  * - three relays bootstrapped together on fixed loopback ports, data in ./.openstudio/
  * - the web app, built if needed and served by the first relay
- * - a local Icecast (when icecast2 is installed) with a demo source (when ffmpeg is)
+ * - a local Icecast (when icecast2 is installed) with a demo source (when ffmpeg is),
+ *   the program mount the first relay streams studios to, and a fallback
+ *   source that keeps their listeners connected while no show is on air
  * - a local coturn on loopback (when turnserver is installed); the relays hand
  *   out its short-lived credentials to peers in a room
  * - one demo station published to the DHT, its stream on that Icecast
@@ -17,7 +19,7 @@ import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync, readdirSync 
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { startIcecast, type LocalIcecast } from '@openstudio/node'
+import { fallbackMount, FallbackSource, mountWithFallback, startIcecast, type LocalIcecast } from '@openstudio/node'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CLI = join(ROOT, 'relay/bin/openstudio.js')
@@ -25,7 +27,8 @@ const STATE = join(ROOT, '.openstudio')
 const APP = join(ROOT, 'browser/dist')
 const ICECAST_PORT = 8000
 const DEMO_MOUNT = '/demo.ogg'
-const FALLBACK_MOUNT = '/fallback.ogg'
+/** Where the first relay streams a studio's program. */
+const LIVE_MOUNT = '/live.ogg'
 const TURN_PORT = 3478
 const TURN_RELAY_PORTS = { min: 49160, max: 49260 }
 
@@ -37,6 +40,9 @@ const RELAYS = [
 
 const children: ChildProcess[] = []
 let icecast: LocalIcecast | undefined
+let fallback: FallbackSource | undefined
+/** The file holding Icecast's source password, for the relay's program ingest. */
+let icecastPasswordFile: string | undefined
 /** The local coturn's URL and the file holding its secret, when it runs. */
 let turn: { url: string, secretFile: string } | undefined
 
@@ -63,6 +69,13 @@ function newest (dir: string): number {
   return latest
 }
 
+/** Writes a secret that only this user may read (also when the file was there), and returns its path. */
+function writeSecret (file: string, secret: string): string {
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 })
+  chmodSync(file, 0o600)
+  return file
+}
+
 function buildAppIfStale (): void {
   const built = existsSync(join(APP, 'index.html')) ? statSync(join(APP, 'index.html')).mtimeMs : 0
   const sources = Math.max(newest(join(ROOT, 'browser/src')), newest(join(ROOT, 'network/src')), newest(join(ROOT, 'protocol/src')))
@@ -78,13 +91,14 @@ function cli (args: string[]): ChildProcess {
   return child
 }
 
-async function startRelay (relay: typeof RELAYS[number], bootstrap: string[]): Promise<string[]> {
+async function startRelay (relay: typeof RELAYS[number], bootstrap: string[], extra: string[] = []): Promise<string[]> {
   const child = cli([
     'relay', '--allow-private', '--data', join(STATE, relay.name), '--app', APP,
     '--listen', `/ip4/127.0.0.1/tcp/${relay.tcp}`, '--listen', `/ip4/127.0.0.1/tcp/${relay.ws}/ws`,
     '--http', `127.0.0.1:${relay.http}`,
     ...bootstrap.flatMap((b) => ['--bootstrap', b]),
-    ...(turn === undefined ? [] : ['--turn-url', turn.url, '--turn-secret-file', turn.secretFile])
+    ...(turn === undefined ? [] : ['--turn-url', turn.url, '--turn-secret-file', turn.secretFile]),
+    ...extra
   ])
   const addrs: string[] = []
   await new Promise<void>((resolve, reject) => {
@@ -111,8 +125,12 @@ async function startIcecastWithDemo (): Promise<string | undefined> {
     say('icecast2 is not installed (Debian: apt-get install icecast2): running without a local stream')
     return undefined
   }
-  // Listeners of the demo mount move to the fallback mount while its source reconnects, instead of being dropped.
-  icecast = await startIcecast({ dir: join(STATE, 'icecast'), port: ICECAST_PORT, mounts: [{ mount: DEMO_MOUNT, fallback: FALLBACK_MOUNT }, { mount: FALLBACK_MOUNT }] })
+  // Listeners of the live and demo mounts move to the fallback mount while their source is away, instead of being
+  // dropped, and back when it returns. The fallback is live silence: Icecast would send a file untimed.
+  icecast = await startIcecast({ dir: join(STATE, 'icecast'), port: ICECAST_PORT, mounts: [mountWithFallback(LIVE_MOUNT), mountWithFallback(DEMO_MOUNT), fallbackMount()] })
+  fallback = new FallbackSource({ url: icecast.url, password: icecast.sourcePassword })
+  fallback.start()
+  icecastPasswordFile = writeSecret(join(STATE, 'icecast-source-password'), icecast.sourcePassword)
   if (has('ffmpeg')) {
     // A soft two-note chime, so there is something to hear until a studio goes on air.
     const chime = 'aevalsrc=0.15*sin(2*PI*(330+110*mod(floor(t)\\,2))*t)*exp(-3*mod(t\\,1)):s=48000'
@@ -139,9 +157,7 @@ async function startCoturn (): Promise<void> {
   const dir = join(STATE, 'coturn')
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const secret = randomBytes(32).toString('hex')
-  const secretFile = join(dir, 'secret')
-  writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 })
-  chmodSync(secretFile, 0o600)
+  const secretFile = writeSecret(join(dir, 'secret'), secret)
   const child = spawn('turnserver', [
     '-n', '--listening-ip=127.0.0.1', `--listening-port=${TURN_PORT}`, '--relay-ip=127.0.0.1',
     '--use-auth-secret', `--static-auth-secret=${secret}`, '--realm=openstudio', '--allow-loopback-peers',
@@ -193,6 +209,7 @@ async function stop (code = 0): Promise<void> {
     c.once('exit', resolve)
     c.kill('SIGTERM')
   })))
+  await fallback?.stop()
   await icecast?.stop()
   process.exit(code)
 }
@@ -205,7 +222,11 @@ try {
   say('starting a local OpenStudio network…')
   const streamUrl = await startIcecastWithDemo() ?? `http://127.0.0.1:${ICECAST_PORT}${DEMO_MOUNT}`
   await startCoturn()
-  const first = await startRelay(RELAYS[0], [])
+  // The first relay streams any local studio's program to Icecast.
+  const program = icecast === undefined || icecastPasswordFile === undefined
+    ? []
+    : ['--station', '*', '--icecast', icecast.url, '--icecast-password-file', icecastPasswordFile, '--mount', LIVE_MOUNT]
+  const first = await startRelay(RELAYS[0], [], program)
   const bootstrap = first.find((a) => a.includes(`/tcp/${RELAYS[0].tcp}/p2p/`)) as string
   const ws = [first.find((a) => a.includes('/ws/')) as string]
   for (const relay of RELAYS.slice(1)) ws.push(...(await startRelay(relay, [bootstrap])).filter((a) => a.includes('/ws/')))
@@ -219,6 +240,7 @@ OpenStudio is running.
   bootstrap    ${bootstrap}
   health       http://127.0.0.1:${RELAYS[0].http}/health   metrics: http://127.0.0.1:${RELAYS[0].http}/metrics
   icecast      ${icecast === undefined ? 'not running' : `${icecast.url}/ (demo stream ${streamUrl})`}
+  live mount   ${icecast === undefined ? 'off (no Icecast)' : `${icecast.url}${LIVE_MOUNT} (a studio's program, through ${RELAYS[0].name}; silence while no show is on air)`}
   turn         ${turn === undefined ? 'off' : `${turn.url} (the relays give peers in a room credentials for it)`}
   demo station ${demo.id} (stored on ${demo.storedOn} relays)
 
