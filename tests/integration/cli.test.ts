@@ -28,6 +28,15 @@ describe('openstudio CLI', () => {
   })
 
   const bootstrap = (): string[] => ['--bootstrap', relay.addrs[0] as string]
+  /** Runs `command` with each case's arguments: exit 1, and one line on stderr that matches. */
+  const expectOneLineErrors = async (command: string[], cases: Array<[string[], RegExp]>): Promise<void> => {
+    for (const [args, message] of cases) {
+      const result = await runCli([...command, ...args])
+      expect(result.code, args.join(' ')).toBe(1)
+      expect(result.stderr.trim(), args.join(' ')).toMatch(message)
+      expect(result.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
+    }
+  }
 
   it('prints help for every command', async () => {
     for (const args of [['--help'], ['key', '--help'], ['key', 'generate', '--help'], ['station', 'publish', '--help'], ['station', 'resolve', '--help'], ['directory', 'list', '--help'], ['relay', '--help'], ['fallback', '--help']]) {
@@ -154,12 +163,7 @@ describe('openstudio CLI', () => {
       [['--icecast', 'ftp://127.0.0.1'], /expected an http:\/\/ URL/],
       [['--mount', 'live.ogg'], /expected a mount path such as \/live\.ogg/]
     ]
-    for (const [args, message] of cases) {
-      const result = await runCli(['relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--allow-private', ...args])
-      expect(result.code, args.join(' ')).toBe(1)
-      expect(result.stderr.trim(), args.join(' ')).toMatch(message)
-      expect(result.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
-    }
+    await expectOneLineErrors(['relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--allow-private'], cases)
   })
 
   it('refuses fallback options that cannot work, each in one line', async () => {
@@ -172,12 +176,7 @@ describe('openstudio CLI', () => {
       [['--icecast', 'http://127.0.0.1:8000', '--icecast-password-file', empty], /is empty/],
       [['--icecast', 'http://127.0.0.1:8000', '--icecast-password-file', empty, '--mount', 'fallback.ogg'], /expected a mount path/]
     ]
-    for (const [args, message] of cases) {
-      const result = await runCli(['fallback', ...args])
-      expect(result.code, args.join(' ')).toBe(1)
-      expect(result.stderr.trim(), args.join(' ')).toMatch(message)
-      expect(result.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
-    }
+    await expectOneLineErrors(['fallback'], cases)
   })
 
   it('runs the fallback source until SIGTERM, retrying while Icecast is away', async () => {
