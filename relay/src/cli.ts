@@ -151,7 +151,9 @@ function parseHttpUrl (value: string): string {
   return url.origin
 }
 
-function parsePublicUrl (value: string): string {
+function parsePublicUrl (value: string): string | undefined {
+  // An empty environment variable (compose files often pass one) means "not set".
+  if (value.trim() === '') return undefined
   let url: URL
   try {
     url = new URL(value)
