@@ -59,3 +59,54 @@ export function round (x: number, digits = 3): number {
   const f = 10 ** digits
   return Math.round(x * f) / f
 }
+
+export interface TrendSummary {
+  n: number
+  start: number
+  end: number
+  min: number
+  max: number
+  /** Least-squares slope, in the samples' unit per minute. */
+  perMinute: number
+}
+
+/**
+ * A quantity sampled over a long run, in constant memory: first and last
+ * values, extremes, and the least-squares slope against time.
+ */
+export class Trend {
+  private n = 0
+  private t0 = 0
+  private first = NaN
+  private last = NaN
+  private min = Infinity
+  private max = -Infinity
+  private sx = 0
+  private sy = 0
+  private sxx = 0
+  private sxy = 0
+
+  /** A sample `y` taken at `at` (ms since the epoch). */
+  add (y: number, at = Date.now()): void {
+    if (!Number.isFinite(y)) return
+    if (this.n === 0) {
+      this.t0 = at
+      this.first = y
+    }
+    const x = (at - this.t0) / 60_000
+    this.n++
+    this.last = y
+    this.min = Math.min(this.min, y)
+    this.max = Math.max(this.max, y)
+    this.sx += x
+    this.sy += y
+    this.sxx += x * x
+    this.sxy += x * y
+  }
+
+  summary (digits = 3): TrendSummary {
+    const d = this.n * this.sxx - this.sx * this.sx
+    const slope = this.n < 2 || d === 0 ? NaN : (this.n * this.sxy - this.sx * this.sy) / d
+    return { n: this.n, start: round(this.first, digits), end: round(this.last, digits), min: round(this.min, digits), max: round(this.max, digits), perMinute: round(slope, digits) }
+  }
+}

@@ -33,8 +33,9 @@ import type { Browser, CDPSession, Page } from 'playwright-core'
 import { GAIN_RAMP_S } from '../../browser/src/audio/constants.ts'
 import { tuneOpus } from '../../browser/src/services/call/opus.ts'
 import { addProbes, type DetectorOptions, type JitterBufferCounters, type ProbeCommand, type ProbeEvent } from '../src/audio-probes.ts'
-import { callPath, openStudio, phaseOf, prepareCall, pressDial, startStudioFixture, waitPhase, type StudioFixture } from '../src/studio-fixture.ts'
+import { onAir, openStudio, startStudioFixture, type Caller, type StudioFixture } from '../src/studio-fixture.ts'
 import { waitUntil } from '../src/wait.ts'
+import { busyCores, CLOCK_TICKS, machineTimes, STAT_UTIME, statFields } from './machine.ts'
 import { distribution, round, type Distribution } from './measure.ts'
 
 const run = promisify(execFile)
@@ -52,7 +53,6 @@ const TONE: ProbeCommand = { type: 'tone', frequency: 1000, amplitude: 0.25 }
 const LEVEL_DETECTOR: DetectorOptions = { threshold: 0.01, holdMs: 4 }
 const MUTES = 8
 const EVENT_TIMEOUT_MS = 5_000
-const DIAL_ATTEMPTS = 3
 /** Jitter buffers are read over windows this long while they settle, for at most SETTLE_MAX_MS. */
 const SETTLE_WINDOW_MS = 1_000
 const SETTLE_MAX_MS = 30_000
@@ -71,10 +71,7 @@ const LOAD_TONE_HZ = 440
 const SATURATED = 0.9
 /** Threads whose work grows with the callers and runs at realtime priority (Web Audio, WebRTC, playout). */
 const MEDIA_THREAD = /Audio|WebRTC|Realtime/
-/** Linux's USER_HZ: /proc times are in these ticks. */
-const CLOCK_TICKS = 100
-/** Indexes of `utime` (then `stime`) and `policy` in /proc/<pid>/task/<tid>/stat after the command name, and SCHED_OTHER's value. */
-const STAT_UTIME = 11
+/** Index of `policy` in /proc/<pid>/task/<tid>/stat after the command name, and SCHED_OTHER's value. */
 const STAT_POLICY = 38
 const SCHED_OTHER = 0
 const LOWEST_PRIORITY = 19
@@ -176,38 +173,6 @@ async function probedPage (fixture: StudioFixture, browser: Browser, url?: strin
     await page.goto(url)
   }
   return page
-}
-
-interface Caller {
-  page: Page
-  id: string
-  /** Dials that failed before this one got in (a busy studio answers after the caller's hello timeout). */
-  retries: number
-}
-
-/** Dials from `page` (again when a dial fails, DIAL_ATTEMPTS in all), waits in the green room, and has the producer put it on air. */
-async function onAir (fixture: StudioFixture, host: Page, page: Page, stationId: string, name: string): Promise<Caller> {
-  // A busy machine can miss the page's 10 s budget for resolving the station: load it again once.
-  await prepareCall(page, fixture.origin, callPath(stationId), name).catch(async () => prepareCall(page, fixture.origin, callPath(stationId), name))
-  const id = await pressDial(page)
-  let retries = 0
-  try {
-    for (;;) {
-      const outcome = await waitUntil(`${name} in the green room`, async () => {
-        if (await phaseOf(page) === 'green-room') return 'in'
-        return await page.locator('[data-testid=call-error]').isVisible() && await page.locator('[data-testid=dial]').isVisible() ? 'failed' : undefined
-      }, 60_000)
-      if (outcome === 'in') break
-      if (++retries >= DIAL_ATTEMPTS) throw new Error(`${DIAL_ATTEMPTS} dials failed`)
-      await page.click('[data-testid=dial]')
-    }
-    await host.evaluate(async (peer) => { await window.openstudioDiagnostics?.studio?.admit(peer) }, id)
-    await waitPhase(page, 'on-air', 60_000)
-  } catch (err) {
-    const said = await page.locator('[data-testid=call-error]').innerText({ timeout: 1_000 }).catch(() => 'nothing')
-    throw new Error(`${name}: ${(err as Error).message}; phase ${await phaseOf(page)}; the page's call error: ${said}`, { cause: err })
-  }
-  return { page, id, retries }
 }
 
 /**
@@ -668,7 +633,7 @@ async function threadsOf (pid: number): Promise<ThreadStat[]> {
   return stats.flatMap(({ path, tid, stat }) => {
     const close = stat.lastIndexOf(')')
     if (close < 0) return []
-    const fields = stat.slice(close + 2).split(' ')
+    const fields = statFields(stat)
     const cpu = (Number(fields[STAT_UTIME]) + Number(fields[STAT_UTIME + 1])) / CLOCK_TICKS
     return [{ path, tid, name: stat.slice(stat.indexOf('(') + 1, close), cpu, policy: Number(fields[STAT_POLICY]) }]
   })
@@ -695,17 +660,4 @@ async function loadOver<T> (browsers: CDPSession[], coturnPid: number | undefine
   const busy = busyCores(machine0, machine1)
   const ours = round((own1 - own0) / ((at1 - at0) / 1000))
   return { result, load: { machineBusyCores: busy, benchCores: ours, otherCores: round(Math.max(0, busy - ours)) } }
-}
-
-/** Cores the whole machine kept busy between two readings. */
-function busyCores (before: { busy: number, total: number }, after: { busy: number, total: number }): number {
-  return round((after.busy - before.busy) / (after.total - before.total) * cpus().length)
-}
-
-/** Busy and total jiffies of the whole machine, from /proc/stat. */
-async function machineTimes (): Promise<{ busy: number, total: number }> {
-  const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? []
-  const total = fields.slice(0, 8).reduce((s, x) => s + x, 0)
-  const idle = (fields[3] ?? 0) + (fields[4] ?? 0)
-  return { busy: total - idle, total }
 }

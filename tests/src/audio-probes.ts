@@ -3,17 +3,21 @@
  * and detection inside the app's own pages (see below).
  */
 import type { Page } from 'playwright-core'
+import { ToneWatch, type ToneWatchInit, type ToneWatchReport } from './tone-watch.ts'
 
 /*
  * Audio probes: sample-accurate signal injection and detection in the app's
  * own pages. Installed before the page loads, the kit records every
- * RTCPeerConnection and every MediaStreamAudioSourceNode the app makes, and
- * adds two AudioWorklet processors on demand:
+ * RTCPeerConnection and every MediaStreamAudioSourceNode the app makes,
+ * counts the audio frames it hands to AudioEncoders, and adds AudioWorklet
+ * processors on demand:
  *
  * - `probe-source` makes a signal to send in place of a microphone:
  *   silence, a steady tone, and on command one click (a short tone burst);
  * - `probe-detector` reports when what it taps rises above a threshold
- *   ('on') and when it has stayed under it for a hold time ('off').
+ *   ('on') and when it has stayed under it for a hold time ('off');
+ * - `probe-tone-watch` counts dropouts of steady tones in what it taps
+ *   (`ToneWatch`), and reports its counts about once a second.
  *
  * Both stamp events with `Date.now()` on the render thread (the one clock
  * every process on the machine shares, in 1 ms steps): the time the render
@@ -58,6 +62,14 @@ export interface ProbeKit {
   detect: (name: string, node: AudioNode, options: DetectorOptions) => Promise<void>
   /** A signal source called `name` in `context`, silent until commanded: its track. */
   source: (name: string, context: BaseAudioContext) => Promise<MediaStreamTrack>
+  /** The same source as a node, to connect into a graph without a MediaStream hop. */
+  sourceNode: (name: string, context: BaseAudioContext) => Promise<AudioWorkletNode>
+  /** Watches the tones of `init` in what `node` outputs, under `name`. */
+  watchTones: (name: string, node: AudioNode, init: Omit<ToneWatchInit, 'sampleRate'>) => Promise<void>
+  /** The latest counts of tone watch `name`. */
+  tones: Record<string, ToneWatchReport>
+  /** Audio frames the page handed to WebCodecs AudioEncoders. */
+  encoded: { frames: number }
   command: (name: string, command: ProbeCommand) => void
   /**
    * Resolves with probe `name`'s events of `type` stamped at or after `since`
@@ -93,8 +105,12 @@ declare global {
   }
 }
 
-/** The two processors, as the AudioWorkletGlobalScope runs them. */
-const PROBE_WORKLETS = String.raw`
+/**
+ * The processors, as the AudioWorkletGlobalScope runs them, after the
+ * ToneWatch class (its source as tsx compiled it: tsx names functions with
+ * an `__name` helper, which the worklet needs too).
+ */
+const PROBE_WORKLETS = `const __name = (fn) => fn\n${ToneWatch.toString()}\n` + String.raw`
 class ProbeSource extends AudioWorkletProcessor {
   constructor () {
     super()
@@ -155,8 +171,23 @@ class ProbeDetector extends AudioWorkletProcessor {
     return true
   }
 }
+class ProbeToneWatch extends AudioWorkletProcessor {
+  constructor (options) {
+    super()
+    this.watch = new ToneWatch({ ...options.processorOptions, sampleRate })
+    this.silence = new Float32Array(128)
+    this.quanta = 0
+  }
+  process (inputs) {
+    this.watch.push(inputs[0][0] ?? this.silence)
+    // About once a second.
+    if (++this.quanta % Math.round(sampleRate / 128) === 0) this.port.postMessage(this.watch.report())
+    return true
+  }
+}
 registerProcessor('probe-source', ProbeSource)
 registerProcessor('probe-detector', ProbeDetector)
+registerProcessor('probe-tone-watch', ProbeToneWatch)
 `
 
 /** Runs in the page before its scripts: installs `window.openstudioProbes`. */
@@ -164,6 +195,7 @@ function installProbes (worklets: string): void {
   const peers: RTCPeerConnection[] = []
   const sources: ProbeKit['sources'] = []
   const events: Record<string, ProbeEvent[]> = {}
+  const tones: Record<string, ToneWatchReport> = {}
   const ports = new Map<string, MessagePort>()
   const disconnects: Array<() => void> = []
   const listeners = new Set<() => void>()
@@ -187,6 +219,14 @@ function installProbes (worklets: string): void {
     constructor (config?: RTCConfiguration) {
       super(config)
       peers.push(this)
+    }
+  }
+  const encoded = { frames: 0 }
+  if (typeof AudioEncoder !== 'undefined') {
+    const encode = AudioEncoder.prototype.encode
+    AudioEncoder.prototype.encode = function (this: AudioEncoder, data: AudioData) {
+      encoded.frames += data.numberOfFrames
+      encode.call(this, data)
     }
   }
   const createSource = AudioContext.prototype.createMediaStreamSource
@@ -221,16 +261,33 @@ function installProbes (worklets: string): void {
         detector.disconnect()
       })
     },
-    source: async (name, context) => {
+    sourceNode: async (name, context) => {
       await ready(context)
       const source = new AudioWorkletNode(context, 'probe-source', { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1] })
       events[name] = []
       source.port.onmessage = (e: MessageEvent<ProbeEvent>) => { record(name, e.data) }
       ports.set(name, source.port)
-      const destination = new MediaStreamAudioDestinationNode(context as AudioContext, { channelCount: 1 })
-      source.connect(destination)
       disconnects.push(() => { source.disconnect() })
+      return source
+    },
+    source: async (name, context) => {
+      const source = await window.openstudioProbes?.sourceNode(name, context)
+      const destination = new MediaStreamAudioDestinationNode(context as AudioContext, { channelCount: 1 })
+      source?.connect(destination)
       return destination.stream.getAudioTracks()[0] as MediaStreamTrack
+    },
+    tones,
+    encoded,
+    watchTones: async (name, node, init) => {
+      await ready(node.context)
+      const watch = new AudioWorkletNode(node.context, 'probe-tone-watch', {
+        numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1], channelCount: 1, channelCountMode: 'explicit', processorOptions: init
+      })
+      watch.port.onmessage = (e: MessageEvent<ToneWatchReport>) => { tones[name] = e.data }
+      node.connect(watch)
+      // Pulled by the destination through a silent gain, so it runs whatever else the graph does.
+      watch.connect(new GainNode(node.context, { gain: 0 })).connect(node.context.destination)
+      disconnects.push(() => { watch.disconnect() })
     },
     command: (name, command) => { ports.get(name)?.postMessage(command) },
     until: async (name, type, count, since, timeoutMs) => new Promise<ProbeEvent[]>((resolve) => {

@@ -75,18 +75,59 @@ export async function pacePages (pages: OggPage[], send: (page: OggPage, index: 
   }
 }
 
+export interface ListenerInit {
+  /**
+   * Decode with ffmpeg's low-delay settings (no probing, no input buffering,
+   * every decoded frame flushed at once), for latency measurements.
+   * @default false
+   */
+  lowDelay?: boolean
+  /** Keep the decoded audio for `samples()`; off for long runs. @default true */
+  keep?: boolean
+  /** Called with each piece of decoded PCM as it arrives, and the `Date.now()` it arrived at. */
+  onPcm?: (pcm: Int16Array, at: number) => void
+}
+
+/** ffmpeg's input flags for the low-delay listener. */
+const LOW_DELAY_INPUT = ['-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0']
+
 /** An ffmpeg process decoding a stream URL to 48 kHz mono PCM. */
 export class Listener {
   private readonly chunks: Buffer[] = []
   private bytes = 0
+  /** A byte left over from a chunk that ended mid-sample. */
+  private odd?: Buffer
+  private stderr = ''
   readonly process: ChildProcess
   readonly exited: Promise<number | null>
 
-  constructor (url: string) {
-    this.process = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-fflags', 'nobuffer', '-i', url, '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', 'pipe:1'],
+  constructor (url: string, init: ListenerInit = {}) {
+    const input = init.lowDelay === true ? LOW_DELAY_INPUT : ['-fflags', 'nobuffer']
+    const output = init.lowDelay === true ? ['-flush_packets', '1'] : []
+    this.process = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', ...input, '-i', url, '-ac', '1', '-ar', String(SAMPLE_RATE), ...output, '-f', 's16le', 'pipe:1'],
       { stdio: ['ignore', 'pipe', 'pipe'] })
-    this.process.stdout?.on('data', (chunk: Buffer) => { this.chunks.push(chunk); this.bytes += chunk.length })
+    this.process.stdout?.on('data', (chunk: Buffer) => {
+      const at = Date.now()
+      this.bytes += chunk.length
+      if (init.keep !== false) this.chunks.push(chunk)
+      if (init.onPcm !== undefined) init.onPcm(this.pcm(chunk), at)
+    })
+    this.process.stderr?.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-1000) })
     this.exited = new Promise((resolve) => this.process.once('exit', (code) => { resolve(code) }))
+  }
+
+  /** What ffmpeg said last, for errors. */
+  get said (): string {
+    return this.stderr.trim()
+  }
+
+  /** Whole samples of `chunk`, after any byte the last chunk left. */
+  private pcm (chunk: Buffer): Int16Array {
+    const bytes = this.odd === undefined ? chunk : Buffer.concat([this.odd, chunk])
+    const whole = bytes.length - (bytes.length % 2)
+    this.odd = whole < bytes.length ? bytes.subarray(whole) : undefined
+    // A copy: the chunk's offset in its pool may be odd.
+    return new Int16Array(new Uint8Array(bytes.subarray(0, whole)).buffer)
   }
 
   /** Seconds of audio decoded so far. */

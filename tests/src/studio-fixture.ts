@@ -19,6 +19,8 @@ import { APP_DIR } from './web.ts'
 /** Seconds of tone in a fake microphone file (Chromium loops it). */
 const TONE_SECONDS = 120
 const PHASE_TIMEOUT_MS = 30_000
+/** Dials a caller makes before `onAir` gives up. */
+const DIAL_ATTEMPTS = 3
 
 export interface StudioFixtureInit {
   /** coturn's shared secret; the relays hand out credentials made with it. @default 'studio-fixture-secret' */
@@ -131,6 +133,22 @@ export async function openStudio (page: Page, origin: string, station: StationFi
 }
 
 /**
+ * Goes live from an open studio at `bitrate` kb/s and waits until the
+ * Broadcast panel shows the program on Icecast; on a timeout, the error
+ * says what the producer saw.
+ */
+export async function goLive (page: Page, bitrate: number, timeoutMs = 30_000): Promise<void> {
+  await page.selectOption('[data-testid=bitrate]', String(bitrate))
+  await page.click('[data-testid=go-on-air]')
+  await waitUntil('the studio to show the program on Icecast', async () => {
+    const state = await attributeNow(page, '[data-testid=broadcast]', 'data-state')
+    const icecast = await attributeNow(page, '[data-testid=broadcast]', 'data-icecast')
+    if (state === 'live' && icecast === 'connected') return true
+    throw new Error(`${state ?? 'no broadcast'}/${icecast ?? ''}: ${await textNow(page, '[data-testid=broadcast]')} ${await textNow(page, '[data-testid=studio-error]')}`)
+  }, timeoutMs)
+}
+
+/**
  * Opens the call page and fills it in: the caller's name, and voice
  * processing off (it fades test tones). The form shows once the station is
  * resolved, which takes a while on a busy machine: `timeoutMs`.
@@ -158,6 +176,38 @@ export async function pressDial (page: Page): Promise<string> {
 export async function dial (page: Page, origin: string, path: string, name: string): Promise<string> {
   await prepareCall(page, origin, path, name)
   return pressDial(page)
+}
+
+export interface Caller {
+  page: Page
+  id: string
+  /** Dials that failed before this one got in (a busy studio answers after the caller's hello timeout). */
+  retries: number
+}
+
+/** Dials from `page` (again when a dial fails, DIAL_ATTEMPTS in all), waits in the green room, and has the producer in `host` put it on air. */
+export async function onAir (fixture: StudioFixture, host: Page, page: Page, stationId: string, name: string): Promise<Caller> {
+  // A busy machine can miss the page's 10 s budget for resolving the station: load it again once.
+  await prepareCall(page, fixture.origin, callPath(stationId), name).catch(async () => prepareCall(page, fixture.origin, callPath(stationId), name))
+  const id = await pressDial(page)
+  let retries = 0
+  try {
+    for (;;) {
+      const outcome = await waitUntil(`${name} in the green room`, async () => {
+        if (await phaseOf(page) === 'green-room') return 'in'
+        return await page.locator('[data-testid=call-error]').isVisible() && await page.locator('[data-testid=dial]').isVisible() ? 'failed' : undefined
+      }, 60_000)
+      if (outcome === 'in') break
+      if (++retries >= DIAL_ATTEMPTS) throw new Error(`${DIAL_ATTEMPTS} dials failed`)
+      await page.click('[data-testid=dial]')
+    }
+    await host.evaluate(async (peer) => { await window.openstudioDiagnostics?.studio?.admit(peer) }, id)
+    await waitPhase(page, 'on-air', 60_000)
+  } catch (err) {
+    const said = await page.locator('[data-testid=call-error]').innerText({ timeout: 1_000 }).catch(() => 'nothing')
+    throw new Error(`${name}: ${(err as Error).message}; phase ${await phaseOf(page)}; the page's call error: ${said}`, { cause: err })
+  }
+  return { page, id, retries }
 }
 
 /** The call page of station `stationId`. */

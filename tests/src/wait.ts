@@ -24,3 +24,16 @@ export async function waitUntil<T> (what: string, check: () => T | undefined | f
   }
   throw new Error(`stopped waiting for ${what}`)
 }
+
+/** `work`, or a rejection that names `what` once `timeoutMs` has passed (the work is then abandoned, not stopped). */
+export async function within<T> (what: string, timeoutMs: number, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new Error(`${what} took more than ${timeoutMs} ms`)) }, timeoutMs)
+  })
+  try {
+    return await Promise.race([work, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
