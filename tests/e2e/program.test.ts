@@ -128,7 +128,7 @@ describe('on air: studio → relay → Icecast → listeners', () => {
     await waitUntil('the studio to show Icecast reconnecting', async () => (await broadcastState()).icecast === 'reconnecting', 20_000)
     expect(await textNow(studio, '[data-testid=broadcast-headline]')).toMatch(/reconnects/)
     await screenshot(studio, 'studio-icecast-reconnecting')
-    // Icecast stays away while the relay backs off: attempts after 0.5, 1 and 2 s (± jitter) make about 3 s.
+    // Icecast stays away while the relay backs off: its attempts begin about 0.5, 1 and 2 s after the failure, and Icecast's start-up makes it about 3 s.
     await waitUntil('the relay\'s third attempt', async () => Number(/attempt (\d+)/.exec(await textNow(studio, '[data-testid=broadcast-headline]'))?.[1] ?? 0) >= 3, 20_000)
     icecast = await startIce()
     await waitUntil('the studio to show Icecast connected again', async () => (await broadcastState()).icecast === 'connected', 30_000)

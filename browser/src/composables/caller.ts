@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { onScopeDispose, shallowRef, type ShallowRef } from 'vue'
-import { CallerSession, type CallStatus } from '../services/call/caller.ts'
+import { CallerSession, type CallStatus, type CoHostControl } from '../services/call/caller.ts'
 import { humanCallError, MicrophoneError } from '../services/call/errors.ts'
 import { createCallAudioContext, microphoneConstraints } from '../services/call/peer.ts'
 import { loadSettings } from '../services/config.ts'
@@ -27,6 +27,8 @@ export interface CallerState {
   checkMicrophone: (voiceProcessing: boolean) => Promise<void>
   call: (init: { name: string, invite?: string, voiceProcessing: boolean }) => Promise<void>
   setSelfMuted: (muted: boolean) => void
+  /** A co-host's control over another participant. */
+  control: (message: CoHostControl) => Promise<void>
   leave: () => Promise<void>
 }
 
@@ -145,6 +147,7 @@ export function useCaller (stationId: string): CallerState {
     checkMicrophone,
     call,
     setSelfMuted: (muted) => { session?.setSelfMuted(muted) },
+    control: async (message) => { await session?.control(message) },
     leave
   }
 }

@@ -13,7 +13,7 @@
 import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { openSignal, RoomChannel, type SignalChannel } from '@openstudio/network'
-import { participantsOf, type Manifest, type RoomState, type SignalMessage } from '@openstudio/protocol'
+import { participantsOf, type Manifest, type ParticipantView, type RoomMessage, type RoomState, type SignalMessage } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import type { NetworkService } from '../network.ts'
 import { PerfectNegotiation } from './negotiation.ts'
@@ -31,9 +31,16 @@ export interface CallStatus {
   producerMuted: boolean
   selfMuted: boolean
   path: MediaPath
+  /** The producer granted this caller producer authority (a co-host invite): `others` can be run from here. */
+  coHost?: boolean
+  /** Everyone else in the room, for a co-host's controls. */
+  others?: ParticipantView[]
   /** Why the call ended or failed, for people. */
   error?: string
 }
+
+/** What a co-host may do to another participant: the producer's own controls. */
+export type CoHostControl = Extract<RoomMessage, { type: 'mute' | 'unmute' | 'admit' | 'hold' }>
 
 export interface CallerEvents {
   'status:change': CustomEvent<CallStatus>
@@ -81,6 +88,15 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
       this.fail(err as Error)
       throw err
     }
+  }
+
+  /**
+   * A co-host's control, signed with this caller's key. The studio applies it
+   * because the producer granted this key authority; from anyone else it
+   * changes nothing.
+   */
+  async control (message: CoHostControl): Promise<void> {
+    await this.sendRoom(message)
   }
 
   setSelfMuted (muted: boolean): void {
@@ -241,7 +257,8 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     const phase = this.status.phase === 'reconnecting' && this.pc?.connectionState !== 'connected'
       ? 'reconnecting'
       : me.stage === 'on-air' ? 'on-air' : me.stage === 'left' ? this.status.phase : 'green-room'
-    this.update({ phase, producerMuted: me.producerMuted })
+    const others = me.producer ? participantsOf(state as RoomState).filter((p) => p.id !== me.id && p.id !== this.init.stationId && p.stage !== 'left' && p.stage !== 'kicked') : undefined
+    this.update({ phase, producerMuted: me.producerMuted, coHost: me.producer, others })
   }
 
   private async sendRoom (message: Parameters<RoomChannel['send']>[0]): Promise<void> {

@@ -36,6 +36,8 @@ export interface BroadcastStatus {
   kbps: number
   /** Audio encoded here and not yet sent, in ms. */
   queuedMs: number
+  /** Program audio the encoder had to drop because the page was starved, in ms. */
+  droppedMs: number
   /** Why the last attempt failed, in words the producer can act on. */
   error?: string
 }
@@ -73,7 +75,7 @@ export class Broadcast extends TypedEventEmitter<BroadcastEvents> {
 
   private constructor (private readonly init: BroadcastInit) {
     super()
-    this.status = { state: 'connecting', encoder: '', bitrate: init.bitrate ?? D.bitrate, channels: init.channels ?? D.channels, bytesSent: 0, kbps: 0, queuedMs: 0 }
+    this.status = { state: 'connecting', encoder: '', bitrate: init.bitrate ?? D.bitrate, channels: init.channels ?? D.channels, bytesSent: 0, kbps: 0, queuedMs: 0, droppedMs: 0 }
   }
 
   /** Starts the encoder and connects to a relay; the status tells how it goes. */
@@ -208,7 +210,13 @@ export class Broadcast extends TypedEventEmitter<BroadcastEvents> {
     const kbps = last.at > first.at ? ((last.bytes - first.bytes) * 8) / (last.at - first.at) : 0
     const queued = (this.sender?.queuedBytes ?? 0) + this.carried.reduce((n, b) => n + b.length, 0)
     this.safeDispatchEvent('status:change', {
-      detail: { ...this.status, bytesSent: last.bytes, kbps: Math.round(kbps), queuedMs: Math.round((queued * 8) / this.status.bitrate) }
+      detail: {
+        ...this.status,
+        bytesSent: last.bytes,
+        kbps: Math.round(kbps),
+        queuedMs: Math.round((queued * 8) / this.status.bitrate),
+        droppedMs: Math.round(this.encoder?.droppedMs ?? 0)
+      }
     })
   }
 }

@@ -9,8 +9,8 @@ export const PROGRAM_ENCODER = {
   complexity: 8,
   /** libopus look-ahead at 48 kHz, when the encoder gives no OpusHead of its own. */
   defaultPreSkip: 312,
-  /** Blocks waiting for the encoder before new ones are dropped (a starved main thread). */
-  maxEncodeQueue: 50,
+  /** Blocks (10 ms each) waiting for the encoder before new ones are dropped: 2 s rides out a busy page. */
+  maxEncodeQueue: 200,
   /** MediaRecorder timeslice: smaller slices stalled Icecast (ENVIRONMENT.md). */
   recorderSliceMs: 250
 } as const

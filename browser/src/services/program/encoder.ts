@@ -30,6 +30,8 @@ export interface ProgramEncoder {
   readonly description: string
   /** Units every stream starts with (Ogg: OpusHead and OpusTags pages); complete once the first audio unit is out. */
   readonly headers: Uint8Array[]
+  /** Program audio the encoder could not take (a starved page), in ms: a gap listeners hear. */
+  readonly droppedMs: number
   stop: () => Promise<void>
 }
 
@@ -66,6 +68,7 @@ export class OggOpusEncoder implements ProgramEncoder {
   readonly format = 'ogg-opus'
   readonly description = `Opus ${PROGRAM_ENCODER.frameMs} ms frames (WebCodecs), one Ogg page per frame`
   readonly headers: Uint8Array[] = []
+  droppedMs = 0
   private readonly serial = crypto.getRandomValues(new Uint32Array(1))[0] as number
   private sequence = 0
   private granule = 0n
@@ -96,8 +99,11 @@ export class OggOpusEncoder implements ProgramEncoder {
 
   private encode (block: TapBlock): void {
     if (this.encoder.state !== 'configured') return
-    // An encoder that falls behind (a starved main thread) drops blocks rather than queue without end.
-    if (this.encoder.encodeQueueSize > PROGRAM_ENCODER.maxEncodeQueue) return
+    // An encoder that falls behind (a starved page) drops blocks rather than queue without end, and counts them.
+    if (this.encoder.encodeQueueSize > PROGRAM_ENCODER.maxEncodeQueue) {
+      this.droppedMs += (block.frames * 1000) / PROGRAM_ENCODER.sampleRate
+      return
+    }
     const data = new AudioData({
       format: 'f32-planar',
       sampleRate: PROGRAM_ENCODER.sampleRate,
@@ -139,6 +145,8 @@ export class WebmEncoder implements ProgramEncoder {
   readonly format = 'webm-opus'
   readonly description = `Opus in WebM (MediaRecorder fallback: about ${PROGRAM_ENCODER.recorderSliceMs} ms more latency)`
   readonly headers: Uint8Array[] = []
+  /** MediaRecorder never drops: it delays. */
+  readonly droppedMs = 0
 
   private constructor (private readonly recorder: MediaRecorder, private readonly destination: MediaStreamAudioDestinationNode, private readonly input: AudioNode) {}
 

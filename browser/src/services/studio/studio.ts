@@ -176,7 +176,9 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   /** Signs a control message as the producer, applies it, and sends it on every path. */
   private async control (message: RoomMessage): Promise<void> {
     const envelope = await this.room.send(message)
-    await Promise.all([...this.links.values()].map(async (link) => link.send({ type: 'room', envelope })))
+    // A caller whose stream just broke misses it here and gets it on the topic, or in the snapshot when it is back.
+    const sent = await Promise.allSettled([...this.links.values()].map(async (link) => link.send({ type: 'room', envelope })))
+    for (const result of sent) if (result.status === 'rejected') log('room message not sent on a stream: %s', (result.reason as Error).message)
   }
 
   private async answer (channel: SignalChannel): Promise<void> {
@@ -220,6 +222,11 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       this.mixer.busOutput(peer).connect(link.returnDestination)
       link.watchStats(CALL_DEFAULTS.statsIntervalMs)
       await this.sendSnapshot(link)
+      if (this.isCoHostInvite(hello.invite)) {
+        // A co-host invite: producer authority, and straight on air.
+        await this.control({ type: 'grant', peer, producer: true })
+        await this.control({ type: 'admit', peer })
+      }
       log('%s (%s) is in', hello.name, peer)
       await this.serve(link)
     } catch (err) {
@@ -231,6 +238,12 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   /** Brings a caller up to date: the room state, signed, on its own stream (and on the topic). */
   private async sendSnapshot (link: CallerLink): Promise<void> {
     await link.send({ type: 'room', envelope: await this.room.send({ type: 'snapshot', state: snapshotOf(this.room.state) }) })
+  }
+
+  private isCoHostInvite (invite: string | undefined): boolean {
+    if (invite === undefined) return false
+    const result = verifyInvite(invite, { stationId: this.stationId, now: Date.now() })
+    return result.ok && result.invite.role === 'host'
   }
 
   /** Why a caller may not come in, if they may not. */
