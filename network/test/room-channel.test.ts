@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { generateStationKey, participantsOf, TOPIC, type StationKey } from '@openstudio/protocol'
+import { encodeAnnouncement, generateStationKey, participantsOf, signListenerReport, TOPIC, type ListenerReport, type StationKey } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import { RoomChannel, type RoomChannelComponents } from '../src/room/channel.ts'
 import type { Message } from '@libp2p/gossipsub'
@@ -64,5 +64,22 @@ describe('room channel', () => {
     expect(producer.receive(new Uint8Array(100_000))).toBeUndefined()
     expect(rejected).toHaveLength(4)
     expect(producer.receive(genuine, alice.id)?.message).toEqual({ type: 'join', name: 'Alice' })
+  })
+
+  it('hands on a relay\'s listener report for its own station, not for another, and does not count it as a bad room message', async () => {
+    const bus = new Bus()
+    const caller = join(bus, station.id, alice)
+    const relay = generateStationKey()
+    const relayNode = new Member(bus)
+    relayNode.subscribe()
+    const reports: ListenerReport[] = []
+    const rejected: string[] = []
+    caller.addEventListener('listeners:report', (e) => reports.push(e.detail))
+    caller.addEventListener('message:reject', (e) => rejected.push(e.detail.reason))
+    const report = (room: string): Uint8Array => encodeAnnouncement({ type: 'listeners', report: signListenerReport({ station: room, relay: relay.id, mount: '/live.ogg', listeners: 12, at: Date.now() }, relay) })
+    await relayNode.publish(TOPIC.room(station.id), report(station.id))
+    await relayNode.publish(TOPIC.room(station.id), report(bob.id))
+    expect(reports.map((r) => r.listeners)).toEqual([12])
+    expect(rejected).toEqual([])
   })
 })

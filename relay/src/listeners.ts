@@ -1,8 +1,8 @@
 /**
  * Announces the listener counts of the relay's program on the directory
- * topic, signed with the relay's key: when the count changes, and at least
- * every LISTENER_ANNOUNCE_MS while the program runs, so readers can tell a
- * fresh count from a stale one.
+ * topic and in the station's room, signed with the relay's key: when the
+ * count changes, and at least every LISTENER_ANNOUNCE_MS while the program
+ * runs, so readers can tell a fresh count from a stale one.
  */
 import { logger } from '@libp2p/logger'
 import { encodeAnnouncement, signListenerReport, stationKeyFromSeed, TOPIC, type StationKey } from '@openstudio/protocol'
@@ -37,11 +37,13 @@ export class ListenerAnnouncer {
     const last = this.last
     if (last !== undefined && last.station === station && last.listeners === listeners && now - last.at < LISTENER_ANNOUNCE_MS) return
     this.last = { station, listeners, at: now }
-    const report = signListenerReport({ station, relay: this.key.id, mount, listeners, at: now }, this.key)
-    try {
-      await this.components.pubsub.publish(TOPIC.directory, encodeAnnouncement({ type: 'listeners', report }))
-    } catch (err) {
-      log('listener report not announced: %s', (err as Error).message)
+    const report = encodeAnnouncement({ type: 'listeners', report: signListenerReport({ station, relay: this.key.id, mount, listeners, at: now }, this.key) })
+    for (const topic of [TOPIC.directory, TOPIC.room(station)]) {
+      try {
+        await this.components.pubsub.publish(topic, report)
+      } catch (err) {
+        log('listener report not announced on %s: %s', topic, (err as Error).message)
+      }
     }
   }
 }

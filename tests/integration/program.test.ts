@@ -7,9 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openClient, ProgramSender, startIcecast, type LocalIcecast, type OpenStudioNode, type ProgramStatusReport } from '@openstudio/node'
-import { encodeProgramUp, generateStationKey, PROTOCOL, signManifest, buildManifest, type ProgramStart, type StationKey, type OggPage } from '@openstudio/protocol'
+import {
+  buildManifest, encodeProgramUp, generateStationKey, PROTOCOL, signManifest, TOPIC, verifyAnnouncement,
+  type ListenerReport, type OggPage, type ProgramStart, type StationKey
+} from '@openstudio/protocol'
 import type { Relay } from '@openstudio/relay'
-import { draftFor, removeDir, startRelay, tcpAddr, tempDir } from '../src/network.ts'
+import { clientOf, draftFor, removeDir, startRelay, subscribeVia, tcpAddr, tempDir } from '../src/network.ts'
 import { freePort } from '../src/ports.ts'
 import { distinctSteps, encodeStepSignal, headersAndAudio, heardSteps, Listener, pacePages } from '../src/program-audio.ts'
 import { waitUntil } from '../src/wait.ts'
@@ -88,7 +91,16 @@ describe('program ingest: studio → relay → Icecast', () => {
     await removeDir(icecastDir)
   })
 
-  it('a listener hears the station\'s program, Icecast lists the mount as audio/ogg, and the studio sees the listener', async () => {
+  it('a listener hears the station\'s program, Icecast lists the mount as audio/ogg, the studio sees the listener, and the relay signs the count into the room', async () => {
+    // Someone in the station's room hears the relay's signed listener reports.
+    const inRoom = await clientOf(relay)
+    nodes.push(inRoom)
+    await subscribeVia(inRoom, relay, TOPIC.room(station.id))
+    const reports: ListenerReport[] = []
+    inRoom.services.pubsub.addEventListener('message', (e) => {
+      const verified = e.detail.topic === TOPIC.room(station.id) ? verifyAnnouncement(e.detail.data, Date.now()) : undefined
+      if (verified?.ok === true && verified.value.type === 'listeners') reports.push(verified.value.report)
+    })
     const node = await nodeOf(station)
     const sender = await ProgramSender.open(node, relay.node.peerId, startOf(station))
     expect(sender.mount).toBe(MOUNT)
@@ -109,6 +121,7 @@ describe('program ingest: studio → relay → Icecast', () => {
 
     await waitUntil('the studio to see one listener', () => statuses.some((s) => s.icecast === 'connected' && s.listeners === 1), 15_000)
     expect((await health()).program).toMatchObject({ icecast: 'connected', listeners: 1 })
+    await waitUntil('the relay\'s signed report of one listener in the room', () => reports.some((r) => r.listeners === 1 && r.relay === relay.peerId && r.station === station.id))
 
     stop.abort()
     await show.done

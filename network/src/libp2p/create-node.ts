@@ -118,7 +118,9 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
       maxInboundDataLength: GOSSIP_MAX_MESSAGE_BYTES,
       // Many peers share one address on loopback, behind NAT and behind proxies: don't punish that.
       scoreParams: { IPColocationFactorWeight: 0 },
-      msgIdFn: async (message) => (await sha256.digest(message.data)).bytes
+      // Content-addressed per topic: the same announcement from two publishers is one message, and the
+      // same bytes on two topics (a relay's listener report: directory and room) are two.
+      msgIdFn: async (message) => (await sha256.digest(new Uint8Array([...new TextEncoder().encode(message.topic), 0, ...message.data]))).bytes
     })
   }
   if (relay !== undefined) {

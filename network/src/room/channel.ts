@@ -3,12 +3,13 @@
  * messages on the room topic, verifies everything it hears (on the topic or
  * handed in from a signalling stream), and folds it through the protocol
  * reducer. The reducer decides what counts: a control message from anyone
- * but the producer changes nothing.
+ * but the producer changes nothing. The topic also carries the listener
+ * counts the station's relay signs (see protocol/listeners.ts).
  */
 import { logger } from '@libp2p/logger'
 import {
-  createRoomState, decodeRoomMessage, encodeRoomMessage, nextClock, reduceRoom, TOPIC,
-  type RoomEvent, type RoomMessage, type RoomSigner, type RoomState
+  createRoomState, decodeRoomMessage, encodeRoomMessage, nextClock, reduceRoom, TOPIC, verifyAnnouncement,
+  type ListenerReport, type RoomEvent, type RoomMessage, type RoomSigner, type RoomState
 } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
@@ -22,6 +23,8 @@ export interface RoomChannelEvents {
   'message:receive': CustomEvent<RoomEvent>
   /** Bytes that failed verification were dropped. */
   'message:reject': CustomEvent<{ reason: string }>
+  /** A relay's signed listener count for this room's station (whether that relay speaks for the station is the reader's call). */
+  'listeners:report': CustomEvent<ListenerReport>
 }
 
 export interface RoomChannelComponents {
@@ -112,6 +115,12 @@ export class RoomChannel extends TypedEventEmitter<RoomChannelEvents> {
 
   private readonly onMessage = (event: CustomEvent<Message>): void => {
     if (event.detail.topic !== this.topic) return
+    // A relay's listener report is an announcement, not a room message.
+    const announcement = verifyAnnouncement(event.detail.data, Date.now())
+    if (announcement.ok && announcement.value.type === 'listeners') {
+      if (announcement.value.report.station === this.room) this.safeDispatchEvent('listeners:report', { detail: announcement.value.report })
+      return
+    }
     this.receive(event.detail.data)
   }
 }

@@ -20,6 +20,7 @@ import { PerfectNegotiation } from './negotiation.ts'
 import { createCallPeer, preferLowLatency, readCallStats, receiveAudio, type MediaPath, type RemoteAudio } from './peer.ts'
 import { CALL_DEFAULTS, CallRefusedError, humanCallError, TurnUnreachableError } from './errors.ts'
 import { turnServersFor } from './turn.ts'
+import { listenersFor } from '../listeners.ts'
 
 const log = logger('openstudio:app:caller')
 
@@ -35,6 +36,8 @@ export interface CallStatus {
   coHost?: boolean
   /** Everyone else in the room, for a co-host's controls. */
   others?: ParticipantView[]
+  /** The show's listeners, as a relay the station lists reported them. */
+  listeners?: number
   /** Why the call ended or failed, for people. */
   error?: string
 }
@@ -82,6 +85,10 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
       const identity = this.network.identity
       this.room = new RoomChannel(node.services, this.init.stationId, { id: identity.id, secretKey: identity.secretKey })
       this.room.addEventListener('state:change', (e) => { this.onRoom(e.detail.state) })
+      this.room.addEventListener('listeners:report', (e) => {
+        const shown = listenersFor(this.manifest as Manifest, [e.detail], Date.now())
+        if (shown !== undefined) this.update({ listeners: shown.count })
+      })
       this.room.start()
       await this.dial(CALL_DEFAULTS.firstDialAttempts)
     } catch (err) {
