@@ -20,10 +20,15 @@ export interface BrowserNodeInit {
   iceServers?: RTCIceServer[]
 }
 
+/** Relays a station's node keeps a reservation on, when it knows that many. */
+const STATION_RESERVATIONS = 2
+
 export async function createBrowserNode (init: BrowserNodeInit): Promise<OpenStudioNode> {
   return createOpenStudioNode({
     privateKey: init.privateKey,
-    listen: init.reachable === true ? ['/p2p-circuit', '/webrtc'] : [],
+    // Each /p2p-circuit listener holds a reservation on its own relay: with two, a station stays
+    // dialable when one relay drops it (a starved page, a relay restart).
+    listen: init.reachable === true ? [...Array<string>(Math.min(STATION_RESERVATIONS, init.config.relays.length)).fill('/p2p-circuit'), '/webrtc'] : [],
     allowPrivate: init.config.allowPrivate,
     dhtBucketSize: init.reachable === true ? undefined : DIRECTORY_READER_K,
     transports: [
