@@ -13,7 +13,7 @@ export interface TapBlock {
 }
 
 export interface ProgramTap {
-  /** Stops the worklet and disconnects it. */
+  /** Stops the worklet and disconnects it. Idempotent. */
   stop: () => void
 }
 
@@ -86,8 +86,11 @@ export async function createProgramTap (input: AudioNode, init: { channels: 1 | 
   })
   node.port.onmessage = (e: MessageEvent<Float32Array<ArrayBuffer>>) => { onBlock({ data: e.data, frames: init.frames, channels: init.channels }) }
   input.connect(node)
+  let stopped = false
   return {
     stop: () => {
+      if (stopped) return
+      stopped = true
       node.port.postMessage('stop')
       node.port.onmessage = null
       input.disconnect(node)

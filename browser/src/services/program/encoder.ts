@@ -171,7 +171,8 @@ export class WebmEncoder implements ProgramEncoder {
   }
 
   async stop (): Promise<void> {
-    if (this.recorder.state !== 'inactive') this.recorder.stop()
+    if (this.recorder.state === 'inactive') return
+    this.recorder.stop()
     this.input.disconnect(this.destination)
   }
 }
