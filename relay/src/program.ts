@@ -72,6 +72,8 @@ interface Program {
   sourceHeaders?: Uint8Array[]
   /** Ogg header pages, complete once the first audio page arrived. */
   headers: Uint8Array[]
+  /** The last header page ends in a packet that continues on the next page. */
+  headerOpenEnded: boolean
   headersDone: boolean
   lastGranule?: bigint
   /** The stream feeding it now, and how to talk back to it. */
@@ -149,6 +151,7 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
       source: carryOn ? previous.source : this.newSource(manifest, start),
       sourceHeaders: carryOn ? previous.headers : undefined,
       headers: [],
+      headerOpenEnded: false,
       headersDone: false,
       reply,
       sinkId,
@@ -197,10 +200,10 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     }
     const page = readOggPage(bytes)
     if (!program.headersDone) {
-      const previous = program.headers.length > 0 ? readOggPage(program.headers[program.headers.length - 1] as Uint8Array) : undefined
-      if (isOpusHeaderPage(page) || previous?.openEnded === true) {
+      if (isOpusHeaderPage(page) || program.headerOpenEnded) {
         if (program.headers.length >= D.maxHeaderPages) throw new Error('too many header pages')
         program.headers.push(bytes)
+        program.headerOpenEnded = page.openEnded
         return
       }
       this.headersComplete(program, program.headers)

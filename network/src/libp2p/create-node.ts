@@ -120,7 +120,7 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
       scoreParams: { IPColocationFactorWeight: 0 },
       // Content-addressed per topic: the same announcement from two publishers is one message, and the
       // same bytes on two topics (a relay's listener report: directory and room) are two.
-      msgIdFn: async (message) => (await sha256.digest(new Uint8Array([...new TextEncoder().encode(message.topic), 0, ...message.data]))).bytes
+      msgIdFn: async (message) => (await sha256.digest(topicAndData(message.topic, message.data))).bytes
     })
   }
   if (relay !== undefined) {
@@ -167,4 +167,15 @@ function defaultsOf (init: RelayServerInit): Required<RelayServerInit> {
     durationLimitMs: init.durationLimitMs ?? RELAY_SERVER_DEFAULTS.durationLimitMs,
     dataLimitBytes: init.dataLimitBytes ?? RELAY_SERVER_DEFAULTS.dataLimitBytes
   }
+}
+
+const utf8 = new TextEncoder()
+
+/** `topic`, a zero byte, then `data`: what a gossipsub message id hashes (every message goes through it, so no per-byte copying). */
+function topicAndData (topic: string, data: Uint8Array): Uint8Array {
+  const prefix = utf8.encode(topic)
+  const out = new Uint8Array(prefix.length + 1 + data.length)
+  out.set(prefix, 0)
+  out.set(data, prefix.length + 1)
+  return out
 }
