@@ -102,6 +102,11 @@ export class FallbackSource extends TypedEventEmitter<IcecastSourceEvents> {
     return this.source.status
   }
 
+  /** Silence made since `start`, in ms: it keeps pace with the clock. */
+  get producedMs (): number {
+    return this.queuedMs
+  }
+
   /** Connects, and keeps the mount fed (reconnecting as needed) until `stop`. Idempotent. */
   start (): void {
     if (this.timer !== undefined) return
