@@ -3,6 +3,7 @@
  * Audio analyser (Icecast must send a CORS header for the meter to see it).
  */
 import { onScopeDispose, shallowRef, type ShallowRef } from 'vue'
+import { meterFrames } from './meter-frames.ts'
 
 export type PlayerState = 'stopped' | 'loading' | 'playing' | 'error'
 
@@ -21,22 +22,21 @@ export function useAudioPlayer (): AudioPlayer {
   const level = shallowRef(0)
   let audio: HTMLAudioElement | undefined
   let context: AudioContext | undefined
-  let frame = 0
+  let stopMeter = (): void => {}
 
   const meter = (analyser: AnalyserNode): void => {
     const samples = new Float32Array(analyser.fftSize)
-    const tick = (): void => {
+    stopMeter()
+    stopMeter = meterFrames(() => {
       analyser.getFloatTimeDomainData(samples)
       let peak = 0
       for (const s of samples) peak = Math.max(peak, Math.abs(s))
       level.value = peak
-      frame = requestAnimationFrame(tick)
-    }
-    tick()
+    })
   }
 
   const stop = (): void => {
-    cancelAnimationFrame(frame)
+    stopMeter()
     audio?.pause()
     audio?.removeAttribute('src')
     audio?.load()
