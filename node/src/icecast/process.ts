@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
@@ -14,6 +14,8 @@ const log = logger('openstudio:icecast')
 
 export const ICECAST_BINARY = 'icecast2'
 const READY_TIMEOUT_MS = 10_000
+/** Error log lines quoted when icecast2 does not come up. */
+const ERROR_LINES = 3
 
 export class IcecastUnavailableError extends Error {
   override readonly name = 'IcecastUnavailableError'
@@ -72,7 +74,9 @@ export async function startIcecast (init: LocalIcecastInit): Promise<LocalIcecas
     await waitForStatus(url, exited)
   } catch (err) {
     child.kill('SIGKILL')
-    throw new IcecastUnavailableError(`icecast2 did not start on ${url}: ${(err as Error).message} ${stderr.trim()}`)
+    // Before its log is open, icecast2 says why it quit on stderr; after, in its error log.
+    const said = [...lines(stderr), ...(await lastErrors(logDir))].join(' · ')
+    throw new IcecastUnavailableError(`icecast2 did not start on ${url}: ${(err as Error).message}${said === '' ? '' : `: ${said}`}`)
   }
   log('icecast2 running at %s', url)
   return {
@@ -103,6 +107,15 @@ async function waitForStatus (url: string, exited: Promise<void>): Promise<void>
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   throw new Error('no answer in time')
+}
+
+/** The last error lines in icecast2's error log. */
+async function lastErrors (logDir: string): Promise<string[]> {
+  return lines(await readFile(join(logDir, 'error.log'), 'utf8').catch(() => '')).filter((line) => /EROR|WARN/.test(line)).slice(-ERROR_LINES)
+}
+
+function lines (text: string): string[] {
+  return text.split('\n').map((line) => line.trim()).filter((line) => line !== '')
 }
 
 async function chownToIcecast (dir: string): Promise<void> {
