@@ -20,12 +20,12 @@ const HEARD = 0.08
 const ABSENT = 0.005
 
 /** Waits until `page` hears exactly the tones in `expected` (by index into TONES). */
-async function hears (page: Page, analyser: StudioAnalyser, expected: number[], what: string): Promise<number[]> {
+async function hears (page: Page, analyser: StudioAnalyser, expected: number[], what: string, timeoutMs = 30_000): Promise<number[]> {
   return waitUntil(what, async () => {
     const shares = await spectrum(page, analyser, TONES)
     const ok = shares.every((share, i) => expected.includes(i) ? share > HEARD : share < ABSENT)
     return ok ? shares : undefined
-  }, 30_000)
+  }, timeoutMs)
 }
 
 describe('live studio', () => {
@@ -131,7 +131,7 @@ describe('live studio', () => {
     for (const { page } of leaving) await page.context().close()
   })
 
-  it('runs a call through TURN when the caller allows relay candidates only, and says so', async () => {
+  it('runs a call through TURN when the caller allows relay candidates only, says so, and comes back when the TURN server restarts', async () => {
     const page = await fixture.openPage(browsers[2]!, { extraRelays: [], forceTurn: true })
     const id = await dial(page, origin, callPath(stationId), 'Behind a firewall')
     await waitPhase(page, 'green-room')
@@ -143,6 +143,15 @@ describe('live studio', () => {
     await hears(page, 'returnAnalyser', [0, 1], 'the TURN caller to hear the host and caller 1')
     await hears(host, 'programAnalyser', [0, 1, 2], 'the program to carry the TURN caller')
     await screenshot(page, 'caller-turn')
+
+    // A real cut of the media path: the TURN server restarts, and every relayed allocation is gone with it.
+    await fixture.coturn.restart()
+    await hears(host, 'programAnalyser', [0, 1], 'the cut to take the TURN caller out of the program')
+    // The caller notices, restarts ICE or dials again, and gets a new relayed path from the new TURN server.
+    await hears(host, 'programAnalyser', [0, 1, 2], 'the TURN caller back in the program', 60_000)
+    await hears(page, 'returnAnalyser', [0, 1], 'the TURN caller to hear the show again')
+    expect(await phaseOf(page)).toBe('on-air')
+    expect(await attributeNow(page, '[data-testid=call-state]', 'data-path')).toBe('turn')
     await host.click(`[data-testid="caller-${id}"] [data-testid=kick]`)
     await waitUntil('the kicked caller to be told', async () => /removed you/.test(await textNow(page, '[data-testid=call-error]')))
     await hears(host, 'programAnalyser', [0, 1], 'the kicked caller to leave the program')

@@ -6,13 +6,30 @@ import { freePort } from './ports.ts'
 export interface Coturn {
   port: number
   secret: string
-  process: ChildProcess
+  /** The running turnserver (a new one after `restart`). */
+  readonly process: ChildProcess
   stop: () => Promise<void>
+  /** Stops turnserver and starts it again on the same ports: every allocation and relayed path is gone, as when a TURN server restarts. */
+  restart: () => Promise<void>
 }
 
 export async function startCoturn (secret: string): Promise<Coturn> {
   const port = await freePort()
   const relayPorts = 49152 + Math.floor(Math.random() * 10_000)
+  let running = await spawnCoturn(secret, port, relayPorts)
+  return {
+    port,
+    secret,
+    get process () { return running.child },
+    stop: async () => { await running.stop() },
+    restart: async () => {
+      await running.stop()
+      running = await spawnCoturn(secret, port, relayPorts)
+    }
+  }
+}
+
+async function spawnCoturn (secret: string, port: number, relayPorts: number): Promise<{ child: ChildProcess, stop: () => Promise<void> }> {
   const child = spawn('turnserver', [
     '-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--relay-ip=127.0.0.1',
     '--use-auth-secret', `--static-auth-secret=${secret}`, '--realm=openstudio',
@@ -27,9 +44,7 @@ export async function startCoturn (secret: string): Promise<Coturn> {
     void exited.then(() => { reject(new Error('turnserver exited before it listened')) })
   })
   return {
-    port,
-    secret,
-    process: child,
+    child,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return
       child.kill('SIGTERM')
