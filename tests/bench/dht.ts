@@ -4,7 +4,7 @@
  * kad-dht put/get of the same record bytes in the same run.
  */
 import { performance } from 'node:perf_hooks'
-import { listDirectory, openClient, publishStation, relaySnapshots, resolveStation } from '@openstudio/node'
+import { fetchRecords, listDirectory, openClient, publishStation, resolveStation } from '@openstudio/node'
 import { generateStationKey, stationRecordKey } from '@openstudio/protocol'
 import { clientOf, draftFor, publishThrough, startRelayChain, stopAll, tcpAddr } from '../src/network.ts'
 import { rawClient, rawPut } from '../src/raw-client.ts'
@@ -64,7 +64,7 @@ export async function benchDht (): Promise<Record<string, unknown>> {
       }
       // Our listing (relay record snapshots beside the provider search) against the DHT path alone.
       const t0 = performance.now()
-      const listed = await listDirectory(reader.services, { sources: relaySnapshots(reader, reader.getPeers()) })
+      const listed = await listDirectory(reader.services, { snapshot: (relay, signal) => fetchRecords(reader, relay, { signal }), snapshotServers: reader.getPeers() })
       const listMs = performance.now() - t0
       const t1 = performance.now()
       const listedByDht = await listDirectory(reader.services)

@@ -3,7 +3,7 @@
  * stations published through one and found through another.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fetchRecords, listDirectory, relaySnapshots, resolveStation, type OpenStudioNode } from '@openstudio/node'
+import { fetchRecords, listDirectory, relaySnapshots, resolveStation, type DirectoryComponents, type OpenStudioNode } from '@openstudio/node'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { PROTOCOL, encodeRecordsRequest } from '@openstudio/protocol'
@@ -53,9 +53,7 @@ describe('directory over a chain of five relays', () => {
     for await (const station of fetchRecords(client, peerIdFromString(relay.peerId))) snapshot.push(station)
     // A relay holds the records it is among the closest servers for: most, not necessarily all.
     expect(snapshot.length).toBeGreaterThan(0)
-    const gets: string[] = []
-    const dht = client.services.dht
-    const counting = { ...client.services, dht: { findProviders: dht.findProviders.bind(dht), getClosestPeers: dht.getClosestPeers.bind(dht), get: (key: Uint8Array, options?: object) => { gets.push('get'); return dht.get(key, options) } } }
+    const { counting, gets } = countingGets(client)
     const listed = await listDirectory(counting, { sources: relaySnapshots(client, [peerIdFromString(relay.peerId)]) })
     expect(listed.length).toBeGreaterThanOrEqual(31)
     expect(gets.length).toBeLessThan(listed.length / 2)
@@ -64,6 +62,19 @@ describe('directory over a chain of five relays', () => {
     for await (const station of fetchRecords(client, peerIdFromString(relay.peerId), { tag: 'news' })) news.push(station)
     expect(news.length).toBeGreaterThan(0)
     expect(news.every((s) => s.manifest.tags.includes('news'))).toBe(true)
+  })
+
+  it('reads the snapshots of the servers its walk meets, not only of the relay it knows, and then needs next to no DHT gets', async () => {
+    const asked = new Set<string>()
+    const { counting, gets } = countingGets(client)
+    const listed = await listDirectory(counting, {
+      snapshot: (server, signal) => { asked.add(server.toString()); return fetchRecords(client, server, { signal }) },
+      snapshotServers: [peerIdFromString((relays[4] as Relay).peerId)]
+    })
+    expect(asked.size).toBeGreaterThan(1)
+    expect(listed.length).toBeGreaterThanOrEqual(31)
+    // Every record is stored on at least one of the five relays, and the walk meets them all.
+    expect(gets).toHaveLength(0)
   })
 
   it('a records request that is garbage or stalls leaves the relay serving', async () => {
@@ -89,3 +100,11 @@ describe('directory over a chain of five relays', () => {
     expect(manifest.seq).toBe(second.seq)
   })
 })
+
+/** `client`'s services with its DHT gets counted. */
+function countingGets (client: OpenStudioNode): { counting: DirectoryComponents, gets: string[] } {
+  const gets: string[] = []
+  const dht = client.services.dht
+  const counting = { ...client.services, dht: { findProviders: dht.findProviders.bind(dht), getClosestPeers: dht.getClosestPeers.bind(dht), get: (key: Uint8Array, options?: object) => { gets.push('get'); return dht.get(key, options) } } }
+  return { counting, gets }
+}

@@ -1,7 +1,7 @@
 /** `openstudio directory list` */
 import type { Manifest } from '@openstudio/protocol'
 import { Command } from 'commander'
-import { DirectoryWatcher, listDirectory, relaySnapshots } from '@openstudio/network'
+import { DirectoryWatcher, fetchRecords, listDirectory } from '@openstudio/network'
 import { withClient, type NetworkOptions } from './network.ts'
 import { collectMultiaddr, printResult, progress } from './output.ts'
 
@@ -22,7 +22,8 @@ export function directoryCommand (): Command {
           return await listDirectory(node.services, {
             tag: opts.tag,
             known: watcher.stations.values(),
-            sources: relaySnapshots(node, node.getPeers(), { tag: opts.tag }),
+            snapshot: (relay, signal) => fetchRecords(node, relay, { tag: opts.tag, signal }),
+            snapshotServers: node.getPeers(),
             onProgress: ({ found }) => {
               if (found !== reported) progress(`found ${found} station${found === 1 ? '' : 's'}, verifying…`)
               reported = found
