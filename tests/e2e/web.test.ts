@@ -55,7 +55,7 @@ describe('web app', () => {
     await page.goto(web.origin)
     await card(page, talk).waitFor({ timeout: 5000 })
     await card(page, music).waitFor({ timeout: 5000 })
-    await expect.poll(async () => page.textContent('[data-testid=directory-status]')).toMatch(/found \d+ station/)
+    await expect.poll(async () => page.textContent('[data-testid=directory-status]'), { timeout: 20_000 }).toMatch(/found \d+ station/)
     await screenshot(page, 'directory')
 
     await page.fill('[data-testid=search]', 'jazz')
@@ -72,7 +72,7 @@ describe('web app', () => {
     const { page } = await web.newPage()
     await page.goto(web.origin)
     await page.locator('[data-station-id]').first().waitFor()
-    await expect.poll(async () => page.textContent('[data-testid=directory-status]')).toMatch(/found/)
+    await expect.poll(async () => page.textContent('[data-testid=directory-status]'), { timeout: 20_000 }).toMatch(/found/)
     // Cut the page off the network: the cached, re-verified records still render.
     await page.route('**/api/bootstrap', async (route) => route.abort())
     await page.reload()
@@ -96,7 +96,8 @@ describe('web app', () => {
   it('never shows a forged announcement', async () => {
     const { page } = await web.newPage()
     await page.goto(web.origin)
-    await expect.poll(async () => page.textContent('[data-testid=directory-status]')).toMatch(/found/)
+    // The listing ends after the provider search (up to 4 s): the page is then subscribed to the directory topic.
+    await expect.poll(async () => page.textContent('[data-testid=directory-status]'), { timeout: 20_000 }).toMatch(/found/)
     const forger = await openClient({ bootstrap: [tcpAddr(relay())], allowPrivate: true })
     try {
       const victim = generateStationKey()

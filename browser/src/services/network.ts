@@ -6,7 +6,7 @@
  */
 import { logger } from '@libp2p/logger'
 import {
-  connectToRelays, dialStation, fetchRecords, libp2pKeyOf, DirectoryWatcher, listDirectory, resolveStation,
+  connectToRelays, dialStation, libp2pKeyOf, relaySnapshots, DirectoryWatcher, listDirectory, resolveStation,
   type DialedStation, type DialInit, type ListInit, type OpenStudioNode, type ResolvedStation
 } from '@openstudio/network'
 import type { ListenerReport, Manifest, StationKey } from '@openstudio/protocol'
@@ -84,12 +84,8 @@ export class NetworkService extends TypedEventEmitter<NetworkEvents> {
 
   async list (init: Omit<ListInit, 'known'> = {}): Promise<ResolvedStation[]> {
     const node = await this.start()
-    return listDirectory(node.services, {
-      ...init,
-      known: this.heard,
-      snapshot: (relay, signal) => fetchRecords(node, relay, { tag: init.tag, signal }),
-      snapshotServers: this.connectedRelays()
-    })
+    const sources = relaySnapshots(node, this.connectedRelays(), { tag: init.tag, signal: init.signal })
+    return listDirectory(node.services, { ...init, known: this.heard, sources })
   }
 
   async resolve (stationId: string, signal?: AbortSignal): Promise<ResolvedStation> {

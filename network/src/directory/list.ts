@@ -1,6 +1,7 @@
 /**
- * Listing the directory: the providers of a directory key (all stations, or
- * one tag), each resolved with bounded concurrency, plus stations heard on the
+ * Listing the directory: the record snapshots of a few DHT servers, the
+ * providers of a directory key (all stations, or one tag) that no snapshot
+ * held, each resolved with bounded concurrency, and stations heard on the
  * directory topic. Verified manifests only, one per station, newest seq.
  */
 import { logger } from '@libp2p/logger'
@@ -25,7 +26,7 @@ export const LIST_DEFAULTS = {
   /**
    * DHT servers met on the way to the directory key whose snapshots are read
    * (see `ListInit.snapshot`). Each holds the records it is among the closest
-   * to: with 20 relays here, one held 116 of 200, so a few together hold
+   * to: with 20 relays here, one held 90–116 of 200, so a few together hold
    * nearly all, and every record they miss costs a DHT get.
    */
   snapshotServers: 6,
