@@ -33,7 +33,7 @@ import type { StudioMixerInit } from './types.ts'
 export { StudioMixer }
 export { CEILING_KNEE_DB, GAIN_RAMP_S, LEVEL_FLOOR_DB, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
 export { InvalidGainError, MixerDisposedError } from './errors.ts'
-export type { Level } from './meter.ts'
+export { readPeak, type Level } from './meter.ts'
 export type { MixerLevels, StudioMixerInit } from './types.ts'
 
 /** Builds a mixer with its program chain (no participants yet) in `context`. */

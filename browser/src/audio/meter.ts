@@ -20,6 +20,15 @@ export function createMeter (context: BaseAudioContext, node: AudioNode, window:
   return analyser
 }
 
+/** Reads the analyser's latest window into `scratch` (at least fftSize long): its largest absolute sample, 0…1 (what a LevelMeter shows). */
+export function readPeak (analyser: AnalyserNode, scratch: Float32Array<ArrayBuffer>): number {
+  const samples = scratch.subarray(0, analyser.fftSize)
+  analyser.getFloatTimeDomainData(samples)
+  let peak = 0
+  for (const s of samples) peak = Math.max(peak, Math.abs(s))
+  return peak
+}
+
 /** Reads the analyser's latest window into `scratch` (at least fftSize long) and measures it. */
 export function readLevel (analyser: AnalyserNode, scratch: Float32Array<ArrayBuffer>): Level {
   const samples = scratch.subarray(0, analyser.fftSize)

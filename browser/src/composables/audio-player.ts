@@ -3,6 +3,7 @@
  * Audio analyser (Icecast must send a CORS header for the meter to see it).
  */
 import { onScopeDispose, shallowRef, type ShallowRef } from 'vue'
+import { readPeak } from '../audio/index.ts'
 import { meterFrames } from './meter-frames.ts'
 
 export type PlayerState = 'stopped' | 'loading' | 'playing' | 'error'
@@ -27,12 +28,7 @@ export function useAudioPlayer (): AudioPlayer {
   const meter = (analyser: AnalyserNode): void => {
     const samples = new Float32Array(analyser.fftSize)
     stopMeter()
-    stopMeter = meterFrames(() => {
-      analyser.getFloatTimeDomainData(samples)
-      let peak = 0
-      for (const s of samples) peak = Math.max(peak, Math.abs(s))
-      level.value = peak
-    })
+    stopMeter = meterFrames(() => { level.value = readPeak(analyser, samples) })
   }
 
   const stop = (): void => {

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { onScopeDispose, shallowRef, type ShallowRef } from 'vue'
+import { readPeak } from '../audio/index.ts'
 import { CallerSession, type CallStatus, type CoHostControl } from '../services/call/caller.ts'
 import { humanCallError, MicrophoneError } from '../services/call/errors.ts'
 import { createCallAudioContext, microphoneConstraints } from '../services/call/peer.ts'
@@ -30,13 +31,6 @@ export interface CallerState {
   /** A co-host's control over another participant. */
   control: (message: CoHostControl) => Promise<void>
   leave: () => Promise<void>
-}
-
-function peak (analyser: AnalyserNode, buffer: Float32Array<ArrayBuffer>): number {
-  analyser.getFloatTimeDomainData(buffer)
-  let max = 0
-  for (const s of buffer) max = Math.max(max, Math.abs(s))
-  return max
 }
 
 export function useCaller (stationId: string): CallerState {
@@ -66,8 +60,8 @@ export function useCaller (stationId: string): CallerState {
     stopMeters()
     const buffer = new Float32Array(2048)
     stopMeters = meterFrames(() => {
-      if (micAnalyser !== undefined) micLevel.value = peak(micAnalyser, buffer)
-      if (returnAnalyser !== undefined) returnLevel.value = peak(returnAnalyser, buffer)
+      if (micAnalyser !== undefined) micLevel.value = readPeak(micAnalyser, buffer)
+      if (returnAnalyser !== undefined) returnLevel.value = readPeak(returnAnalyser, buffer)
     })
   }
 
