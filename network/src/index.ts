@@ -29,7 +29,7 @@ export { publishStation, type PublishInit, type PublishResult, type PublishStep 
 export { Republisher, REPUBLISH_DEFAULTS, type RepublisherEvents, type RepublisherInit } from './station/republisher.ts'
 export { resolveStation, RESOLVE_TIMEOUT_MS, type ResolveInit, type ResolvedStation } from './station/resolve.ts'
 export { byName, keep, listDirectory, LIST_DEFAULTS, type DirectoryComponents, type ListInit } from './directory/list.ts'
-export { fetchRecords, handleRecords, RECORDS_DEFAULTS, relaySnapshots, type FetchRecordsInit, type RecordSource } from './directory/records.ts'
+export { fetchRecords, handleRecords, RECORDS_DEFAULTS, type FetchRecordsInit, type RecordSource } from './directory/records.ts'
 export { DirectoryWatcher, type DirectoryWatcherEvents } from './directory/watcher.ts'
 export { connectionKind, handlePing, pingStation, PING_MAX_BYTES, type ConnectionKind, type PingInit } from './ping.ts'
 export { dialStation, DIAL_DEFAULTS, stationAddresses, type DialedStation, type DialInit } from './dial.ts'

@@ -3,7 +3,7 @@
  * stations published through one and found through another.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fetchRecords, listDirectory, relaySnapshots, resolveStation, type DirectoryComponents, type OpenStudioNode } from '@openstudio/node'
+import { fetchRecords, listDirectory, resolveStation, type DirectoryComponents, type OpenStudioNode } from '@openstudio/node'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { PROTOCOL, encodeRecordsRequest } from '@openstudio/protocol'
@@ -54,7 +54,11 @@ describe('directory over a chain of five relays', () => {
     // A relay holds the records it is among the closest servers for: most, not necessarily all.
     expect(snapshot.length).toBeGreaterThan(0)
     const { counting, gets } = countingGets(client)
-    const listed = await listDirectory(counting, { sources: relaySnapshots(client, [peerIdFromString(relay.peerId)]) })
+    const listed = await listDirectory(counting, {
+      snapshot: (server, signal) => fetchRecords(client, server, { signal }),
+      snapshotServers: [peerIdFromString(relay.peerId)],
+      snapshotsFromWalk: false
+    })
     expect(listed.length).toBeGreaterThanOrEqual(31)
     expect(gets.length).toBeLessThan(listed.length / 2)
 

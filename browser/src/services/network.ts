@@ -6,7 +6,7 @@
  */
 import { logger } from '@libp2p/logger'
 import {
-  connectToRelays, dialStation, libp2pKeyOf, relaySnapshots, DirectoryWatcher, listDirectory, resolveStation,
+  connectToRelays, dialStation, fetchRecords, libp2pKeyOf, RECORDS_DEFAULTS, DirectoryWatcher, listDirectory, resolveStation,
   type DialedStation, type DialInit, type ListInit, type OpenStudioNode, type ResolvedStation
 } from '@openstudio/network'
 import type { ListenerReport, Manifest, StationKey } from '@openstudio/protocol'
@@ -84,8 +84,13 @@ export class NetworkService extends TypedEventEmitter<NetworkEvents> {
 
   async list (init: Omit<ListInit, 'known'> = {}): Promise<ResolvedStation[]> {
     const node = await this.start()
-    const sources = relaySnapshots(node, this.connectedRelays(), { tag: init.tag, signal: init.signal })
-    return listDirectory(node.services, { ...init, known: this.heard, sources })
+    return listDirectory(node.services, {
+      ...init,
+      known: this.heard,
+      snapshot: (relay, signal) => fetchRecords(node, relay, { tag: init.tag, signal }),
+      snapshotServers: this.connectedRelays().slice(0, RECORDS_DEFAULTS.relaysAsked),
+      snapshotsFromWalk: false
+    })
   }
 
   async resolve (stationId: string, signal?: AbortSignal): Promise<ResolvedStation> {

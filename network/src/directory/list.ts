@@ -44,19 +44,17 @@ export interface ListInit {
   /** Verified stations known already (from the directory topic or a cache). */
   known?: Iterable<ResolvedStation>
   /**
-   * Verified stations from elsewhere, read while the provider search runs
-   * (relays' record snapshots, see fetchRecords). A provider already seen
-   * there is not resolved again through the DHT.
-   */
-  sources?: Array<AsyncIterable<ResolvedStation>>
-  /**
-   * Reads one DHT server's record snapshot (see fetchRecords). It is asked of
-   * `snapshotServers` at once, then of the servers that answer the walk
-   * towards the directory key, up to LIST_DEFAULTS.snapshotServers in all.
+   * Reads one DHT server's record snapshot (see fetchRecords), while the
+   * provider search runs; a provider seen there is not resolved again
+   * through the DHT. It is asked of `snapshotServers` at once, then (with
+   * `snapshotsFromWalk`) of the servers that answer the walk towards the
+   * directory key, up to LIST_DEFAULTS.snapshotServers in all.
    */
   snapshot?: (server: PeerId, signal: AbortSignal) => AsyncIterable<ResolvedStation>
   /** Servers whose snapshots are read first: the relays the node is connected to. */
   snapshotServers?: Iterable<PeerId>
+  /** Also read the snapshots of servers the walk meets (a browser, which reaches only WebSocket relays, does not). @default true */
+  snapshotsFromWalk?: boolean
   /** Resolves in flight at once. @default 16 */
   concurrency?: number
   /** @default 15 s */
@@ -88,17 +86,18 @@ export async function listDirectory (components: DirectoryComponents, init: List
         if (wanted(station) && keep(stations, station)) init.onStation?.(station)
       }
     } catch (err) {
-      log('a record source failed: %s', (err as Error).message)
+      log('a record snapshot failed: %s', (err as Error).message)
     }
   }
-  const reading = (init.sources ?? []).map(read)
+  const reading: Array<Promise<void>> = []
   const asked = new Set<string>()
-  const onServer = (server: PeerId): void => {
+  const ask = (server: PeerId): void => {
     if (init.snapshot === undefined || asked.size >= LIST_DEFAULTS.snapshotServers || asked.has(server.toString())) return
     asked.add(server.toString())
     reading.push(read(init.snapshot(server, AbortSignal.any([signal, AbortSignal.timeout(LIST_DEFAULTS.snapshotTimeoutMs)]))))
   }
-  for (const server of init.snapshotServers ?? []) onServer(server)
+  for (const server of init.snapshotServers ?? []) ask(server)
+  const onServer = init.snapshotsFromWalk === false ? () => {} : ask
   const ids = await providerIds(components, cid, AbortSignal.any([signal, AbortSignal.timeout(LIST_DEFAULTS.providerSearchMs)]), onServer)
   await Promise.all(reading)
   const missing = [...ids].filter((id) => !stations.has(id))

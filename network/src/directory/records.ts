@@ -23,7 +23,7 @@ export const RECORDS_DEFAULTS = {
   handlerTimeoutMs: 10_000,
   /** Concurrent snapshot streams per connection. */
   maxInboundStreams: 2,
-  /** Relays a listing asks for their records (each costs a verification per record). */
+  /** Relays a listing in the browser asks for their records (each costs a verification per record). */
   relaysAsked: 2
 } as const
 
@@ -91,12 +91,4 @@ export async function * fetchRecords (node: Pick<Libp2p, 'dialProtocol'>, relay:
 function verifyRecord (record: Uint8Array): ResolvedStation | undefined {
   const verdict = verifyManifest(record, { now: Date.now() })
   return verdict.ok ? { manifest: verdict.value, record } : undefined
-}
-
-/**
- * Listing sources (see `ListInit.sources`): the record snapshots of the first
- * few of `relays`. A relay that does not answer only costs its own source.
- */
-export function relaySnapshots (node: Pick<Libp2p, 'dialProtocol'>, relays: readonly PeerId[], init: FetchRecordsInit = {}): Array<AsyncIterable<ResolvedStation>> {
-  return relays.slice(0, RECORDS_DEFAULTS.relaysAsked).map((relay) => fetchRecords(node, relay, init))
 }
