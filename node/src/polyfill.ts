@@ -1,6 +1,7 @@
 /**
- * Fills the two gaps between Node 20 and what libp2p 3 expects. Import this
- * first in every Node entry point, before anything that loads libp2p.
+ * Fills the two gaps between Node 20 and what libp2p 3 expects, and gives the
+ * protocol Node's native Ed25519 (see ed25519.ts). Import this first in every
+ * Node entry point, before anything that loads libp2p.
  *
  * - `Promise.withResolvers` (Node 22+).
  * - A global `WebSocket` for @libp2p/websockets dials (Node 22+), from `ws`.
@@ -9,7 +10,9 @@
  *   socket keeps one listener that only logs.
  */
 import { logger } from '@libp2p/logger'
+import { useEd25519Verifier } from '@openstudio/protocol'
 import { WebSocket as WsWebSocket } from 'ws'
+import { createNativeVerifier } from './ed25519.ts'
 
 const log = logger('openstudio:polyfill')
 
@@ -38,3 +41,5 @@ class GuardedWebSocket extends WsWebSocket {
 
 const scope = globalThis as { WebSocket?: unknown }
 if (typeof scope.WebSocket === 'undefined') scope.WebSocket = GuardedWebSocket
+
+useEd25519Verifier(createNativeVerifier())

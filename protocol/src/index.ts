@@ -19,8 +19,8 @@
 export * from './constants.ts'
 export * from './errors.ts'
 export {
-  generateStationKey, isStationId, publicKeyFromStationId, stationIdFromBytes, stationIdFromPublicKey,
-  stationIdToBytes, stationKeyFromSeed, type StationKey
+  generateStationKey, isStationId, isStrictPublicKey, publicKeyFromStationId, stationIdFromBytes, stationIdFromPublicKey,
+  stationIdToBytes, stationKeyFromSeed, useEd25519Verifier, type Ed25519Verifier, type StationKey
 } from './identity.ts'
 export { bytesEqual, compareBytes } from './cbor.ts'
 export {
