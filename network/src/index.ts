@@ -24,7 +24,7 @@ export { DHT_DATASTORE_PREFIX, DIRECTORY_READER_K, RELAY_SERVER_DEFAULTS } from 
 export { connectToRelays, type ConnectInit } from './libp2p/connect.ts'
 export { generateKeyPair, libp2pKeyOf, privateKeyFromProtobuf, privateKeyToProtobuf } from './libp2p/keys.ts'
 export { recordRules, selectRecord, storedRecords, type RecordRules, type RecordStore, type StoredRecord } from './libp2p/dht-records.ts'
-export { createRecordCache, validateRecordCached } from './libp2p/record-cache.ts'
+export { createRecordCache, recordCache, validateRecordCached, type RecordCache } from './libp2p/record-cache.ts'
 export { publishStation, type PublishInit, type PublishResult, type PublishStep } from './station/publish.ts'
 export { Republisher, REPUBLISH_DEFAULTS, type RepublisherEvents, type RepublisherInit } from './station/republisher.ts'
 export { resolveStation, RESOLVE_TIMEOUT_MS, type ResolveInit, type ResolvedStation } from './station/resolve.ts'

@@ -8,10 +8,9 @@
 import { logger } from '@libp2p/logger'
 import { lpStream } from '@libp2p/utils'
 import {
-  decodeRecordsRequest, encodeRecordsRequest, MAX_RECORD_BYTES, MAX_RECORDS_REQUEST_BYTES, MAX_SNAPSHOT_RECORDS, PROTOCOL,
-  verifyManifest
+  decodeRecordsRequest, encodeRecordsRequest, MAX_RECORD_BYTES, MAX_RECORDS_REQUEST_BYTES, MAX_SNAPSHOT_RECORDS, PROTOCOL
 } from '@openstudio/protocol'
-import { validateRecordCached } from '../libp2p/record-cache.ts'
+import { recordCache, validateRecordCached } from '../libp2p/record-cache.ts'
 import type { StoredRecord } from '../libp2p/dht-records.ts'
 import type { ResolvedStation } from '../station/resolve.ts'
 import type { AbortOptions, Libp2p, PeerId, Stream } from '@libp2p/interface'
@@ -87,8 +86,8 @@ export async function * fetchRecords (node: Pick<Libp2p, 'dialProtocol'>, relay:
   }
 }
 
-/** Verifies a record on its own, as a DHT server does (its station id is inside). */
+/** Verifies a record on its own, as a DHT server does (its station id is inside); records seen before cost no second check. */
 function verifyRecord (record: Uint8Array): ResolvedStation | undefined {
-  const verdict = verifyManifest(record, { now: Date.now() })
+  const verdict = recordCache.verify(record, Date.now())
   return verdict.ok ? { manifest: verdict.value, record } : undefined
 }
