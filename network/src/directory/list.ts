@@ -24,10 +24,18 @@ export const LIST_DEFAULTS = {
   providerSearchMs: 4_000,
   resolveTimeoutMs: 8_000,
   /**
+   * Servers whose provider lists are enough. Each of the K servers closest
+   * to a directory key holds every provider that reached it, so a few lists
+   * together hold them all; asking every server the query meets (14–20 of
+   * 20 relays here, each answering with all 200 providers and their
+   * addresses) cost 2 s of CPU for nothing new.
+   */
+  providerServers: 4,
+  /**
    * DHT servers met on the way to the directory key whose snapshots are read
-   * (see `ListInit.snapshot`). Each holds the records it is among the closest
-   * to: with 20 relays here, one held 90–116 of 200, so a few together hold
-   * nearly all, and every record they miss costs a DHT get.
+   * (see `ListInit.snapshot`). Each holds the records it is among the K
+   * closest to: on 20 relays that know each other, 184–199 of 200, so a few
+   * together hold nearly all, and every record they miss costs a DHT get.
    */
   snapshotServers: 6,
   /** A snapshot that takes longer is cut short (what arrived counts). */
@@ -135,7 +143,8 @@ export function keep (stations: Map<string, ResolvedStation>, station: ResolvedS
 }
 
 /**
- * Station ids among the providers of a directory key. Each server answers
+ * Station ids among the providers of a directory key, from the first
+ * LIST_DEFAULTS.providerServers servers that hold any. Each server answers
  * with every provider it stores; kad-dht stops its query after K providers,
  * so the full lists come from the PEER_RESPONSE events, not the PROVIDER ones.
  *
@@ -157,12 +166,15 @@ async function providerIds (components: DirectoryComponents, cid: ReturnType<typ
     log('closest-peers walk for %s ended: %s', cid, (err as Error).message)
   }
   try {
+    let servers = 0
     for await (const event of components.dht.findProviders(cid, { signal })) {
-      const providers = event.name === 'PEER_RESPONSE' || event.name === 'PROVIDER' ? event.providers : []
-      for (const provider of providers) {
+      // PROVIDER events repeat what the responses held, except for the providers this node stores itself.
+      if (event.name !== 'PEER_RESPONSE' && event.name !== 'PROVIDER') continue
+      for (const provider of event.providers) {
         const id = provider.id.toString()
         if (isStationId(id)) ids.add(id)
       }
+      if (event.name === 'PEER_RESPONSE' && event.providers.length > 0 && ++servers >= LIST_DEFAULTS.providerServers) break
     }
   } catch (err) {
     if (ids.size === 0 && !signal.aborted) throw err
