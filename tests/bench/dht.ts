@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks'
 import { fetchRecords, listDirectory, openClient, publishStation, resolveStation } from '@openstudio/node'
 import { generateStationKey, stationRecordKey } from '@openstudio/protocol'
-import { clientOf, draftFor, publishThrough, startRelayChain, stopAll, tcpAddr } from '../src/network.ts'
+import { clientOf, dhtSize, draftFor, publishThrough, startRelayChain, stopAll, tcpAddr } from '../src/network.ts'
 import { rawClient, rawPut } from '../src/raw-client.ts'
 import { distribution, round } from './measure.ts'
 
@@ -17,6 +17,7 @@ const LISTED_STATIONS = 200
 export async function benchDht (): Promise<Record<string, unknown>> {
   const relays = await startRelayChain(RELAYS)
   try {
+    const routingTables = relays.map((relay) => dhtSize(relay.node))
     const publish: number[] = []
     const resolve: number[] = []
     const barePut: number[] = []
@@ -60,7 +61,9 @@ export async function benchDht (): Promise<Record<string, unknown>> {
 
       process.stderr.write(`bench: publishing ${LISTED_STATIONS - TIMED_STATIONS} more stations for the list…\n`)
       for (let i = TIMED_STATIONS; i < LISTED_STATIONS; i += 5) {
-        await Promise.all([0, 1, 2, 3, 4].map(async (j) => publishThrough(relays[(i + j) % RELAYS]!, draftFor(i + j))))
+        await Promise.all([0, 1, 2, 3, 4].map(async (j) => {
+          await publishThrough(relays[(i + j) % RELAYS]!, draftFor(i + j)).catch((err: Error) => { failures.push(`publish ${i + j}: ${err.message}`) })
+        }))
       }
       // Our listing (relay record snapshots beside the provider search) against the DHT path alone.
       const t0 = performance.now()
@@ -74,6 +77,7 @@ export async function benchDht (): Promise<Record<string, unknown>> {
       const bareGetDist = distribution(bareGet)
       return {
         relays: RELAYS,
+        routingTables: { min: Math.min(...routingTables), max: Math.max(...routingTables) },
         publishMs: { ...distribution(publish), bareDhtPut: distribution(barePut) },
         resolveMs: { ...resolveDist, bareDhtGet: bareGetDist, p50Ratio: round(resolveDist.p50 / bareGetDist.p50), goalRatio: 1.2 },
         list: { stations: listed.length, published: LISTED_STATIONS, ms: round(listMs), goalMs: 2000, dhtOnly: { stations: listedByDht.length, ms: round(dhtListMs) } },

@@ -31,7 +31,10 @@ export async function startRelay (init: RelayInit = {}): Promise<Relay> {
   return Relay.create({ listen: LOOPBACK_LISTEN, allowPrivate: true, ...init })
 }
 
-/** Starts `n` relays, each bootstrapped to the one before, and waits until every DHT has a peer. */
+/**
+ * Starts `n` relays, each bootstrapped to the one before, waits until every
+ * DHT has a peer, and settles their routing tables (see settleDht).
+ */
 export async function startRelayChain (n: number, init: RelayInit = {}): Promise<Relay[]> {
   const relays: Relay[] = []
   for (let i = 0; i < n; i++) {
@@ -39,7 +42,26 @@ export async function startRelayChain (n: number, init: RelayInit = {}): Promise
     relays.push(await startRelay({ ...init, bootstrap: previous === undefined ? [] : [tcpAddr(previous)] }))
   }
   await waitUntil('every relay to have a DHT peer', () => relays.every((r) => dhtSize(r.node) > 0))
+  await settleDht(relays)
   return relays
+}
+
+/**
+ * Brings a fresh chain's routing tables to where a network that has run for
+ * a while has them: every relay knows the others. Just after start a relay
+ * knows only its neighbours, so a put reaches a few servers instead of the K
+ * closest (measured on 20 relays: tables of 2–13 peers, records stored on
+ * 1–20 servers). kad-dht walks towards its own id and refreshes its table
+ * every 5 minutes; this runs those self-walks now, a few rounds, and
+ * returns the table sizes.
+ */
+export async function settleDht (relays: Relay[], rounds = 3): Promise<number[]> {
+  for (let round = 0; round < rounds && relays.some((r) => dhtSize(r.node) < relays.length - 1); round++) {
+    await Promise.all(relays.map(async (relay) => {
+      for await (const _ of relay.node.services.dht.getClosestPeers(relay.node.peerId.toMultihash().bytes)) { /* the walk fills the table */ }
+    }))
+  }
+  return relays.map((r) => dhtSize(r.node))
 }
 
 export function dhtSize (node: OpenStudioNode): number {
