@@ -20,19 +20,23 @@ export function createMeter (context: BaseAudioContext, node: AudioNode, window:
   return analyser
 }
 
-/** Reads the analyser's latest window into `scratch` (at least fftSize long): its largest absolute sample, 0…1 (what a LevelMeter shows). */
-export function readPeak (analyser: AnalyserNode, scratch: Float32Array<ArrayBuffer>): number {
+/** The analyser's latest window, read into `scratch` (at least fftSize long). */
+function readWindow (analyser: AnalyserNode, scratch: Float32Array<ArrayBuffer>): Float32Array<ArrayBuffer> {
   const samples = scratch.subarray(0, analyser.fftSize)
   analyser.getFloatTimeDomainData(samples)
+  return samples
+}
+
+/** The largest absolute sample of the analyser's latest window, 0…1 (what a LevelMeter shows). */
+export function readPeak (analyser: AnalyserNode, scratch: Float32Array<ArrayBuffer>): number {
   let peak = 0
-  for (const s of samples) peak = Math.max(peak, Math.abs(s))
+  for (const s of readWindow(analyser, scratch)) peak = Math.max(peak, Math.abs(s))
   return peak
 }
 
-/** Reads the analyser's latest window into `scratch` (at least fftSize long) and measures it. */
+/** Measures the analyser's latest window, read into `scratch` (at least fftSize long). */
 export function readLevel (analyser: AnalyserNode, scratch: Float32Array<ArrayBuffer>): Level {
-  const samples = scratch.subarray(0, analyser.fftSize)
-  analyser.getFloatTimeDomainData(samples)
+  const samples = readWindow(analyser, scratch)
   let peak = 0
   let sum = 0
   for (const s of samples) {
