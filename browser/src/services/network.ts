@@ -29,15 +29,28 @@ export interface NetworkEvents {
   'listeners:report': CustomEvent<ListenerReport>
 }
 
+export interface NetworkServiceInit {
+  /**
+   * The participant identity: the node's key, which signs room messages.
+   * @default this tab's session identity (`sessionIdentity`)
+   */
+  identity?: StationKey
+}
+
 export class NetworkService extends TypedEventEmitter<NetworkEvents> {
   status: NetworkStatus = 'idle'
   error?: string
   config?: NetworkConfig
-  /** This tab's participant identity (the node's key; it signs room messages). */
-  readonly identity: StationKey = sessionIdentity()
+  /** This participant's identity (the node's key; it signs room messages). */
+  readonly identity: StationKey
   private node?: OpenStudioNode
   private watcher?: DirectoryWatcher
   private starting?: Promise<OpenStudioNode>
+
+  constructor (init: NetworkServiceInit = {}) {
+    super()
+    this.identity = init.identity ?? sessionIdentity()
+  }
 
   /** Starts the node once; later calls wait for the same start. */
   async start (): Promise<OpenStudioNode> {
