@@ -20,8 +20,11 @@ export async function removeDir (dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true })
 }
 
+/** What a test needs to reach a relay, whether it runs in this thread or in another. */
+export type RelayAddresses = Pick<Relay, 'peerId' | 'multiaddrs'>
+
 /** The TCP multiaddr (with /p2p/) of a relay. */
-export function tcpAddr (relay: Relay): string {
+export function tcpAddr (relay: RelayAddresses): string {
   const addr = relay.multiaddrs.find((a) => a.includes('/tcp/') && !a.includes('/ws'))
   if (addr === undefined) throw new Error(`relay ${relay.peerId} has no TCP address`)
   return addr
@@ -32,8 +35,8 @@ export async function startRelay (init: RelayInit = {}): Promise<Relay> {
 }
 
 /**
- * Starts `n` relays, each bootstrapped to the one before, waits until every
- * DHT has a peer, and settles their routing tables (see settleDht).
+ * Starts `n` relays, each bootstrapped to the one before, and settles their
+ * routing tables (see settle).
  */
 export async function startRelayChain (n: number, init: RelayInit = {}): Promise<Relay[]> {
   const relays: Relay[] = []
@@ -41,9 +44,14 @@ export async function startRelayChain (n: number, init: RelayInit = {}): Promise
     const previous = relays[i - 1]
     relays.push(await startRelay({ ...init, bootstrap: previous === undefined ? [] : [tcpAddr(previous)] }))
   }
-  await waitUntil('every relay to have a DHT peer', () => relays.every((r) => dhtSize(r.node) > 0))
-  await settleDht(relays)
+  await settle(relays.map((relay) => ({ dhtSize: () => dhtSize(relay.node), selfWalk: async () => selfWalk(relay.node) })))
   return relays
+}
+
+/** A DHT server that `settle` drives, in this thread or in another. */
+export interface SettlingServer {
+  dhtSize: () => number | Promise<number>
+  selfWalk: () => Promise<void>
 }
 
 /**
@@ -52,16 +60,21 @@ export async function startRelayChain (n: number, init: RelayInit = {}): Promise
  * knows only its neighbours, so a put reaches a few servers instead of the K
  * closest (measured on 20 relays: tables of 2–13 peers, records stored on
  * 1–20 servers). kad-dht walks towards its own id and refreshes its table
- * every 5 minutes; this runs those self-walks now, a few rounds, and
- * returns the table sizes.
+ * every 5 minutes; once each server has a peer, this runs those self-walks
+ * now, a few rounds, and returns the table sizes.
  */
-export async function settleDht (relays: Relay[], rounds = 3): Promise<number[]> {
-  for (let round = 0; round < rounds && relays.some((r) => dhtSize(r.node) < relays.length - 1); round++) {
-    await Promise.all(relays.map(async (relay) => {
-      for await (const _ of relay.node.services.dht.getClosestPeers(relay.node.peerId.toMultihash().bytes)) { /* the walk fills the table */ }
-    }))
+export async function settle (servers: SettlingServer[], rounds = 3): Promise<number[]> {
+  const sizes = async (): Promise<number[]> => Promise.all(servers.map(async (s) => s.dhtSize()))
+  await waitUntil('every relay to have a DHT peer', async () => (await sizes()).every((n) => n > 0))
+  for (let round = 0; round < rounds && (await sizes()).some((n) => n < servers.length - 1); round++) {
+    await Promise.all(servers.map(async (s) => s.selfWalk()))
   }
-  return relays.map((r) => dhtSize(r.node))
+  return sizes()
+}
+
+/** One walk towards the node's own id: what fills a kad-dht routing table. */
+export async function selfWalk (node: OpenStudioNode): Promise<void> {
+  for await (const _ of node.services.dht.getClosestPeers(node.peerId.toMultihash().bytes)) { /* the walk fills the table */ }
 }
 
 export function dhtSize (node: OpenStudioNode): number {
@@ -87,7 +100,7 @@ export function draftFor (n: number, tags: string[] = ['talk']): ManifestDraftIn
 }
 
 /** Publishes a station through a relay from the station's own short-lived node. */
-export async function publishThrough (relay: Relay, draft: ManifestDraftInput, key: StationKey = generateStationKey()): Promise<PublishResult & { key: StationKey }> {
+export async function publishThrough (relay: RelayAddresses, draft: ManifestDraftInput, key: StationKey = generateStationKey()): Promise<PublishResult & { key: StationKey }> {
   const node = await openClient({ bootstrap: [tcpAddr(relay)], stationKey: key, allowPrivate: true })
   try {
     const result = await publishStation({ ...node.services, peerId: node.peerId }, { key, draft, relays: [tcpAddr(relay)] })
@@ -98,7 +111,7 @@ export async function publishThrough (relay: Relay, draft: ManifestDraftInput, k
 }
 
 /** A client node joined through `relay`. */
-export async function clientOf (relay: Relay): Promise<OpenStudioNode> {
+export async function clientOf (relay: RelayAddresses): Promise<OpenStudioNode> {
   return openClient({ bootstrap: [tcpAddr(relay)], allowPrivate: true })
 }
 
