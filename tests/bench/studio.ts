@@ -21,8 +21,11 @@
  * for a microphone; the two measuring callers and the baseline's first and
  * last pages are contexts of a second one (silent too), the baseline's middle
  * page a context of the host's. Every page exists before any audio flows. The
- * CPU steps' callers are contexts of a third Chromium playing a tone, demoted
- * to the lowest CPU priority once on air.
+ * CPU steps' callers are light ones (./load-callers), CALLERS_PER_PAGE to a
+ * page of a third Chromium demoted to the lowest CPU priority: each a real
+ * caller of the app (its own libp2p node, identity and CallerSession) with an
+ * oscillator for a microphone, no UI and no audio output (the returns are
+ * received, as CallerSession does, but never connected).
  */
 import { readdir, readFile } from 'node:fs/promises'
 import { execFile } from 'node:child_process'
@@ -35,6 +38,7 @@ import { tuneOpus } from '../../browser/src/services/call/opus.ts'
 import { addProbes, type DetectorOptions, type JitterBufferCounters, type ProbeCommand, type ProbeEvent } from '../src/audio-probes.ts'
 import { onAir, openStudio, startStudioFixture, type Caller, type StudioFixture } from '../src/studio-fixture.ts'
 import { waitUntil } from '../src/wait.ts'
+import { buildLoadPage, LOAD_TONES, openLoadCallers, type LoadCallers, type LoadPageFiles } from './load-callers/index.ts'
 import { busyCores, CLOCK_TICKS, machineTimes, STAT_UTIME, statFields } from './machine.ts'
 import { distribution, round, type Distribution } from './measure.ts'
 
@@ -63,10 +67,13 @@ const CPU_STEPS = [1, 5, 10, 15] as const
 /** The machine's own load is read over this window before anything starts. */
 const BACKGROUND_WINDOW_MS = 2_000
 const CPU_WINDOW_MS = 8_000
-/** The CPU steps stop when they have taken this long. */
-const CPU_BUDGET_MS = 75_000
+/** The CPU steps stop when they have taken this long (on a saturated machine, 3 dials took 19–30 s past 10 callers). */
+const CPU_BUDGET_MS = 150_000
 const DIAL_CONCURRENCY = 3
-const LOAD_TONE_HZ = 440
+/** Admitted callers are on air, and heard in the studio, within this long. */
+const ON_AIR_TIMEOUT_MS = 30_000
+/** Load callers in one page (one renderer). */
+const CALLERS_PER_PAGE = 5
 /** The machine counts as saturated from this share of its cores on: the studio's UI work then shrinks to what it gets. */
 const SATURATED = 0.9
 /** Threads whose work grows with the callers and runs at realtime priority (Web Audio, WebRTC, playout). */
@@ -82,6 +89,8 @@ export async function benchStudio (): Promise<Record<string, unknown>> {
   const idle = await machineTimes()
   await measureFor(BACKGROUND_WINDOW_MS)
   const backgroundBusyCores = busyCores(idle, await machineTimes())
+  progress('building the load callers\' page')
+  const loadPage = await buildLoadPage()
   const fixture = await startStudioFixture({ dirPrefix: 'openstudio-bench-studio-' })
   try {
     const hostBrowser = await fixture.launch(0)
@@ -118,10 +127,10 @@ export async function benchStudio (): Promise<Record<string, unknown>> {
     await bareRigged.middle.context().close()
     await callerBrowser.close()
     await host.evaluate(() => { window.openstudioProbes?.remove() })
-    const cpu = await cpuSteps(fixture, host, hostBrowser, stationId)
+    const cpu = await cpuSteps(fixture, host, hostBrowser, stationId, loadPage)
 
     return {
-      layout: 'host: a Chromium of its own (silent microphone); measuring callers and the baseline\'s first and last pages: contexts of a 2nd Chromium (silent), its middle page a context of the host\'s; studio path first, then the baseline once the calls hung up; CPU load callers: contexts of a 3rd Chromium (a tone) at the lowest priority; one machine, loopback, direct ICE paths',
+      layout: `host: a Chromium of its own (silent microphone); measuring callers and the baseline's first and last pages: contexts of a 2nd Chromium (silent), its middle page a context of the host's; studio path first, then the baseline once the calls hung up; CPU load callers: ${CALLERS_PER_PAGE} to a page (a context each) of a 3rd Chromium at the lowest priority, each a real caller (its own libp2p node, identity and CallerSession) with an oscillator for a microphone (${LOAD_TONES} from one AudioContext per page that outputs nothing), no UI, the returns received but never connected; one machine, loopback, direct ICE paths`,
       backgroundBusyCores,
       method: 'render thread to render thread: Date.now() (1 ms steps) in AudioWorklets on both sides, at the render quantum that made or first heard a click; clicks (10 ms tone bursts, one at a time) replace the caller\'s microphone track; capture and output device latency are not included',
       settled: { studio: studio.result.settled, baseline: bare.result.settled },
@@ -441,18 +450,21 @@ interface CpuReading {
   /** CPU seconds of the host page's renderer process, and of its main thread. */
   renderer: number
   mainThread: number
-  /** CPU seconds by pid, of every process of the host's and of the callers' Chromium. */
+  /** CPU seconds by pid, of every process of the host's and of the load callers' Chromium. */
   hostBrowser: Map<number, number>
   callerBrowser: Map<number, number>
+  /** The same for the load callers' renderers (their pages) alone. */
+  callerRenderers: Map<number, number>
   /** CPU seconds of each thread of the host renderer, by thread id, with its name. */
   threads: Map<string, [string, number]>
 }
 
 /**
- * What one more caller costs the host renderer, between the first and the
- * last step measured, and a straight line from there to the last step asked
- * for. The media threads are the better guide on a saturated machine: they
- * run at realtime priority and get what they ask for.
+ * What one more caller costs the host renderer (and the load browser),
+ * between the first and the last step measured, and a straight line from
+ * there to the last step asked for. The media threads are the better guide
+ * on a saturated machine: they run at realtime priority and get what they
+ * ask for.
  */
 function perCaller (steps: Array<Record<string, unknown>>): Record<string, unknown> {
   const measured = steps.filter((s) => typeof s.hostRendererCores === 'number')
@@ -464,7 +476,13 @@ function perCaller (steps: Array<Record<string, unknown>>): Record<string, unkno
   const slope = (key: string): number => ((last[key] as number) - (first[key] as number)) / (n(last) - n(first))
   const line = (key: string): number => round((last[key] as number) + slope(key) * (target - n(last)))
   return {
-    perCallerCores: { fromSteps: [n(first), n(last)], hostRenderer: round(slope('hostRendererCores')), hostMediaThreads: round(slope('hostMediaThreadsCores')) },
+    perCallerCores: {
+      fromSteps: [n(first), n(last)],
+      hostRenderer: round(slope('hostRendererCores')),
+      hostMediaThreads: round(slope('hostMediaThreadsCores')),
+      // What a load caller got (not asked for) once the machine saturates: it runs at the lowest priority.
+      loadBrowser: round(slope('callerBrowserCores'))
+    },
     [`linearExtrapolationTo${target}Cores`]: { hostRenderer: line('hostRendererCores'), hostMediaThreads: line('hostMediaThreadsCores') }
   }
 }
@@ -485,29 +503,45 @@ async function withDeadline<T> (deadline: number, work: Promise<T>): Promise<T> 
   }
 }
 
-/** Runs `fn` over `items`, `concurrency` at a time, in order. */
-async function inBatches<T, R> (items: T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = []
-  for (let i = 0; i < items.length; i += concurrency) results.push(...await Promise.all(items.slice(i, i + concurrency).map(fn)))
-  return results
+/**
+ * Dials `names` from the load callers, DIAL_CONCURRENCY at a time (a busy
+ * studio answers slowly), has the producer in `host` admit each from the
+ * green room, and demotes the load browser's new threads.
+ * @returns the dials that failed before each caller got in, in all
+ */
+async function dialLoad (load: LoadCallers, loadCdp: CDPSession, host: Page, stationId: string, names: string[]): Promise<number> {
+  let retries = 0
+  for (let i = 0; i < names.length; i += DIAL_CONCURRENCY) {
+    const started = Date.now()
+    const calls = await load.call(stationId, names.slice(i, i + DIAL_CONCURRENCY))
+    progress(`${calls.map((c) => c.name).join(', ')}: ${calls.filter((c) => c.error === undefined).length} in the green room after ${Math.round((Date.now() - started) / 1000)} s`)
+    await demote(loadCdp)
+    const failed = calls.filter((c) => c.error !== undefined)
+    if (failed.length > 0) throw new Error(failed.map((c) => `${c.name}: ${c.retries} dials failed (${c.error ?? ''})`).join('; '))
+    retries += calls.reduce((sum, c) => sum + c.retries, 0)
+    for (const { id } of calls) await host.evaluate(async (peer) => { await window.openstudioDiagnostics?.studio?.admit(peer) }, id)
+  }
+  return retries
 }
 
 /**
  * Adds callers step by step and reads the host's CPU over a window at each
- * step. The callers are contexts of one more Chromium playing a tone,
- * demoted once on air (see `demote`). A
- * step that cannot be reached (dials fail, callers drop, or the time budget
- * is spent) is reported as such, and ends the steps.
+ * step. The callers are light load callers (see ./load-callers) in one more
+ * Chromium, demoted as they come (see `demote`). A step that cannot be
+ * reached (dials fail, callers drop, or the time budget is spent) is
+ * reported as such, and ends the steps.
  */
-async function cpuSteps (fixture: StudioFixture, host: Page, hostBrowser: Browser, stationId: string): Promise<Array<Record<string, unknown>>> {
+async function cpuSteps (fixture: StudioFixture, host: Page, hostBrowser: Browser, stationId: string, loadPage: LoadPageFiles): Promise<Array<Record<string, unknown>>> {
   const deadline = Date.now() + CPU_BUDGET_MS
   await waitUntil('the measuring callers to be gone', async () => host.evaluate(() => window.openstudioDiagnostics?.studio?.callers.every((c) => !c.connected) ?? false))
   const page = await host.context().newCDPSession(host)
   await page.send('Performance.enable')
   const hostCdp = await hostBrowser.newBrowserCDPSession()
   const renderer = await hostRenderer(page, hostCdp)
-  const loadBrowser = await fixture.launch(LOAD_TONE_HZ)
+  const loadBrowser = await fixture.launch(0)
   const loadCdp = await loadBrowser.newBrowserCDPSession()
+  const load = await openLoadCallers({ fixture, browser: loadBrowser, files: loadPage, callers: CPU_STEPS.at(-1) ?? 0, perPage: CALLERS_PER_PAGE })
+  await demote(loadCdp)
   const heard = async (): Promise<number> => host.evaluate(() => {
     const studio = window.openstudioDiagnostics?.studio
     const levels = studio?.levels().participants ?? {}
@@ -520,20 +554,17 @@ async function cpuSteps (fixture: StudioFixture, host: Page, hostBrowser: Browse
     progress(`CPU with ${n} callers`)
     try {
       const names = Array.from({ length: n - callers }, (_, i) => `Load ${callers + i + 1}`)
-      const dialed = await withDeadline(deadline, inBatches(names, DIAL_CONCURRENCY, async (name) => {
-        const caller = await onAir(fixture, host, await fixture.openPage(loadBrowser), stationId, name)
-        await demote(loadCdp)
-        return caller
-      }))
+      retries += await withDeadline(deadline, dialLoad(load, loadCdp, host, stationId, names))
       callers = n
-      retries += dialed.reduce((sum, c) => sum + c.retries, 0)
-      await withDeadline(deadline, waitUntil(`${n} callers on air and heard in the studio`, async () => (await heard()) >= n, 30_000))
+      await withDeadline(deadline, load.onAir(ON_AIR_TIMEOUT_MS))
+      await withDeadline(deadline, waitUntil(`${n} callers heard in the studio`, async () => (await heard()) >= n, ON_AIR_TIMEOUT_MS))
     } catch (err) {
-      steps.push({ callers: n, reached: false, onAirAndHeard: await heard(), why: (err as Error).message })
+      const offAir = (await load.statuses()).filter((c) => c.phase !== 'on-air').map((c) => `${c.name}: ${c.phase}${c.error === undefined ? '' : ` (${c.error})`}`)
+      steps.push({ callers: n, reached: false, onAirAndHeard: await heard(), offAir, why: (err as Error).message })
       break
     }
     await demote(loadCdp)
-    const { result: [before, after, frames], load } = await loadOver([hostCdp, loadCdp], fixture.coturn.process.pid, async () => {
+    const { result: [before, after, frames], load: machine } = await loadOver([hostCdp, loadCdp], fixture.coturn.process.pid, async () => {
       const first = await cpuReading(page, hostCdp, loadCdp, renderer)
       const [frames] = await Promise.all([host.evaluate(async (ms) => window.openstudioProbes?.frameRate(ms), CPU_WINDOW_MS), measureFor(CPU_WINDOW_MS)])
       return [first, await cpuReading(page, hostCdp, loadCdp, renderer), frames] as const
@@ -541,6 +572,8 @@ async function cpuSteps (fixture: StudioFixture, host: Page, hostBrowser: Browse
     const seconds = (after.at - before.at) / 1000
     const cores = (x: number): number => round(x / seconds)
     const threads = threadCores(before.threads, after.threads, seconds)
+    const callerBrowserCores = cores(processDelta(before.callerBrowser, after.callerBrowser))
+    const callerRenderersCores = cores(processDelta(before.callerRenderers, after.callerRenderers))
     steps.push({
       callers: n,
       onAirAndHeardAfter: await heard(),
@@ -551,11 +584,15 @@ async function cpuSteps (fixture: StudioFixture, host: Page, hostBrowser: Browse
       hostMediaThreadsCores: round(Object.entries(threads).filter(([name]) => MEDIA_THREAD.test(name)).reduce((sum, [, c]) => sum + c, 0)),
       hostRendererThreadsCores: threads,
       hostBrowserCores: cores(processDelta(before.hostBrowser, after.hostBrowser)),
-      callerBrowserCores: cores(processDelta(before.callerBrowser, after.callerBrowser)),
-      ...load,
-      saturated: (load.machineBusyCores ?? 0) >= SATURATED * cpus().length
+      callerBrowserCores,
+      // The load pages alone; the rest of callerBrowserCores is the load browser's own processes (network, audio).
+      callerRenderersCores,
+      callerCoresPerCaller: { browser: round(callerBrowserCores / n), renderers: round(callerRenderersCores / n) },
+      ...machine,
+      saturated: (machine.machineBusyCores ?? 0) >= SATURATED * cpus().length
     })
   }
+  await load.leave()
   return steps
 }
 
@@ -592,12 +629,22 @@ async function hostRenderer (page: CDPSession, browser: CDPSession): Promise<num
 }
 
 async function cpuReading (page: CDPSession, hostBrowser: CDPSession, callerBrowser: CDPSession, renderer: number): Promise<CpuReading> {
-  const processes = async (cdp: CDPSession): Promise<Map<number, number>> => new Map((await cdp.send('SystemInfo.getProcessInfo')).processInfo.map((p) => [p.id, p.cpuTime]))
+  const processes = async (cdp: CDPSession): Promise<Array<{ id: number, type: string, cpuTime: number }>> => (await cdp.send('SystemInfo.getProcessInfo')).processInfo
+  const times = (list: Array<{ id: number, type: string, cpuTime: number }>, type?: string): Map<number, number> =>
+    new Map(list.filter((p) => type === undefined || p.type === type).map((p) => [p.id, p.cpuTime]))
   const [{ metrics }, host, callers, threads] = await Promise.all([
     page.send('Performance.getMetrics'), processes(hostBrowser), processes(callerBrowser), threadTimes(renderer)
   ])
   const metric = (name: string): number => metrics.find((m) => m.name === name)?.value ?? NaN
-  return { at: Date.now(), renderer: metric('ProcessTime'), mainThread: metric('ThreadTime'), hostBrowser: host, callerBrowser: callers, threads }
+  return {
+    at: Date.now(),
+    renderer: metric('ProcessTime'),
+    mainThread: metric('ThreadTime'),
+    hostBrowser: times(host),
+    callerBrowser: times(callers),
+    callerRenderers: times(callers, 'renderer'),
+    threads
+  }
 }
 
 /** CPU seconds spent between two readings by the processes in `after` (a process new since `before` counts whole). */
