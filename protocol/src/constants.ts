@@ -79,12 +79,15 @@ export const PROTOCOL = {
   signal: '/openstudio/signal/1',
   program: '/openstudio/program/1',
   turn: '/openstudio/turn/1',
-  /** A relay's snapshot of the station records it holds (fast directory listing). */
-  records: '/openstudio/records/1'
+  /** A relay's snapshot of the station records and directory providers it holds (fast directory listing). */
+  records: '/openstudio/records/2'
 } as const
 
-/** `/openstudio/records/1`: most records a relay sends in one answer. */
+/** `/openstudio/records/2`: most records a relay sends in one answer. */
 export const MAX_SNAPSHOT_RECORDS = 4096
+/** `/openstudio/records/2`: most providers a relay sends in one answer, and in one frame. */
+export const MAX_SNAPSHOT_PROVIDERS = 4096
+export const PROVIDERS_PER_FRAME = 128
 
 export const TOPIC = {
   directory: '/openstudio/directory/1',

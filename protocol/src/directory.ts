@@ -11,11 +11,11 @@ import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { z } from 'zod'
 import { decodeCanonical, encodeCanonical } from './cbor.ts'
-import { DIRECTORY_KEY, MAX_RECORD_BYTES } from './constants.ts'
+import { DIRECTORY_KEY, MAX_RECORD_BYTES, PROVIDERS_PER_FRAME } from './constants.ts'
 import { asVerifyError, verifyManifestOrThrow, type Manifest, type VerifyResult } from './manifest/manifest.ts'
 import { tagSchema } from './manifest/fields.ts'
 import { verifyListenerReport, type ListenerReport } from './listeners.ts'
-import { parseOrThrow } from './schema.ts'
+import { parseOrThrow, stationIdSchema } from './schema.ts'
 
 const SHA2_256 = 0x12
 const utf8 = new TextEncoder()
@@ -69,7 +69,13 @@ export function verifyAnnouncement (bytes: Uint8Array, now: number): VerifyResul
   }
 }
 
-/** A request on `/openstudio/records/1`: every station record the relay holds, or those with one tag. */
+/**
+ * A request on `/openstudio/records/2`: every station record the relay
+ * holds, or those with one tag. The answer is one length-prefixed frame per
+ * record, an empty frame, then the providers the relay stores for the
+ * directory key asked for (all stations, or the tag), PROVIDERS_PER_FRAME
+ * station ids at the most in each frame (see encodeProviderFrame).
+ */
 export interface RecordsRequest {
   tag?: string
 }
@@ -88,4 +94,21 @@ export function encodeRecordsRequest (request: RecordsRequest): Uint8Array {
  */
 export function decodeRecordsRequest (bytes: Uint8Array): RecordsRequest {
   return parseOrThrow(recordsRequestSchema, decodeCanonical(bytes, 'records request', MAX_RECORDS_REQUEST_BYTES), 'records request')
+}
+
+const providerFrameSchema = z.array(stationIdSchema).max(PROVIDERS_PER_FRAME)
+/** Largest provider frame: PROVIDERS_PER_FRAME station ids (52 characters each) in CBOR. */
+export const MAX_PROVIDER_FRAME_BYTES = 8 * 1024
+
+/** A frame of directory providers in a records answer: station ids. */
+export function encodeProviderFrame (ids: string[]): Uint8Array {
+  return encodeCanonical(parseOrThrow(providerFrameSchema, ids, 'provider frame'))
+}
+
+/**
+ * Decodes a provider frame from untrusted bytes.
+ * @throws {MalformedError | TooLargeError}
+ */
+export function decodeProviderFrame (bytes: Uint8Array): string[] {
+  return parseOrThrow(providerFrameSchema, decodeCanonical(bytes, 'provider frame', MAX_PROVIDER_FRAME_BYTES), 'provider frame')
 }

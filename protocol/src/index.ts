@@ -45,7 +45,8 @@ export {
 } from './room/reducer.ts'
 export { planMix, type MixParticipant, type MixPlan, type MixPlanInit } from './mixminus.ts'
 export {
-  decodeRecordsRequest, directoryCid, encodeAnnouncement, encodeRecordsRequest, MAX_RECORDS_REQUEST_BYTES, verifyAnnouncement,
+  decodeProviderFrame, decodeRecordsRequest, directoryCid, encodeAnnouncement, encodeProviderFrame, encodeRecordsRequest, MAX_PROVIDER_FRAME_BYTES,
+  MAX_RECORDS_REQUEST_BYTES, verifyAnnouncement,
   type DirectoryAnnouncement, type RecordsRequest, type VerifiedAnnouncement
 } from './directory.ts'
 export {

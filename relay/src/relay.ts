@@ -12,7 +12,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import {
-  createOpenStudioNode, DHT_DATASTORE_PREFIX, DirectoryWatcher, generateKeyPair, handleRecords, storedRecords, type OpenStudioNode, type RelayServerInit
+  createOpenStudioNode, DHT_DATASTORE_PREFIX, DirectoryWatcher, generateKeyPair, handleRecords, storedProviders, storedRecords, type OpenStudioNode, type RelayServerInit
 } from '@openstudio/node'
 import { LevelDatastore } from 'datastore-level'
 import { MemoryDatastore } from 'datastore-core'
@@ -128,8 +128,9 @@ export class Relay {
       })
       const directory = new DirectoryWatcher(node.services)
       directory.start()
-      // Readers list the directory from this relay's records instead of one DHT get per station.
-      await handleRecords(node, (signal) => storedRecords({ datastore, prefix: DHT_DATASTORE_PREFIX }, signal))
+      // Readers list the directory from this relay's records and providers instead of a provider query and one DHT get per station.
+      const store = { datastore, prefix: DHT_DATASTORE_PREFIX }
+      await handleRecords(node, { records: (signal) => storedRecords(store, signal), providers: (cid, signal) => storedProviders(store, cid, signal) })
       rooms = new RoomRouter({ pubsub: node.services.pubsub, events: node }, { maxRooms: init.maxRooms })
       rooms.start()
       const turn = init.turn === undefined ? undefined : new TurnService({ registrar: node, pubsub: node.services.pubsub }, init.turn)

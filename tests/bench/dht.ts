@@ -6,7 +6,7 @@
  * reader and the bare client share the bench's thread.
  */
 import { performance } from 'node:perf_hooks'
-import { fetchRecords, listDirectory, openClient, publishStation, resolveStation } from '@openstudio/node'
+import { fetchSnapshot, listDirectory, openClient, publishStation, resolveStation } from '@openstudio/node'
 import { generateStationKey, stationRecordKey } from '@openstudio/protocol'
 import { clientOf, draftFor, publishThrough, stopAll, tcpAddr } from '../src/network.ts'
 import { rawClient, rawPut } from '../src/raw-client.ts'
@@ -70,7 +70,7 @@ export async function benchDht (): Promise<Record<string, unknown>> {
       }
       // Our listing (relay record snapshots beside the provider search) against the DHT path alone.
       const t0 = performance.now()
-      const listed = await listDirectory(reader.services, { snapshot: (relay, signal) => fetchRecords(reader, relay, { signal }), snapshotServers: reader.getPeers() })
+      const listed = await listDirectory(reader.services, { snapshot: (relay, signal) => fetchSnapshot(reader, relay, { signal }), snapshotServers: reader.getPeers() })
       const listMs = performance.now() - t0
       const t1 = performance.now()
       const listedByDht = await listDirectory(reader.services)

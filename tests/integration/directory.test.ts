@@ -3,12 +3,14 @@
  * stations published through one and found through another.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fetchRecords, listDirectory, resolveStation, type DirectoryComponents, type OpenStudioNode } from '@openstudio/node'
+import { fetchSnapshot, listDirectory, resolveStation, type DirectoryComponents, type OpenStudioNode, type ResolvedStation, type SnapshotItem } from '@openstudio/node'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
 import { PROTOCOL, encodeRecordsRequest, stationRecordKey } from '@openstudio/protocol'
+import { encode } from 'cborg'
 import type { Relay } from '@openstudio/relay'
-import { clientOf, draftFor, publishThrough, startRelayChain, stopAll } from '../src/network.ts'
+import { clientOf, draftFor, publishThrough, startRelay, startRelayChain, stopAll, tcpAddr } from '../src/network.ts'
 
 describe('directory over a chain of five relays', () => {
   let relays: Relay[]
@@ -47,40 +49,59 @@ describe('directory over a chain of five relays', () => {
     expect(news.every((s) => s.manifest.tags.includes('news'))).toBe(true)
   })
 
-  it('lists from relay record snapshots without a DHT get per station, and every record verifies', async () => {
+  it('lists from one relay\'s snapshot without a DHT get per station, and every record verifies', async () => {
     const relay = relays[4] as Relay
-    const snapshot = []
-    for await (const station of fetchRecords(client, peerIdFromString(relay.peerId))) snapshot.push(station)
+    const { stations: snapshot } = await snapshotOf(client, relay.peerId)
     // A relay holds the records it is among the closest servers for: most, not necessarily all.
     expect(snapshot.length).toBeGreaterThan(0)
-    const { counting, gets } = countingGets(client)
+    const { counting, gets, providerQueries } = countingQueries(client)
     const listed = await listDirectory(counting, {
-      snapshot: (server, signal) => fetchRecords(client, server, { signal }),
+      snapshot: (server, signal) => fetchSnapshot(client, server, { signal }),
       snapshotServers: [peerIdFromString(relay.peerId)],
       snapshotsFromWalk: false
     })
     expect(listed.length).toBeGreaterThanOrEqual(31)
     expect(gets.length).toBeLessThan(listed.length / 2)
+    // One relay's provider list is not enough on its own: the provider query asks more servers.
+    expect(providerQueries()).toBe(1)
 
-    const news = []
-    for await (const station of fetchRecords(client, peerIdFromString(relay.peerId), { tag: 'news' })) news.push(station)
-    expect(news.length).toBeGreaterThan(0)
-    expect(news.every((s) => s.manifest.tags.includes('news'))).toBe(true)
+    const news = await snapshotOf(client, relay.peerId, 'news')
+    expect(news.stations.length).toBeGreaterThan(0)
+    expect(news.stations.every((s) => s.manifest.tags.includes('news'))).toBe(true)
+  })
+
+  it('a relay\'s snapshot carries the providers it holds for the directory key asked for', async () => {
+    const listed = await listDirectory(client.services)
+    const ids = (stations: ResolvedStation[]): string[] => stations.map((s) => s.manifest.id).sort()
+    const union = async (tag?: string): Promise<string[]> => {
+      const all = new Set<string>()
+      for (const relay of relays) {
+        const { providers } = await snapshotOf(client, relay.peerId, tag)
+        // Five relays that know each other are all among the K closest to every key: each holds (nearly) every provider.
+        expect(providers.size).toBeGreaterThan(0)
+        for (const id of providers) all.add(id)
+      }
+      return [...all].sort()
+    }
+    expect(await union()).toEqual(ids(listed))
+    expect(await union('news')).toEqual(ids(listed.filter((s) => s.manifest.tags.includes('news'))))
   })
 
   it('reads the snapshots of the servers its walk meets, not only of the relay it knows, and gets through the DHT only what no snapshot held', async () => {
     const asked = new Set<string>()
-    const { counting, gets } = countingGets(client)
+    const { counting, gets, providerQueries } = countingQueries(client)
     const listed = await listDirectory(counting, {
-      snapshot: (server, signal) => { asked.add(server.toString()); return fetchRecords(client, server, { signal }) },
+      snapshot: (server, signal) => { asked.add(server.toString()); return fetchSnapshot(client, server, { signal }) },
       snapshotServers: [peerIdFromString((relays[4] as Relay).peerId)]
     })
     expect(asked.size).toBeGreaterThan(1)
     expect(listed.length).toBeGreaterThanOrEqual(31)
+    // The snapshots' provider lists replace the provider query.
+    expect(providerQueries()).toBe(0)
     // A get only for each station whose record none of the asked relays held (most often none).
     const held = new Set<string>()
     for (const server of asked) {
-      for await (const station of fetchRecords(client, peerIdFromString(server))) held.add(station.manifest.id)
+      for (const station of (await snapshotOf(client, server)).stations) held.add(station.manifest.id)
     }
     expect([...gets].sort()).toEqual(listed.filter((s) => !held.has(s.manifest.id)).map((s) => stationRecordKey(s.manifest.id).toString()).sort())
   })
@@ -93,10 +114,37 @@ describe('directory over a chain of five relays', () => {
     await expect((async () => { for await (const _ of garbage) { /* drain */ } })()).rejects.toThrow()
     const bad = await client.dialProtocol(peerIdFromString(relay.peerId), PROTOCOL.records)
     await lpStream(bad).write(encodeRecordsRequest({}).subarray(0, 1))
-    const stations = []
-    for await (const station of fetchRecords(client, peerIdFromString(relay.peerId))) stations.push(station)
+    const { stations } = await snapshotOf(client, relay.peerId)
     expect(stations.length).toBeGreaterThan(0)
     bad.abort(new Error('done'))
+  })
+
+  it('a relay that answers with bad provider frames costs the listing only its own answer', async () => {
+    const liar = await startRelay({ bootstrap: [tcpAddr(relays[4] as Relay)] })
+    try {
+      // One genuine record, the end of the records, then a frame that is no provider list.
+      const { stations: [genuine] } = await snapshotOf(client, (relays[4] as Relay).peerId)
+      await liar.node.unhandle(PROTOCOL.records)
+      await liar.node.handle(PROTOCOL.records, async (stream) => {
+        const lp = lpStream(stream)
+        await lp.read()
+        await lp.writeV([genuine?.record as Uint8Array, new Uint8Array(0), encode({ providers: 'all of them' })])
+        await stream.close()
+      })
+      await client.dial(multiaddr(tcpAddr(liar)))
+      const items: SnapshotItem[] = []
+      await expect((async () => { for await (const item of fetchSnapshot(client, peerIdFromString(liar.peerId))) items.push(item) })())
+        .rejects.toThrow(expect.objectContaining({ name: 'MalformedError' }))
+      expect(items).toEqual([{ station: genuine }])
+
+      const listed = await listDirectory(client.services, {
+        snapshot: (server, signal) => fetchSnapshot(client, server, { signal }),
+        snapshotServers: [peerIdFromString(liar.peerId), peerIdFromString((relays[4] as Relay).peerId)]
+      })
+      expect(listed.length).toBeGreaterThanOrEqual(31)
+    } finally {
+      await liar.stop()
+    }
   })
 
   it('a republished station resolves to its newest manifest', async () => {
@@ -109,10 +157,28 @@ describe('directory over a chain of five relays', () => {
   })
 })
 
-/** `client`'s services with the keys of its DHT gets recorded. */
-function countingGets (client: OpenStudioNode): { counting: DirectoryComponents, gets: string[] } {
+/** `client`'s services with the keys of its DHT gets, and its provider queries, counted. */
+function countingQueries (client: OpenStudioNode): { counting: DirectoryComponents, gets: string[], providerQueries: () => number } {
   const gets: string[] = []
+  let providerQueries = 0
   const dht = client.services.dht
-  const counting = { ...client.services, dht: { findProviders: dht.findProviders.bind(dht), getClosestPeers: dht.getClosestPeers.bind(dht), get: (key: Uint8Array, options?: object) => { gets.push(key.toString()); return dht.get(key, options) } } }
-  return { counting, gets }
+  const counting: DirectoryComponents = {
+    dht: {
+      getClosestPeers: dht.getClosestPeers.bind(dht),
+      findProviders: (...args) => { providerQueries++; return dht.findProviders(...args) },
+      get: (key, options) => { gets.push(key.toString()); return dht.get(key, options) }
+    }
+  }
+  return { counting, gets, providerQueries: () => providerQueries }
+}
+
+/** A relay's whole snapshot: its stations and the providers it holds. */
+async function snapshotOf (client: OpenStudioNode, relay: string, tag?: string): Promise<{ stations: ResolvedStation[], providers: Set<string> }> {
+  const stations: ResolvedStation[] = []
+  const providers = new Set<string>()
+  for await (const item of fetchSnapshot(client, peerIdFromString(relay), { tag })) {
+    if ('station' in item) stations.push(item.station)
+    else for (const id of item.providers) providers.add(id)
+  }
+  return { stations, providers }
 }

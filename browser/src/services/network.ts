@@ -6,7 +6,7 @@
  */
 import { logger } from '@libp2p/logger'
 import {
-  connectToRelays, dialStation, fetchRecords, libp2pKeyOf, RECORDS_DEFAULTS, DirectoryWatcher, listDirectory, resolveStation,
+  connectToRelays, dialStation, fetchSnapshot, libp2pKeyOf, RECORDS_DEFAULTS, DirectoryWatcher, listDirectory, resolveStation,
   type DialedStation, type DialInit, type ListInit, type OpenStudioNode, type ResolvedStation
 } from '@openstudio/network'
 import type { ListenerReport, Manifest, StationKey } from '@openstudio/protocol'
@@ -100,7 +100,7 @@ export class NetworkService extends TypedEventEmitter<NetworkEvents> {
     return listDirectory(node.services, {
       ...init,
       known: this.heard,
-      snapshot: (relay, signal) => fetchRecords(node, relay, { tag: init.tag, signal }),
+      snapshot: (relay, signal) => fetchSnapshot(node, relay, { tag: init.tag, signal }),
       snapshotServers: this.connectedRelays().slice(0, RECORDS_DEFAULTS.relaysAsked),
       snapshotsFromWalk: false
     })

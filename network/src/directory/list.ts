@@ -1,13 +1,16 @@
 /**
- * Listing the directory: the record snapshots of a few DHT servers, the
- * providers of a directory key (all stations, or one tag) that no snapshot
- * held, each resolved with bounded concurrency, and stations heard on the
- * directory topic. Verified manifests only, one per station, newest seq.
+ * Listing the directory: the answers of a few DHT servers near a directory
+ * key (all stations, or one tag), each with the station records and the
+ * providers it holds; a provider query when too few answers held
+ * providers; the providers no answer held a record for, each resolved with
+ * bounded concurrency; and stations heard on the directory topic. Verified
+ * manifests only, one per station, newest seq.
  */
 import { logger } from '@libp2p/logger'
 import { directoryCid, isStationId } from '@openstudio/protocol'
 import parallel from 'it-parallel'
 import { resolveStation, type ResolvedStation } from '../station/resolve.ts'
+import type { SnapshotItem } from './records.ts'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { PeerId } from '@libp2p/interface'
 
@@ -17,18 +20,20 @@ export const LIST_DEFAULTS = {
   concurrency: 16,
   timeoutMs: 15_000,
   /**
-   * Time the provider search may take before the stations found so far are
-   * resolved. A search can run long (a station's node that is gone still
-   * shows up in answers); the listing then shows what it found.
+   * Time the walk towards the directory key and the provider query may take
+   * before the stations found so far are resolved. A search can run long (a
+   * station's node that is gone still shows up in answers); the listing
+   * then shows what it found.
    */
   providerSearchMs: 4_000,
   resolveTimeoutMs: 8_000,
   /**
-   * Servers whose provider lists are enough. Each of the K servers closest
-   * to a directory key holds every provider that reached it, so a few lists
-   * together hold them all; asking every server the query meets (14–20 of
-   * 20 relays here, each answering with all 200 providers and their
-   * addresses) cost 2 s of CPU for nothing new.
+   * Servers whose provider lists are enough, from snapshots and provider
+   * query answers together. Each of the K servers closest to a directory
+   * key holds every provider that reached it, so a few lists together hold
+   * them all; asking every server the query meets (14–20 of 20 relays here,
+   * each answering with all 200 providers and their addresses) cost 2 s of
+   * CPU for nothing new.
    */
   providerServers: 4,
   /**
@@ -52,13 +57,14 @@ export interface ListInit {
   /** Verified stations known already (from the directory topic or a cache). */
   known?: Iterable<ResolvedStation>
   /**
-   * Reads one DHT server's record snapshot (see fetchRecords), while the
-   * provider search runs; a provider seen there is not resolved again
-   * through the DHT. It is asked of `snapshotServers` at once, then (with
-   * `snapshotsFromWalk`) of the servers that answer the walk towards the
-   * directory key, up to LIST_DEFAULTS.snapshotServers in all.
+   * Reads one DHT server's snapshot (see fetchSnapshot): its records, then
+   * the providers it holds for the directory key. A station seen there is
+   * not resolved again through the DHT, and with enough provider lists no
+   * provider query is made. It is asked of `snapshotServers` at once, then
+   * (with `snapshotsFromWalk`) of the servers that answer the walk towards
+   * the directory key, up to LIST_DEFAULTS.snapshotServers in all.
    */
-  snapshot?: (server: PeerId, signal: AbortSignal) => AsyncIterable<ResolvedStation>
+  snapshot?: (server: PeerId, signal: AbortSignal) => AsyncIterable<SnapshotItem>
   /** Servers whose snapshots are read first: the relays the node is connected to. */
   snapshotServers?: Iterable<PeerId>
   /** Also read the snapshots of servers the walk meets (a browser, which reaches only WebSocket relays, does not). @default true */
@@ -88,13 +94,21 @@ export async function listDirectory (components: DirectoryComponents, init: List
   }
 
   const wanted = (station: ResolvedStation): boolean => init.tag === undefined || station.manifest.tags.includes(init.tag)
-  const read = async (source: AsyncIterable<ResolvedStation>): Promise<void> => {
+  const ids = new Set<string>()
+  /** Servers whose snapshots held providers. */
+  const listed = new Set<string>()
+  const read = async (server: string, source: AsyncIterable<SnapshotItem>): Promise<void> => {
     try {
-      for await (const station of source) {
-        if (wanted(station) && keep(stations, station)) init.onStation?.(station)
+      for await (const item of source) {
+        if ('station' in item) {
+          if (wanted(item.station) && keep(stations, item.station)) init.onStation?.(item.station)
+          continue
+        }
+        for (const id of item.providers) ids.add(id)
+        if (item.providers.length > 0) listed.add(server)
       }
     } catch (err) {
-      log('a record snapshot failed: %s', (err as Error).message)
+      log('a snapshot failed: %s', (err as Error).message)
     }
   }
   const reading: Array<Promise<void>> = []
@@ -102,12 +116,13 @@ export async function listDirectory (components: DirectoryComponents, init: List
   const ask = (server: PeerId): void => {
     if (init.snapshot === undefined || asked.size >= LIST_DEFAULTS.snapshotServers || asked.has(server.toString())) return
     asked.add(server.toString())
-    reading.push(read(init.snapshot(server, AbortSignal.any([signal, AbortSignal.timeout(LIST_DEFAULTS.snapshotTimeoutMs)]))))
+    reading.push(read(server.toString(), init.snapshot(server, AbortSignal.any([signal, AbortSignal.timeout(LIST_DEFAULTS.snapshotTimeoutMs)]))))
   }
   for (const server of init.snapshotServers ?? []) ask(server)
-  const onServer = init.snapshotsFromWalk === false ? () => {} : ask
-  const ids = await providerIds(components, cid, AbortSignal.any([signal, AbortSignal.timeout(LIST_DEFAULTS.providerSearchMs)]), onServer)
+  const search = AbortSignal.any([signal, AbortSignal.timeout(LIST_DEFAULTS.providerSearchMs)])
+  await walk(components, cid, search, init.snapshotsFromWalk === false ? () => {} : ask)
   await Promise.all(reading)
+  if (listed.size < LIST_DEFAULTS.providerServers) await findProviders(components, cid, search, ids, listed)
   const missing = [...ids].filter((id) => !stations.has(id))
   let resolved = 0
   init.onProgress?.({ found: ids.size, resolved: ids.size - missing.length })
@@ -143,30 +158,38 @@ export function keep (stations: Map<string, ResolvedStation>, station: ResolvedS
 }
 
 /**
- * Station ids among the providers of a directory key, from the first
- * LIST_DEFAULTS.providerServers servers that hold any. Each server answers
- * with every provider it stores; kad-dht stops its query after K providers,
- * so the full lists come from the PEER_RESPONSE events, not the PROVIDER ones.
- *
- * A provider query only follows peers closer to the key than the one that
- * answered, so a reader that knows a single relay asks one or two servers and
- * sees only what they hold. A closest-peers walk first fills the routing
- * table with the servers near the key; the provider query then starts from
- * all of them (measured: 1 server and 57 of 60 stations before, 17 servers
- * and 40 of 40 after, in half a second).
+ * Walks towards a directory key. The walk fills the routing table with the
+ * servers near the key, and each server that answers it is one to ask for a
+ * snapshot (`onServer`).
  */
-async function providerIds (components: DirectoryComponents, cid: ReturnType<typeof directoryCid>, signal: AbortSignal, onServer: (server: PeerId) => void): Promise<Set<string>> {
-  const ids = new Set<string>()
+async function walk (components: DirectoryComponents, cid: ReturnType<typeof directoryCid>, signal: AbortSignal, onServer: (server: PeerId) => void): Promise<void> {
   try {
     for await (const event of components.dht.getClosestPeers(cid.multihash.bytes, { signal })) {
-      // The walk fills the routing table; each server that answers it is one to ask for a snapshot.
       if (event.name === 'PEER_RESPONSE') onServer(event.from)
     }
   } catch (err) {
     log('closest-peers walk for %s ended: %s', cid, (err as Error).message)
   }
+}
+
+/**
+ * Adds to `ids` the station ids among the providers of a directory key, from
+ * the servers that hold any until, with the servers whose snapshots held some
+ * (`listed`), LIST_DEFAULTS.providerServers have answered. Each server answers with
+ * every provider it stores; kad-dht stops its query after K providers, so
+ * the full lists come from the PEER_RESPONSE events, not the PROVIDER ones.
+ *
+ * A provider query only follows peers closer to the key than the one that
+ * answered, so a reader that knows a single relay asks one or two servers and
+ * sees only what they hold. After the walk (see `walk`) the query starts
+ * from all the servers near the key (measured: 1 server and 57 of 60
+ * stations before, 17 servers and 40 of 40 after, in half a second).
+ * @throws the query's error when it failed before finding any station
+ */
+async function findProviders (components: DirectoryComponents, cid: ReturnType<typeof directoryCid>, signal: AbortSignal, ids: Set<string>, listed: ReadonlySet<string>): Promise<void> {
+  const before = ids.size
+  const answered = new Set(listed)
   try {
-    let servers = 0
     for await (const event of components.dht.findProviders(cid, { signal })) {
       // PROVIDER events repeat what the responses held, except for the providers this node stores itself.
       if (event.name !== 'PEER_RESPONSE' && event.name !== 'PROVIDER') continue
@@ -174,11 +197,11 @@ async function providerIds (components: DirectoryComponents, cid: ReturnType<typ
         const id = provider.id.toString()
         if (isStationId(id)) ids.add(id)
       }
-      if (event.name === 'PEER_RESPONSE' && event.providers.length > 0 && ++servers >= LIST_DEFAULTS.providerServers) break
+      if (event.name === 'PEER_RESPONSE' && event.providers.length > 0) answered.add(event.from.toString())
+      if (answered.size >= LIST_DEFAULTS.providerServers) break
     }
   } catch (err) {
     if (ids.size === 0 && !signal.aborted) throw err
-    log('provider search for %s ended with %d stations: %s', cid, ids.size, (err as Error).message)
+    log('provider search for %s ended with %d new stations: %s', cid, ids.size - before, (err as Error).message)
   }
-  return ids
 }

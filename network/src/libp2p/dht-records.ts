@@ -8,12 +8,13 @@
  * loses to the one already stored.
  */
 import { Libp2pRecord } from '@libp2p/record'
-import { bytesEqual, DHT_NAMESPACE, selectStationRecord } from '@openstudio/protocol'
+import { bytesEqual, DHT_NAMESPACE, isStationId, selectStationRecord } from '@openstudio/protocol'
 import { Key, type Datastore } from 'interface-datastore'
 import { base32 } from 'multiformats/bases/base32'
 import { StaleRecordError } from '../errors.ts'
 import { validateRecordCached } from './record-cache.ts'
 import type { SelectFn, ValidateFn } from '@libp2p/kad-dht'
+import type { CID } from 'multiformats/cid'
 
 export interface RecordRules {
   validators: Record<string, ValidateFn>
@@ -60,8 +61,15 @@ export interface StoredRecord {
   value: Uint8Array
 }
 
+/** Where a DHT server's stored records and providers are read from. */
+export interface StoreQuery {
+  datastore: Pick<Datastore, 'query' | 'queryKeys'>
+  /** The kad-dht `datastorePrefix`. */
+  prefix: string
+}
+
 /** Every station record a DHT server holds in its datastore. */
-export async function * storedRecords (store: { datastore: Pick<Datastore, 'query'>, prefix: string }, signal?: AbortSignal): AsyncGenerator<StoredRecord> {
+export async function * storedRecords (store: StoreQuery, signal?: AbortSignal): AsyncGenerator<StoredRecord> {
   for await (const { value } of store.datastore.query({ prefix: `${store.prefix}/record` }, { signal })) {
     try {
       const record = Libp2pRecord.deserialize(value)
@@ -69,5 +77,16 @@ export async function * storedRecords (store: { datastore: Pick<Datastore, 'quer
     } catch {
       // A datastore entry that is not a libp2p record is not ours to serve.
     }
+  }
+}
+
+/**
+ * The stations a DHT server stores as providers of `cid`, from kad-dht's
+ * provider entries (`<prefix>/provider/<multihash in base32>/<peer id>`).
+ */
+export async function * storedProviders (store: StoreQuery, cid: CID, signal?: AbortSignal): AsyncGenerator<string> {
+  for await (const key of store.datastore.queryKeys({ prefix: `${store.prefix}/provider/${base32.baseEncode(cid.multihash.bytes)}/` }, { signal })) {
+    const id = key.baseNamespace()
+    if (isStationId(id)) yield id
   }
 }

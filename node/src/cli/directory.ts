@@ -1,7 +1,7 @@
 /** `openstudio directory list` */
 import type { Manifest } from '@openstudio/protocol'
 import { Command } from 'commander'
-import { DirectoryWatcher, fetchRecords, listDirectory } from '@openstudio/network'
+import { DirectoryWatcher, fetchSnapshot, listDirectory } from '@openstudio/network'
 import { withClient, type NetworkOptions } from './network.ts'
 import { collectMultiaddr, printResult, progress } from './output.ts'
 
@@ -22,7 +22,7 @@ export function directoryCommand (): Command {
           return await listDirectory(node.services, {
             tag: opts.tag,
             known: watcher.stations.values(),
-            snapshot: (relay, signal) => fetchRecords(node, relay, { tag: opts.tag, signal }),
+            snapshot: (relay, signal) => fetchSnapshot(node, relay, { tag: opts.tag, signal }),
             snapshotServers: node.getPeers(),
             onProgress: ({ found }) => {
               if (found !== reported) progress(`found ${found} station${found === 1 ? '' : 's'}, verifying…`)
