@@ -14,6 +14,15 @@ export const RELAY_SERVER_DEFAULTS = {
   // Per peer: the server keys reservations by peer id, so one peer holds at most one.
 } as const
 
+/**
+ * Every node pings each of its connections every 10 s and aborts one whose
+ * ping is not answered within this long (libp2p's floor is 5 s). A studio's
+ * browser that took in a burst of calls answered its relays' pings late, and
+ * the relays dropped it, and with it its reservations: every caller's way in.
+ * A peer that is really gone is still let go within this long.
+ */
+export const PING_TIMEOUT_MIN_MS = 15_000
+
 /** Gossipsub: largest message on the wire (a manifest announcement or room snapshot fits easily). */
 export const GOSSIP_MAX_MESSAGE_BYTES = 64 * 1024
 

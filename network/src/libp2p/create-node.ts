@@ -15,7 +15,7 @@ import { yamux } from '@libp2p/yamux'
 import { PROTOCOL } from '@openstudio/protocol'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { DHT_DATASTORE_PREFIX, DHT_MAX_INBOUND_STREAMS, GOSSIP_MAX_MESSAGE_BYTES, INBOUND_CONNECTIONS_PER_SECOND, RELAY_SERVER_DEFAULTS } from './constants.ts'
+import { DHT_DATASTORE_PREFIX, DHT_MAX_INBOUND_STREAMS, GOSSIP_MAX_MESSAGE_BYTES, INBOUND_CONNECTIONS_PER_SECOND, PING_TIMEOUT_MIN_MS, RELAY_SERVER_DEFAULTS } from './constants.ts'
 import { recordRules } from './dht-records.ts'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
@@ -148,6 +148,7 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
       inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND,
       ...init.connectionManager
     },
+    connectionMonitor: { pingTimeout: { minTimeout: PING_TIMEOUT_MIN_MS } },
     metrics: init.metrics,
     services: services as never
   })
