@@ -225,6 +225,7 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     void this.channel?.close()
     this.channel = undefined
     try {
+      await pause(redialWait(this.pc?.connectionState === 'connected'))
       await this.dial(Infinity)
     } catch (err) {
       if (err instanceof CallRefusedError) this.end(err)
@@ -248,7 +249,7 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
         log('dial attempt %d failed: %s', attempt, (err as Error).message)
         void this.channel?.close()
         this.channel = undefined
-        await new Promise((resolve) => setTimeout(resolve, delay))
+        await pause(delay)
         delay = Math.min(delay * 2, CALL_DEFAULTS.redialMaxMs)
       }
     }
@@ -295,4 +296,17 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     this.status = { ...this.status, ...patch }
     this.safeDispatchEvent('status:change', { detail: this.status })
   }
+}
+
+/**
+ * How long a caller waits before it redials: at once when its audio stopped,
+ * a random share of CALL_DEFAULTS.signallingRedialSpreadMs when only the
+ * signalling was lost.
+ */
+export function redialWait (audioFlows: boolean, random: () => number = Math.random): number {
+  return audioFlows ? Math.floor(random() * CALL_DEFAULTS.signallingRedialSpreadMs) : 0
+}
+
+async function pause (ms: number): Promise<void> {
+  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms))
 }

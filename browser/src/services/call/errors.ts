@@ -21,6 +21,14 @@ export const CALL_DEFAULTS = {
   redialFirstMs: 250,
   /** …to this. */
   redialMaxMs: 2_000,
+  /**
+   * A caller whose audio still flows redials its lost signalling after a
+   * random wait of up to this long: callers that lost their way to the
+   * studio together (a relay dropped them all) must not all land on the
+   * studio's browser in the same second. A caller whose audio stopped
+   * redials at once.
+   */
+  signallingRedialSpreadMs: 2_000,
   /** Calls a studio takes at once (the mixer is measured up to this many). */
   maxCallers: 15,
   /** How often the producer's view of each call's statistics is refreshed. */
