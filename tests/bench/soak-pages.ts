@@ -8,7 +8,7 @@
 import type { Browser, CDPSession, Page } from 'playwright-core'
 import type { ToneWatchReport } from '../src/tone-watch.ts'
 import { processRssBytes } from './machine.ts'
-import { Trend, type TrendSummary } from './measure.ts'
+import { round, Trend, type TrendSummary } from './measure.ts'
 
 /** What a soak page counts for itself. */
 interface SoakCounts {
@@ -104,6 +104,51 @@ export async function pageCounts (page: Page): Promise<{ counts: Pick<SoakCounts
     const { states = {}, callerDrops = 0, icecastReconnects, segments = 0 } = window.openstudioSoak ?? {}
     return { counts: { states, callerDrops, icecastReconnects, segments }, tones: { ...window.openstudioProbes?.tones } }
   })
+}
+
+/** NetEq's running counts over every audio stream a page receives (its live peer connections). */
+export interface ReceiveCounters {
+  samples: number
+  concealedSamples: number
+  silentConcealedSamples: number
+  concealmentEvents: number
+  insertedSamplesForDeceleration: number
+  removedSamplesForAcceleration: number
+  /** Seconds, summed over every sample played out. */
+  jitterBufferDelay: number
+  jitterBufferEmittedCount: number
+}
+
+const RECEIVE_COUNTERS: Array<keyof ReceiveCounters> = ['concealedSamples', 'silentConcealedSamples', 'concealmentEvents', 'insertedSamplesForDeceleration', 'removedSamplesForAcceleration', 'jitterBufferDelay', 'jitterBufferEmittedCount']
+
+export async function receiveCounters (page: Page): Promise<ReceiveCounters> {
+  return page.evaluate(async (keys) => {
+    const sum: Record<string, number> = { samples: 0, ...Object.fromEntries(keys.map((k) => [k, 0])) }
+    for (const pc of window.openstudioProbes?.peers ?? []) {
+      if (pc.connectionState === 'closed') continue
+      ;(await pc.getStats()).forEach((s: Record<string, unknown>) => {
+        if (s.type !== 'inbound-rtp' || s.kind !== 'audio') return
+        sum.samples = (sum.samples ?? 0) + Number(s.totalSamplesReceived ?? 0)
+        for (const k of keys) sum[k] = (sum[k] ?? 0) + Number(s[k] ?? 0)
+      })
+    }
+    return sum as unknown as ReceiveCounters
+  }, RECEIVE_COUNTERS)
+}
+
+/** What a page's receivers did between two readings: how much NetEq concealed or stretched (ms of audio at 48 kHz), and its mean buffer. */
+export function receiveReport (before: ReceiveCounters, after: ReceiveCounters): Record<string, number> {
+  const ms = (key: keyof ReceiveCounters): number => round((after[key] - before[key]) / 48, 1)
+  const emitted = after.jitterBufferEmittedCount - before.jitterBufferEmittedCount
+  return {
+    receivedMs: ms('samples'),
+    concealmentEvents: after.concealmentEvents - before.concealmentEvents,
+    concealedMs: ms('concealedSamples'),
+    silentConcealedMs: ms('silentConcealedSamples'),
+    stretchedMs: ms('insertedSamplesForDeceleration'),
+    squeezedMs: ms('removedSamplesForAcceleration'),
+    meanJitterBufferMs: emitted > 0 ? round((after.jitterBufferDelay - before.jitterBufferDelay) / emitted * 1000, 1) : NaN
+  }
 }
 
 /** Where the studio's program stands, ms: its AudioContext's time, the audio handed to the encoder, and what waits to be sent. */

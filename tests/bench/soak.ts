@@ -22,7 +22,7 @@ import { waitUntil, within } from '../src/wait.ts'
 import { busyCores, machineTimes } from './machine.ts'
 import { round, Trend } from './measure.ts'
 import { mergeReports, SoakListener } from './soak-listener.ts'
-import { PageMemory, pageCounts, programClocks, ProgramTrends, rewatchReturn, watchCaller, watchStudio } from './soak-pages.ts'
+import { PageMemory, pageCounts, programClocks, ProgramTrends, receiveCounters, receiveReport, rewatchReturn, type ReceiveCounters, watchCaller, watchStudio } from './soak-pages.ts'
 
 const DEFAULT_MINUTES = 5
 const HOST_HZ = 660
@@ -75,6 +75,7 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
     const program = new ProgramTrends()
     program.add(await programClocks(show.host))
     for (const w of show.watched) w.cpu0 = await w.memory.browserCpu()
+    const received0 = await Promise.all(show.watched.map(async (w) => receiveCounters(w.page)))
     const machine0 = await machineTimes()
     const started = Date.now()
     const end = started + minutes * MINUTE_MS
@@ -113,6 +114,7 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
     const machineBusyCores = busyCores(machine0, await machineTimes())
     const seconds = (Date.now() - started) / 1000
     const browserCores = Object.fromEntries(await Promise.all(show.watched.map(async (w) => [w.name, round((await w.memory.browserCpu() - w.cpu0) / seconds)])))
+    const received = Object.fromEntries(await Promise.all(show.watched.map(async (w, i) => [w.name, receiveReport(received0[i] as ReceiveCounters, await receiveCounters(w.page))])))
     const studio = await within('the studio\'s counts', READ_TIMEOUT_MS, pageCounts(show.host))
     const callers = await Promise.all(show.callers.map(async (page, i) => {
       const { counts, tones } = await within(`caller ${i + 1}'s counts`, READ_TIMEOUT_MS, pageCounts(page))
@@ -130,7 +132,11 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
         how: 'tone watches: 20 ms Hann windows, Goertzel amplitude of each tone; after 2 s of reference, a tone is missing where it is 20 dB or more under its reference, a window impure where the watched tones\' share of its power falls 0.2 under the reference share (a gap or discontinuity of 2.5 ms or more), silent under -80 dBFS RMS; runs are consecutive bad windows',
         listener: listener.report(),
         studioProgram: studio.tones.program,
-        callers
+        callers,
+        receivers: {
+          what: 'NetEq in each page over the run, every audio stream it receives summed (the studio: both callers; a caller: its return): audio received, concealed (a packet late or lost) and of that silent, stretched and squeezed to follow the buffer, in ms at 48 kHz, and the mean jitter buffer',
+          ...received
+        }
       },
       studioProgramClocks: program.summary(),
       memory: {
