@@ -114,7 +114,7 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
     const machineBusyCores = busyCores(machine0, await machineTimes())
     const seconds = (Date.now() - started) / 1000
     const browserCores = Object.fromEntries(await Promise.all(show.watched.map(async (w) => [w.name, round((await w.memory.browserCpu() - w.cpu0) / seconds)])))
-    const received = Object.fromEntries(await Promise.all(show.watched.map(async (w, i) => [w.name, receiveReport(received0[i] as ReceiveCounters, await receiveCounters(w.page))])))
+    const received = Object.fromEntries(await Promise.all(show.watched.map(async (w, i) => [w.name, receiveReport(received0[i] as ReceiveCounters, await within(`${w.name}'s receivers`, READ_TIMEOUT_MS, receiveCounters(w.page)))])))
     const studio = await within('the studio\'s counts', READ_TIMEOUT_MS, pageCounts(show.host))
     const callers = await Promise.all(show.callers.map(async (page, i) => {
       const { counts, tones } = await within(`caller ${i + 1}'s counts`, READ_TIMEOUT_MS, pageCounts(page))
