@@ -68,8 +68,9 @@ export async function handleRecords (node: Pick<Libp2p, 'handle'>, source: Snaps
       let ids: string[] = []
       let providers = 0
       for await (const id of source.providers(directoryCid(request.tag), signal)) {
-        if (providers++ >= MAX_SNAPSHOT_PROVIDERS) break
+        if (providers >= MAX_SNAPSHOT_PROVIDERS) break
         ids.push(id)
+        providers++
         if (ids.length === PROVIDERS_PER_FRAME) {
           await out.write(encodeProviderFrame(ids))
           ids = []
@@ -78,7 +79,7 @@ export async function handleRecords (node: Pick<Libp2p, 'handle'>, source: Snaps
       if (ids.length > 0) await out.write(encodeProviderFrame(ids))
       await out.flush()
       await stream.close({ signal })
-      log('sent %d records and %d providers to %p', sent, Math.min(providers, MAX_SNAPSHOT_PROVIDERS), connection.remotePeer)
+      log('sent %d records and %d providers to %p', sent, providers, connection.remotePeer)
     } catch (err) {
       log('records stream: %s', (err as Error).message)
       stream.abort(err as Error)
