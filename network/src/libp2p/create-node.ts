@@ -17,6 +17,7 @@ import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { DHT_DATASTORE_PREFIX, DHT_MAX_INBOUND_STREAMS, GOSSIP_MAX_MESSAGE_BYTES, INBOUND_CONNECTIONS_PER_SECOND, PING_TIMEOUT_MIN_MS, RELAY_SERVER_DEFAULTS } from './constants.ts'
 import { recordRules } from './dht-records.ts'
+import { wholeFrames } from './whole-frames.ts'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -138,7 +139,7 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
     privateKey: init.privateKey,
     datastore: init.datastore,
     addresses: { listen: init.listen ?? [], announce: init.announce },
-    transports: init.transports,
+    transports: init.transports.map(wholeFrames),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: (init.bootstrap?.length ?? 0) > 0 ? [bootstrap({ list: init.bootstrap ?? [] })] : [],
