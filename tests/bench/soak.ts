@@ -30,8 +30,10 @@ const CALLER_HZ = [440, 880] as const
 const BITRATE = 96
 const MOUNT = '/live.ogg'
 const PASSWORD = 'soak-bench'
-/** Memory and the callers' returns are read this often. */
+/** A caller's new return (after a reconnect) is looked for this often. */
 const SAMPLE_MS = 10_000
+/** Memory and the program's clocks are read every this many samples (once a minute): every reading costs the pages a little. */
+const MEMORY_EVERY = 6
 /** A round of readings (or the final counts) that takes longer is given up. */
 const READ_TIMEOUT_MS = 30_000
 const MINUTE_MS = 60_000
@@ -73,16 +75,9 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
     listener = new SoakListener(`${icecast.url}${MOUNT}`, { host: HOST_HZ, caller1: CALLER_HZ[0], caller2: CALLER_HZ[1] })
     const relay = { rss: new Trend(), heap: new Trend() }
     const program = new ProgramTrends()
-    program.add(await programClocks(show.host))
-    for (const w of show.watched) w.cpu0 = await w.memory.browserCpu()
-    const received0 = await Promise.all(show.watched.map(async (w) => receiveCounters(w.page)))
-    const machine0 = await machineTimes()
-    const started = Date.now()
-    const end = started + minutes * MINUTE_MS
     const health = `${fixture.origin}/health`
-    const readings = { failed: 0, lastError: undefined as string | undefined }
-    /** One round of readings: memory, the program's clocks, and a new watch on a caller's new return. */
-    const read = async (): Promise<void> => {
+    /** Memory of the relay and of each page, and the program's clocks. */
+    const readMemory = async (): Promise<void> => {
       const { memory } = await (await fetch(health)).json() as { memory: { rssBytes: number, heapUsedBytes: number } }
       relay.rss.add(memory.rssBytes / MIB)
       relay.heap.add(memory.heapUsedBytes / MIB)
@@ -91,7 +86,19 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
         w.rss.add(await w.memory.browserRss() / MIB)
       }
       program.add(await programClocks(show.host))
+    }
+    await readMemory()
+    for (const w of show.watched) w.cpu0 = await w.memory.browserCpu()
+    const received0 = await Promise.all(show.watched.map(async (w) => receiveCounters(w.page)))
+    const machine0 = await machineTimes()
+    const started = Date.now()
+    const end = started + minutes * MINUTE_MS
+    const readings = { failed: 0, lastError: undefined as string | undefined }
+    /** One round of readings: a new watch on a caller's new return, and, every MEMORY_EVERY rounds, memory. */
+    let rounds = 0
+    const read = async (): Promise<void> => {
       for (const [i, page] of show.callers.entries()) await rewatchReturn(page, callerTones(i))
+      if (++rounds % MEMORY_EVERY === 0) await readMemory()
     }
     let minute = 0
     while (Date.now() < end) {
@@ -127,7 +134,7 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
       layout: `studio (host tone ${HOST_HZ} Hz) and two callers (${CALLER_HZ.join(' and ')} Hz), each a Chromium of its own; relays and coturn in the bench process; icecast2 (burst 0); one low-delay ffmpeg listener decoding the mount in this process; Opus ${BITRATE} kb/s stereo`,
       machineBusyCores,
       browserCores,
-      readings: { every: `${SAMPLE_MS / 1000} s`, ...readings },
+      readings: { every: `${SAMPLE_MS / 1000} s, memory and clocks every ${SAMPLE_MS * MEMORY_EVERY / 1000} s`, ...readings },
       dropouts: {
         how: 'tone watches: 20 ms Hann windows, Goertzel amplitude of each tone; after 2 s of reference, a tone is missing where it is 20 dB or more under its reference, a window impure where the watched tones\' share of its power falls 0.2 under the reference share (a gap or discontinuity of 2.5 ms or more), silent under -80 dBFS RMS; runs are consecutive bad windows',
         listener: listener.report(),
