@@ -12,10 +12,12 @@
  * The baseline is the bare stack in the same run: plain RTCPeerConnections
  * from a first page to a middle one that forwards to a last one, with the app's
  * own Opus tuning (`tuneOpus`) and jitterBufferTarget 0, the same probes, and
- * for the mute the mixer's gain ramp in the middle page. It runs once the
- * measuring calls have hung up, so that neither path carries the other's load
- * (2 cores saturate with the studio and two calls alone); each path's share of
- * the machine is reported beside it.
+ * for the mute the mixer's gain ramp in the middle page. It runs twice:
+ * beside the live measuring calls, on the load the studio path had (and its
+ * own), and once the calls have hung up, without it (2 cores saturate with
+ * the studio and two calls alone). Each run's share of the machine is
+ * reported beside it: the first says what the machine's load costs, the
+ * second what the bare stack costs alone.
  *
  * Layout: the host (studio) has a Chromium of its own, with digital silence
  * for a microphone; the two measuring callers and the baseline's first and
@@ -102,7 +104,9 @@ export async function benchStudio (): Promise<Record<string, unknown>> {
     // stalls the audio threads for long enough to grow every jitter buffer for a minute.
     progress('pages')
     const [pageA, pageB] = await Promise.all([0, 1].map(async () => probedPage(fixture, callerBrowser)))
-    const barePages = await Promise.all([callerBrowser, hostBrowser, callerBrowser].map(async (browser) => probedPage(fixture, browser, `${fixture.origin}/__bench/blank`)))
+    // Two bare chains: NetEq keeps a buffer that grew under load for minutes, so the one measured alone must be new.
+    const bareChain = async (): Promise<Page[]> => Promise.all([callerBrowser, hostBrowser, callerBrowser].map(async (browser) => probedPage(fixture, browser, `${fixture.origin}/__bench/blank`)))
+    const [besidePages, alonePages] = [await bareChain(), await bareChain()]
     progress('two measuring callers')
     const [a, b] = await Promise.all([pageA, pageB].map(async (page, i) => onAir(fixture, host, page as Page, stationId, `Caller ${i + 1}`)))
     if (a === undefined || b === undefined) throw new Error('the measuring callers did not come on air')
@@ -114,11 +118,14 @@ export async function benchStudio (): Promise<Record<string, unknown>> {
       return t
     }, { action, peer: a.id })
     const studio = await loadOver(browsers, fixture.coturn.process.pid, async () => measurePath('studio', app, { mute: studioCall('mute'), unmute: studioCall('unmute') }))
-    // The baseline once the calls have hung up: each path runs without the other's load.
+    // The baseline twice: beside the live calls (the studio path's load, and its own), then once they have hung up.
+    const besideRig = await bareRig(besidePages as [Page, Page, Page])
+    const bareBeside = await loadOver(browsers, fixture.coturn.process.pid, async () => measurePath('baseline beside the calls', besideRig, bareMuting(besideRig)))
+    await Promise.all(besidePages.map(async (page) => page.context().close()))
     await Promise.all([a.page, b.page].map(async (page) => page.evaluate(async () => window.openstudioDiagnostics?.caller?.leave())))
     await Promise.all([a.page, b.page].map(async (page) => page.context().close()))
-    const bareRigged = await bareRig(barePages as [Page, Page, Page])
-    const bare = await loadOver(browsers, fixture.coturn.process.pid, async () => measurePath('baseline', bareRigged, { mute: gainRamp(bareRigged.middle, 0), unmute: gainRamp(bareRigged.middle, 1) }))
+    const bareRigged = await bareRig(alonePages as [Page, Page, Page])
+    const bare = await loadOver(browsers, fixture.coturn.process.pid, async () => measurePath('baseline', bareRigged, bareMuting(bareRigged)))
     const audio = await host.evaluate(() => {
       const c = window.openstudioDiagnostics?.studio?.context
       return { sampleRate: c?.sampleRate, baseLatencyMs: (c?.baseLatency ?? NaN) * 1000, outputLatencyMs: (c?.outputLatency ?? NaN) * 1000 }
@@ -130,11 +137,11 @@ export async function benchStudio (): Promise<Record<string, unknown>> {
     const cpu = await cpuSteps(fixture, host, hostBrowser, stationId, loadPage)
 
     return {
-      layout: `host: a Chromium of its own (silent microphone); measuring callers and the baseline's first and last pages: contexts of a 2nd Chromium (silent), its middle page a context of the host's; studio path first, then the baseline once the calls hung up; CPU load callers: ${CALLERS_PER_PAGE} to a page (a context each) of a 3rd Chromium at the lowest priority, each a real caller (its own libp2p node, identity and CallerSession) with an oscillator for a microphone (${LOAD_TONES} from one AudioContext per page that outputs nothing), no UI, the returns received but never connected; one machine, loopback, direct ICE paths`,
+      layout: `host: a Chromium of its own (silent microphone); measuring callers and the baseline's first and last pages: contexts of a 2nd Chromium (silent), its middle page a context of the host's; studio path first, then the baseline beside the live calls (the same load, and its own), then the baseline once the calls hung up; CPU load callers: ${CALLERS_PER_PAGE} to a page (a context each) of a 3rd Chromium at the lowest priority, each a real caller (its own libp2p node, identity and CallerSession) with an oscillator for a microphone (${LOAD_TONES} from one AudioContext per page that outputs nothing), no UI, the returns received but never connected; one machine, loopback, direct ICE paths`,
       backgroundBusyCores,
       method: 'render thread to render thread: Date.now() (1 ms steps) in AudioWorklets on both sides, at the render quantum that made or first heard a click; clicks (10 ms tone bursts, one at a time) replace the caller\'s microphone track; capture and output device latency are not included',
-      settled: { studio: studio.result.settled, baseline: bare.result.settled },
-      load: { studio: studio.load, baseline: bare.load },
+      settled: { studio: studio.result.settled, baselineBesideCalls: bareBeside.result.settled, baseline: bare.result.settled },
+      load: { studio: studio.load, baselineBesideCalls: bareBeside.load, baseline: bare.load },
       studioAudio: { ...audio, baseLatencyMs: round(audio.baseLatencyMs), outputLatencyMs: round(audio.outputLatencyMs) },
       callerToStudio: {
         targetMs: TARGETS.callerToStudioMs,
@@ -143,23 +150,29 @@ export async function benchStudio (): Promise<Record<string, unknown>> {
         /** Where the studio's Web Audio graph receives the caller. */
         arrivalMs: studio.result.clicks.arrival,
         baselineMs: bare.result.clicks.arrival,
+        /** The bare stack on the same machine load as the studio path. */
+        baselineBesideCallsMs: bareBeside.result.clicks.arrival,
         p50OverBaseline: round(studio.result.clicks.program.p50 / bare.result.clicks.arrival.p50),
-        jitterBufferMs: { studio: studio.result.clicks.jitterBuffer.middle, baseline: bare.result.clicks.jitterBuffer.middle }
+        p50OverBaselineBesideCalls: round(studio.result.clicks.program.p50 / bareBeside.result.clicks.arrival.p50),
+        jitterBufferMs: { studio: studio.result.clicks.jitterBuffer.middle, baselineBesideCalls: bareBeside.result.clicks.jitterBuffer.middle, baseline: bare.result.clicks.jitterBuffer.middle }
       },
       mixMinusRoundTrip: {
         targetMs: TARGETS.mixMinusMs,
         ms: studio.result.clicks.return,
         baselineMs: bare.result.clicks.return,
+        baselineBesideCallsMs: bareBeside.result.clicks.return,
         p50OverBaseline: round(studio.result.clicks.return.p50 / bare.result.clicks.return.p50),
-        farJitterBufferMs: { studio: studio.result.clicks.jitterBuffer.last, baseline: bare.result.clicks.jitterBuffer.last }
+        p50OverBaselineBesideCalls: round(studio.result.clicks.return.p50 / bareBeside.result.clicks.return.p50),
+        farJitterBufferMs: { studio: studio.result.clicks.jitterBuffer.last, baselineBesideCalls: bareBeside.result.clicks.jitterBuffer.last, baseline: bare.result.clicks.jitterBuffer.last }
       },
-      clicksLost: { studio: studio.result.clicks.lost, baseline: bare.result.clicks.lost },
+      clicksLost: { studio: studio.result.clicks.lost, baselineBesideCalls: bareBeside.result.clicks.lost, baseline: bare.result.clicks.lost },
       producerMute: {
         targetMs: TARGETS.muteMs,
         what: 'from the call (studio.mute in the host page; a gain ramp in the bare middle page) to the render quantum where the tone falls 20 dB or more',
         programMs: studio.result.mute.program,
         otherCallerMs: studio.result.mute.far,
-        baselineMs: { gainRamp: bare.result.mute.program, farEnd: bare.result.mute.far }
+        baselineMs: { gainRamp: bare.result.mute.program, farEnd: bare.result.mute.far },
+        baselineBesideCallsMs: { gainRamp: bareBeside.result.mute.program, farEnd: bareBeside.result.mute.far }
       },
       cpu: { target: `${CPU_STEPS.at(-1) ?? 0} callers under ${TARGETS.cores15} core`, windowMs: CPU_WINDOW_MS, ...perCaller(cpu), steps: cpu }
     }
@@ -405,6 +418,11 @@ async function clicksDown (rig: Rig, count: number): Promise<ClickLatencies> {
 interface Muting {
   mute: () => Promise<number>
   unmute: () => Promise<number>
+}
+
+/** The baseline's mute and unmute. */
+function bareMuting (rig: Rig): Muting {
+  return { mute: gainRamp(rig.middle, 0), unmute: gainRamp(rig.middle, 1) }
 }
 
 /** The baseline's mute: a gain ramp in the bare middle page, as the mixer's RampedGain makes it. */
