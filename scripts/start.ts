@@ -4,7 +4,7 @@
  * - three relays bootstrapped together on fixed loopback ports, data in ./.openstudio/
  * - the web app, built if needed and served by the first relay
  * - a local Icecast (when icecast2 is installed) with a demo source (when ffmpeg is),
- *   the program mount the first relay streams studios to, and a fallback
+ *   the program mount every relay streams studios to, and a fallback
  *   source that keeps their listeners connected while no show is on air
  * - a local coturn on loopback (when turnserver is installed); the relays hand
  *   out its short-lived credentials to peers in a room
@@ -222,14 +222,14 @@ try {
   say('starting a local OpenStudio network…')
   const streamUrl = await startIcecastWithDemo() ?? `http://127.0.0.1:${ICECAST_PORT}${DEMO_MOUNT}`
   await startCoturn()
-  // The first relay streams any local studio's program to Icecast.
+  // Every relay streams any local studio's program to Icecast: a studio streams through the first relay its manifest lists that takes it, and a browser's station lists the relays it holds reservations on, which need not include the first.
   const program = icecast === undefined || icecastPasswordFile === undefined
     ? []
     : ['--station', '*', '--icecast', icecast.url, '--icecast-password-file', icecastPasswordFile, '--mount', LIVE_MOUNT]
   const first = await startRelay(RELAYS[0], [], program)
   const bootstrap = first.find((a) => a.includes(`/tcp/${RELAYS[0].tcp}/p2p/`)) as string
   const ws = [first.find((a) => a.includes('/ws/')) as string]
-  for (const relay of RELAYS.slice(1)) ws.push(...(await startRelay(relay, [bootstrap])).filter((a) => a.includes('/ws/')))
+  for (const relay of RELAYS.slice(1)) ws.push(...(await startRelay(relay, [bootstrap], program)).filter((a) => a.includes('/ws/')))
   const demo = await publishDemo(bootstrap, ws, streamUrl)
   say(`
 OpenStudio is running.
@@ -240,7 +240,7 @@ OpenStudio is running.
   bootstrap    ${bootstrap}
   health       http://127.0.0.1:${RELAYS[0].http}/health   metrics: http://127.0.0.1:${RELAYS[0].http}/metrics
   icecast      ${icecast === undefined ? 'not running' : `${icecast.url}/ (demo stream ${streamUrl})`}
-  live mount   ${icecast === undefined ? 'off (no Icecast)' : `${icecast.url}${LIVE_MOUNT} (a studio's program, through ${RELAYS[0].name}; silence while no show is on air)`}
+  live mount   ${icecast === undefined ? 'off (no Icecast)' : `${icecast.url}${LIVE_MOUNT} (a studio's program, through any relay; silence while no show is on air)`}
   turn         ${turn === undefined ? 'off' : `${turn.url} (the relays give peers in a room credentials for it)`}
   demo station ${demo.id} (stored on ${demo.storedOn} relays)
 
