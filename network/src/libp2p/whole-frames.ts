@@ -26,11 +26,10 @@ function joinSends (maConn: MultiaddrConnection): MultiaddrConnection {
 function joiningUpgrader (upgrader: Upgrader): Upgrader {
   return new Proxy(upgrader, {
     get (target, key) {
+      if (key === 'upgradeOutbound') return async (maConn: MultiaddrConnection, opts: Parameters<Upgrader['upgradeOutbound']>[1]) => target.upgradeOutbound(joinSends(maConn), opts)
+      if (key === 'upgradeInbound') return async (maConn: MultiaddrConnection, opts: Parameters<Upgrader['upgradeInbound']>[1]) => target.upgradeInbound(joinSends(maConn), opts)
       const value: unknown = Reflect.get(target, key)
-      if (typeof value !== 'function') return value
-      const method = value.bind(target) as (...args: unknown[]) => unknown
-      if (key !== 'upgradeOutbound' && key !== 'upgradeInbound') return method
-      return async (maConn: MultiaddrConnection, ...rest: unknown[]) => method(joinSends(maConn), ...rest)
+      return typeof value === 'function' ? value.bind(target) : value
     }
   })
 }
