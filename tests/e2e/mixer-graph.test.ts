@@ -16,8 +16,8 @@ import { openMixerPage, type MixerPage } from '../src/mixer-page.ts'
 
 /** Marks of an optimal 16-mark Golomb ruler. */
 const MARKS = [0, 1, 4, 11, 26, 32, 56, 68, 76, 115, 117, 134, 150, 163, 168, 177]
-/** 3600…7140 Hz: one octave, all on 20 Hz, so every 50 ms window holds whole cycles. */
-const frequencyOf = (i: number): number => 3600 + 20 * (MARKS[i] as number)
+/** 3600…7140 Hz: one octave, all on 20 Hz, so every 50 ms window holds whole cycles. Past the ruler's marks (linear scenarios only), 7200 Hz and up. */
+const frequencyOf = (i: number): number => 3600 + 20 * (MARKS[i] ?? 180 + i - MARKS.length)
 /** -34 dBFS: under the voice compressor's threshold, and 16 of them under the limiter's: the graph is linear. */
 const QUIET = 0.02
 /** -6 dBFS each: 18 dB into the voice compressors, and a sum far over full scale. */
@@ -30,15 +30,15 @@ const STATIC: { duration: number, window: [number, number] } = { duration: 0.75,
 /** Mid-render changes happen here: 192 render quanta. */
 const CHANGE_AT = (192 * RENDER_QUANTUM) / SAMPLE_RATE
 /**
- * Every DynamicsCompressorNode looks 6 ms ahead: a strip's output lags its
- * source by that, and the program lags the buses by that again. Gain ramps
- * sit after the strip compressor; source changes go through it.
+ * The program limiter (a DynamicsCompressorNode) looks 6 ms ahead: the
+ * program lags the buses by that. Strips have no look-ahead.
  */
 const LOOKAHEAD_S = 0.006
 
-function voices (callers: number, amplitude: number, extra: string[] = []): Voice[] {
+/** Voices on the ruler's marks; `linear` allows more (their sums and products may then coincide). */
+function voices (callers: number, amplitude: number, extra: string[] = [], linear = false): Voice[] {
   const ids = ['host', ...Array.from({ length: callers }, (_, i) => `c${i + 1}`), ...extra]
-  if (ids.length > MARKS.length) throw new Error(`at most ${MARKS.length} voices`)
+  if (ids.length > MARKS.length && !linear) throw new Error(`at most ${MARKS.length} voices`)
   return ids.map((id, i) => ({ id, frequency: frequencyOf(i), amplitude }))
 }
 
@@ -92,6 +92,32 @@ describe('studio mixer graph (OfflineAudioContext in Chromium)', () => {
     for (const owner of ids(list)) {
       expectMix(tones, owner, ids(list).filter((id) => id !== owner), [owner], dbOf(QUIET))
     }
+  })
+
+  it('with 19 callers, past one compressor worklet of 16 strips: the program has everyone, each bus everyone but its owner', async () => {
+    // 20 quiet voices sum to 0.4: under every threshold, so the graph is linear and tones off the ruler are safe.
+    const list = voices(19, QUIET, [], true)
+    const result = await page.render({
+      voices: list, duration: STATIC.duration, windows: [STATIC.window], steps: [{ at: 0, add: ids(list), participants: room(list) }]
+    })
+    const tones = tonesIn(result, 0)
+    expectMix(tones, 'program', ids(list), [], dbOf(QUIET))
+    for (const owner of ids(list)) expectMix(tones, owner, ids(list).filter((id) => id !== owner), [owner], dbOf(QUIET))
+  })
+
+  it('the voice compressor follows its static curve: unity below -24 dBFS, the soft knee, then 3:1', async () => {
+    // One voice at a time, alone in the program; -20 dBFS sits in the knee, -6 dBFS past it (the limiter is transparent under -3 dBFS).
+    const reduction = async (amplitude: number): Promise<number> => {
+      const list = voices(0, amplitude)
+      const result = await page.render({
+        voices: list, duration: STATIC.duration, windows: [STATIC.window], steps: [{ at: 0, add: ids(list), participants: room(list) }]
+      })
+      return tonesIn(result, 0).db('program', 'host') - dbOf(amplitude)
+    }
+    // Over the threshold by x dB: in the 10 dB knee (1/3 - 1) x² / 20, past it (1/3 - 1) (x - 5).
+    expect(Math.abs(await reduction(10 ** (-30 / 20)))).toBeLessThan(0.01)
+    expect(Math.abs(await reduction(10 ** (-20 / 20)) - (-2 / 3) * 16 / 20)).toBeLessThan(0.1)
+    expect(Math.abs(await reduction(LOUD) - (-2 / 3) * (dbOf(LOUD) + 24 - 5))).toBeLessThan(0.1)
   })
 
   it('a muted caller leaves the program and every bus, and still hears everyone', async () => {
@@ -208,8 +234,8 @@ describe('studio mixer graph (OfflineAudioContext in Chromium)', () => {
     const list = voices(4, QUIET, ['green', 'spare'])
     const at = CHANGE_AT
     const before: [number, number] = [0.25, 0.5]
-    // Buses: the mute ramp, and the swapped source through its strip's look-ahead. The program: one look-ahead more.
-    const busFrom = at + Math.max(GAIN_RAMP_S, LOOKAHEAD_S)
+    // Buses: the mute ramp (the swapped source has no look-ahead to go through). The program: the limiter's look-ahead more.
+    const busFrom = at + GAIN_RAMP_S
     const busAfter: [number, number] = [busFrom, busFrom + 0.45]
     const programAfter: [number, number] = [busFrom + LOOKAHEAD_S, busFrom + LOOKAHEAD_S + 0.45]
     const inRoom = list.filter((v) => v.id !== 'spare')

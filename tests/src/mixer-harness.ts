@@ -69,7 +69,7 @@ export async function renderScenario (scenario: Scenario): Promise<ScenarioResul
   const context = new OfflineAudioContext({ numberOfChannels: channels.length, length, sampleRate: SAMPLE_RATE })
   const merger = new ChannelMergerNode(context, { numberOfInputs: channels.length })
   merger.connect(context.destination)
-  const mixer = createStudioMixer(context, scenario.mixer)
+  const mixer = await createStudioMixer(context, scenario.mixer)
   mixer.programOutput.connect(merger, 0, 0)
   const sources = new Map(voices.map((v) => {
     const oscillator = new OscillatorNode(context, { frequency: v.frequency })
@@ -133,9 +133,9 @@ export async function renderScenario (scenario: Scenario): Promise<ScenarioResul
 }
 
 /** Calls the mixer's API wrongly and returns the name of what each call threw. */
-export function errorNames (): string[] {
+export async function errorNames (): Promise<string[]> {
   const context = new OfflineAudioContext({ numberOfChannels: 1, length: RENDER_QUANTUM, sampleRate: SAMPLE_RATE })
-  const mixer = createStudioMixer(context)
+  const mixer = await createStudioMixer(context)
   const names: string[] = []
   const attempt = (fn: () => void): void => {
     try {

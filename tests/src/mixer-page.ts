@@ -1,7 +1,8 @@
 /**
  * Node side of the mixer graph tests: bundles the page harness (the real
  * browser/src/audio engine and the protocol's planMix) with esbuild, and runs
- * it in an about:blank page of Debian's Chromium.
+ * it in an empty page of Debian's Chromium at http://localhost/ (served by
+ * Playwright, not a server): AudioWorklet needs a secure context.
  */
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -11,6 +12,7 @@ import type * as Harness from './mixer-harness.ts'
 
 const HARNESS = fileURLToPath(new URL('./mixer-harness.ts', import.meta.url))
 const GLOBAL = 'MixerHarness'
+const PAGE_URL = 'http://localhost/mixer'
 
 /** The page's global scope once the bundle ran. */
 interface PageGlobals {
@@ -42,7 +44,8 @@ export async function openMixerPage (): Promise<MixerPage> {
     await context.addInitScript('globalThis.__name = (fn) => fn')
     const page = await context.newPage()
     page.on('pageerror', (err) => { process.stderr.write(`page error: ${err.message}\n`) })
-    await page.goto('about:blank')
+    await context.route(PAGE_URL, async (route) => { await route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>mixer</title>' }) })
+    await page.goto(PAGE_URL)
     await page.addScriptTag({ content: script })
     // These functions run in the page: they can only reach the bundle through its global.
     return {

@@ -1,12 +1,12 @@
 /**
- * The static curve of a DynamicsCompressorNode, as Chromium, WebKit and
- * Firefox implement it (the shared DynamicsCompressorKernel), reduced to what
- * the engine needs: the automatic makeup gain the node applies.
+ * The program limiter: a DynamicsCompressorNode with its automatic makeup
+ * gain cancelled, from the node's static curve as Chromium, WebKit and
+ * Firefox implement it (the shared DynamicsCompressorKernel).
  *
  * The node multiplies its output by (1 / curve(0 dBFS)) ^ 0.6. A mixer
- * wants a strip that is unity gain below the threshold, so the engine follows
- * each compressor with the inverse of that gain. The e2e graph test checks
- * the result against real Chromium.
+ * wants a limiter that is unity gain below its threshold, so the engine
+ * follows it with the inverse of that gain. The e2e graph test checks the
+ * result against real Chromium.
  */
 import type { CompressorSettings } from './constants.ts'
 
@@ -60,4 +60,12 @@ function fullRangeDb (settings: CompressorSettings): number {
 /** The makeup gain, in dB, a DynamicsCompressorNode with these settings applies to everything it outputs. */
 export function compressorMakeupDb (settings: CompressorSettings): number {
   return -MAKEUP_EXPONENT * fullRangeDb(settings)
+}
+
+/** Builds a DynamicsCompressorNode and the gain that cancels its automatic makeup. */
+export function createCompressor (context: BaseAudioContext, settings: CompressorSettings): { compressor: DynamicsCompressorNode, trim: GainNode } {
+  const compressor = new DynamicsCompressorNode(context, settings)
+  const trim = new GainNode(context, { gain: 10 ** (-compressorMakeupDb(settings) / 20) })
+  compressor.connect(trim)
+  return { compressor, trim }
 }

@@ -3,7 +3,11 @@
  * seconds. A 48 kHz context is assumed (Opus), but nothing here depends on it.
  */
 
-/** Settings of a DynamicsCompressorNode, as its AudioParams take them. */
+/**
+ * Settings of a compressor: the voice compressor on every strip (see
+ * voice-compressor.ts) or the program limiter (a DynamicsCompressorNode,
+ * whose AudioParams take them as they are).
+ */
 export interface CompressorSettings {
   /** dBFS above which the gain is reduced. */
   threshold: number
@@ -11,16 +15,15 @@ export interface CompressorSettings {
   knee: number
   /** dB of input change per dB of output change, 1…20. */
   ratio: number
-  /** Seconds to reduce the gain by 10 dB. */
+  /** Seconds: the limiter's time to reduce the gain by 10 dB; the voice compressor's time constant going down. */
   attack: number
-  /** Seconds to recover 10 dB of gain. */
+  /** Seconds: the limiter's time to recover 10 dB of gain; the voice compressor's time constant coming back. */
   release: number
 }
 
 /**
  * Gentle voice compression on every participant's strip: 3:1 above
- * -24 dBFS with a soft knee. Below the threshold the strip is unity gain
- * (the engine cancels the node's automatic makeup gain).
+ * -24 dBFS with a soft knee. Below the threshold the strip is unity gain.
  */
 export const VOICE_COMPRESSOR: Readonly<CompressorSettings> = {
   threshold: -24,
@@ -42,6 +45,12 @@ export const PROGRAM_LIMITER: Readonly<CompressorSettings> = {
   attack: 0.001,
   release: 0.1
 }
+
+/** Samples per gain step of the voice compressor (0.67 ms at 48 kHz): it reads each block's peak and interpolates the gain across it. */
+export const VOICE_BLOCK = 32
+
+/** Strips per voice compressor worklet: a full studio (15 callers and the host) fits in one. */
+export const VOICE_BANK_CHANNELS = 16
 
 /** Length of a mute, unmute, admit or fader change: a linear gain ramp, short enough to feel instant, long enough not to click. */
 export const GAIN_RAMP_S = 0.005

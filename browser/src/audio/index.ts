@@ -17,7 +17,7 @@
  * import { createStudioMixer } from './audio/index.ts'
  *
  * const context = new AudioContext({ sampleRate: 48_000 })
- * const mixer = createStudioMixer(context)
+ * const mixer = await createStudioMixer(context)
  * mixer.addParticipant(hostId, context.createMediaStreamSource(microphone))
  * mixer.busOutput(hostId).connect(context.destination)   // the host's headphones
  * mixer.busOutput(callerId).connect(returnDestination)    // the caller's mix-minus
@@ -29,6 +29,7 @@
  */
 import { StudioMixer } from './studio-mixer.ts'
 import type { StudioMixerInit } from './types.ts'
+import { loadVoiceCompressors } from './voice-compressor.ts'
 
 export { StudioMixer }
 export { CEILING_KNEE_DB, GAIN_RAMP_S, LEVEL_FLOOR_DB, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
@@ -36,7 +37,12 @@ export { InvalidGainError, MixerDisposedError } from './errors.ts'
 export { readPeak, type Level } from './meter.ts'
 export type { MixerLevels, StudioMixerInit } from './types.ts'
 
-/** Builds a mixer with its program chain (no participants yet) in `context`. */
-export function createStudioMixer (context: BaseAudioContext, init: StudioMixerInit = {}): StudioMixer {
+/**
+ * Builds a mixer with its program chain (no participants yet) in `context`,
+ * once the voice compressor's worklet is loaded there (a secure context:
+ * https or localhost).
+ */
+export async function createStudioMixer (context: BaseAudioContext, init: StudioMixerInit = {}): Promise<StudioMixer> {
+  await loadVoiceCompressors(context)
   return new StudioMixer(context, init)
 }

@@ -4,6 +4,7 @@
  * from the render thread, with no MediaStream hop (which costs ~20 ms). The
  * tap has no outputs, so the graph renders it without sending it anywhere.
  */
+import { loadProcessor } from './worklet.ts'
 
 /** A block of program audio: `channels` planes of `frames` samples each, one after the other. */
 export interface TapBlock {
@@ -57,25 +58,12 @@ class ProgramTap extends AudioWorkletProcessor {
 registerProcessor('${PROCESSOR}', ProgramTap)
 `
 
-const loaded = new WeakMap<BaseAudioContext, Promise<void>>()
-
-/** Loads the processor into `context` once. */
-async function loadProcessor (context: BaseAudioContext): Promise<void> {
-  let loading = loaded.get(context)
-  if (loading === undefined) {
-    const url = URL.createObjectURL(new Blob([PROCESSOR_SOURCE], { type: 'text/javascript' }))
-    loading = context.audioWorklet.addModule(url).finally(() => { URL.revokeObjectURL(url) })
-    loaded.set(context, loading)
-  }
-  await loading
-}
-
 /**
  * Taps `input` and calls `onBlock` with every block of `frames` samples,
  * mixed to `channels` (speaker rules: a mono program is copied to both sides).
  */
 export async function createProgramTap (input: AudioNode, init: { channels: 1 | 2, frames: number }, onBlock: (block: TapBlock) => void): Promise<ProgramTap> {
-  await loadProcessor(input.context)
+  await loadProcessor(input.context, PROCESSOR, PROCESSOR_SOURCE)
   const node = new AudioWorkletNode(input.context, PROCESSOR, {
     numberOfInputs: 1,
     numberOfOutputs: 0,

@@ -1,32 +1,16 @@
 /**
  * A participant's channel strip and the nodes it owns:
  *
- *     source → fader → voice compressor → post (makeup trim) → meter
+ *     source → fader → voice compressor (a channel of a shared worklet) → meter
  *                                           ├→ program send → program sum
  *                                           └→ one send per bus that hears it → that bus
  */
-import { compressorMakeupDb } from './compressor-curve.ts'
-import type { CompressorSettings } from './constants.ts'
 import { RampedGain } from './gain.ts'
-import { createMeter } from './meter.ts'
-
-/** What every strip is built with, resolved once by the mixer. */
-export interface StripSettings {
-  voice: CompressorSettings
-  meterWindow: number
-}
+import type { CompressorChannel } from './voice-compressor.ts'
 
 interface Send {
   node: GainNode
   gain: RampedGain
-}
-
-/** Builds a DynamicsCompressorNode and the gain that cancels its automatic makeup. */
-export function createCompressor (context: BaseAudioContext, settings: CompressorSettings): { compressor: DynamicsCompressorNode, trim: GainNode } {
-  const compressor = new DynamicsCompressorNode(context, settings)
-  const trim = new GainNode(context, { gain: 10 ** (-compressorMakeupDb(settings) / 20) })
-  compressor.connect(trim)
-  return { compressor, trim }
 }
 
 export class Strip {
@@ -34,27 +18,23 @@ export class Strip {
   readonly programSend: RampedGain
   readonly meter: AnalyserNode
   private readonly faderNode: GainNode
-  private readonly compressor: DynamicsCompressorNode
-  private readonly post: GainNode
   private readonly programSendNode: GainNode
   private readonly sends = new Map<string, Send>()
 
   private source: AudioNode
 
-  /** Builds the strip with its fader already at `faderGain` (linear) and every send silent. */
-  constructor (private readonly context: BaseAudioContext, source: AudioNode, programSum: AudioNode, settings: StripSettings, faderGain: number) {
+  /** Builds the strip through `compressor` (the strip's own channel), with its fader already at `faderGain` (linear) and every send silent. */
+  constructor (private readonly context: BaseAudioContext, source: AudioNode, programSum: AudioNode, private readonly compressor: CompressorChannel, meterWindow: number, faderGain: number) {
     this.source = source
     this.faderNode = new GainNode(context)
     this.fader = new RampedGain(this.faderNode.gain, faderGain)
-    const { compressor, trim } = createCompressor(context, settings.voice)
-    this.compressor = compressor
-    this.post = trim
     source.connect(this.faderNode)
-    this.faderNode.connect(compressor)
-    this.meter = createMeter(context, this.post, settings.meterWindow)
+    this.faderNode.connect(compressor.node, 0, compressor.index)
+    this.meter = new AnalyserNode(context, { fftSize: meterWindow })
     this.programSendNode = new GainNode(context)
     this.programSend = new RampedGain(this.programSendNode.gain, 0)
-    this.post.connect(this.programSendNode).connect(programSum)
+    this.feed(this.meter)
+    this.feed(this.programSendNode).connect(programSum)
   }
 
   /** Feeds the strip from `source` instead (a renegotiated track); routing, fader and meter stay. */
@@ -71,7 +51,7 @@ export class Strip {
     if (send === undefined) {
       const node = new GainNode(this.context)
       send = { node, gain: new RampedGain(node.gain, 0) }
-      this.post.connect(node).connect(bus)
+      this.feed(node).connect(bus)
       this.sends.set(owner, send)
     }
     return send.gain
@@ -84,7 +64,10 @@ export class Strip {
 
   /** Disconnects and forgets the send into `owner`'s bus (its owner is leaving). */
   dropSend (owner: string): void {
-    this.sends.get(owner)?.node.disconnect()
+    const send = this.sends.get(owner)
+    if (send === undefined) return
+    this.compressor.node.disconnect(send.node, this.compressor.index)
+    send.node.disconnect()
     this.sends.delete(owner)
   }
 
@@ -92,7 +75,14 @@ export class Strip {
   dispose (): void {
     this.disconnectSource()
     for (const owner of [...this.sends.keys()]) this.dropSend(owner)
-    for (const node of [this.faderNode, this.compressor, this.post, this.meter, this.programSendNode]) node.disconnect()
+    for (const node of [this.faderNode, this.meter, this.programSendNode]) node.disconnect()
+    this.compressor.release()
+  }
+
+  /** Connects the strip's output (its compressor channel) to `node`, and returns `node`. */
+  private feed<T extends AudioNode> (node: T): T {
+    this.compressor.node.connect(node, this.compressor.index)
+    return node
   }
 
   private disconnectSource (): void {

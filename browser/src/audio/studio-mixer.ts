@@ -7,16 +7,19 @@
  */
 import type { MixPlan } from '@openstudio/protocol'
 import { createCeiling } from './ceiling.ts'
-import { CEILING_KNEE_DB, GAIN_RAMP_S, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
+import { createCompressor } from './compressor-curve.ts'
+import { CEILING_KNEE_DB, GAIN_RAMP_S, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMPRESSOR } from './constants.ts'
 import { MixerDisposedError } from './errors.ts'
 import { dbToGain, type RampedGain } from './gain.ts'
 import { createMeter, readLevel, type Level } from './meter.ts'
-import { createCompressor, Strip, type StripSettings } from './strip.ts'
+import { Strip } from './strip.ts'
 import type { MixerLevels, StudioMixerInit } from './types.ts'
+import { VoiceCompressors } from './voice-compressor.ts'
 
 /**
  * The studio's Web Audio mixing engine, on any BaseAudioContext (an
- * AudioContext at 48 kHz live, an OfflineAudioContext in tests).
+ * AudioContext at 48 kHz live, an OfflineAudioContext in tests) that has the
+ * voice compressor loaded (see createStudioMixer).
  *
  * A participant has a strip once it has a source (`addParticipant`) and a bus
  * once anyone asks for it (`busOutput`) or it has a source: a caller's bus
@@ -31,7 +34,8 @@ export class StudioMixer {
   private readonly programMeter: AnalyserNode
   private readonly strips = new Map<string, Strip>()
   private readonly buses = new Map<string, GainNode>()
-  private readonly settings: StripSettings
+  private readonly compressors: VoiceCompressors
+  private readonly meterWindow: number
   private readonly rampTime: number
   private readonly scratch: Float32Array<ArrayBuffer>
   private program = new Set<string>()
@@ -41,20 +45,18 @@ export class StudioMixer {
   private disposed = false
 
   constructor (readonly context: BaseAudioContext, init: StudioMixerInit = {}) {
-    const voice: CompressorSettings = { ...VOICE_COMPRESSOR, ...init.voice }
-    const limiter: CompressorSettings = { ...PROGRAM_LIMITER, ...init.limiter }
-    const meterWindow = init.meterWindow ?? METER_WINDOW
-    this.settings = { voice, meterWindow }
+    this.meterWindow = init.meterWindow ?? METER_WINDOW
+    this.compressors = new VoiceCompressors(context, { ...VOICE_COMPRESSOR, ...init.voice })
     this.rampTime = init.rampTime ?? GAIN_RAMP_S
-    this.scratch = new Float32Array(meterWindow)
+    this.scratch = new Float32Array(this.meterWindow)
     this.programSum = new GainNode(context)
-    const chain = createCompressor(context, limiter)
+    const chain = createCompressor(context, { ...PROGRAM_LIMITER, ...init.limiter })
     this.limiter = chain.compressor
     this.limiterTrim = chain.trim
     this.programOutput = createCeiling(context, init.ceilingDb ?? CEILING_KNEE_DB)
     this.programSum.connect(this.limiter)
     this.limiterTrim.connect(this.programOutput)
-    this.programMeter = createMeter(context, this.programOutput, meterWindow)
+    this.programMeter = createMeter(context, this.programOutput, this.meterWindow)
   }
 
   /**
@@ -69,7 +71,8 @@ export class StudioMixer {
       strip.replaceSource(source)
       return
     }
-    this.strips.set(id, new Strip(this.context, source, this.programSum, this.settings, dbToGain(id, this.gainsDb[id] ?? 0)))
+    const fader = dbToGain(id, this.gainsDb[id] ?? 0)
+    this.strips.set(id, new Strip(this.context, source, this.programSum, this.compressors.acquire(), this.meterWindow, fader))
     this.ensureBus(id)
     this.reconcile()
   }
@@ -147,6 +150,7 @@ export class StudioMixer {
     for (const bus of this.buses.values()) bus.disconnect()
     this.strips.clear()
     this.buses.clear()
+    this.compressors.dispose()
     for (const node of [this.programSum, this.limiter, this.limiterTrim, this.programOutput, this.programMeter]) node.disconnect()
   }
 

@@ -6,13 +6,13 @@ import type { Level } from './meter.ts'
 
 export interface StudioMixerInit {
   /**
-   * Voice compressor on every participant's strip. Below its threshold the
-   * strip is unity gain: the node's automatic makeup gain is cancelled.
+   * Voice compressor on every participant's strip (see voice-compressor.ts).
+   * Below its threshold the strip is unity gain.
    * @default VOICE_COMPRESSOR (3:1 above -24 dBFS, 10 dB knee)
    */
   voice?: Partial<CompressorSettings>
   /**
-   * Program limiter, also with its makeup gain cancelled.
+   * Program limiter, with its makeup gain cancelled.
    * @default PROGRAM_LIMITER (20:1 above -3 dBFS, hard knee, 1 ms attack)
    */
   limiter?: Partial<CompressorSettings>

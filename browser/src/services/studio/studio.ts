@@ -46,7 +46,6 @@ export interface StudioInit {
 }
 
 export class StudioService extends TypedEventEmitter<StudioEvents> {
-  readonly mixer: StudioMixer
   readonly room: RoomChannel
   /** A tap on the program, after the limiter (meters, diagnostics, the encoder). */
   readonly programAnalyser: AnalyserNode
@@ -58,9 +57,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   private iceServers: RTCIceServer[] = []
   private stopped = false
 
-  private constructor (private readonly init: StudioInit, readonly context: AudioContext, private readonly microphone: MediaStream) {
+  private constructor (private readonly init: StudioInit, readonly context: AudioContext, private readonly microphone: MediaStream, readonly mixer: StudioMixer) {
     super()
-    this.mixer = createStudioMixer(context)
     this.programAnalyser = context.createAnalyser()
     this.programAnalyser.fftSize = 8192
     this.mixer.programOutput.connect(this.programAnalyser)
@@ -72,7 +70,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     const microphone = await navigator.mediaDevices.getUserMedia({ audio: microphoneConstraints(init.voiceProcessing ?? false) })
     const context = createCallAudioContext()
     await context.resume()
-    const studio = new StudioService(init, context, microphone)
+    const studio = new StudioService(init, context, microphone, await createStudioMixer(context))
     try {
       await studio.begin()
     } catch (err) {
