@@ -9,6 +9,7 @@
 import { logger } from '@libp2p/logger'
 import { directoryCid, isStationId } from '@openstudio/protocol'
 import parallel from 'it-parallel'
+import { TimeoutError } from '../errors.ts'
 import { resolveStation, type ResolvedStation } from '../station/resolve.ts'
 import type { SnapshotItem } from './records.ts'
 import type { KadDHT } from '@libp2p/kad-dht'
@@ -69,6 +70,8 @@ export interface ListInit {
   snapshotServers?: Iterable<PeerId>
   /** Also read the snapshots of servers the walk meets (a browser, which reaches only WebSocket relays, does not). @default true */
   snapshotsFromWalk?: boolean
+  /** Time each station's DHT get may take (a timed-out one is asked once more). @default 8 s */
+  resolveTimeoutMs?: number
   /** Resolves in flight at once. @default 16 */
   concurrency?: number
   /** @default 15 s */
@@ -125,22 +128,35 @@ export async function listDirectory (components: DirectoryComponents, init: List
   if (listed.size < LIST_DEFAULTS.providerServers) await findProviders(components, cid, search, ids, listed)
   const missing = [...ids].filter((id) => !stations.has(id))
   let resolved = 0
-  init.onProgress?.({ found: ids.size, resolved: ids.size - missing.length })
-  const jobs = missing.map((id) => async () => {
-    try {
-      return await resolveStation(components, id, { timeoutMs: LIST_DEFAULTS.resolveTimeoutMs, signal })
-    } catch (err) {
-      log('station %s skipped: %s', id, (err as Error).message)
-      return undefined
-    } finally {
-      init.onProgress?.({ found: ids.size, resolved: ids.size - missing.length + ++resolved })
-    }
-  })
-  for await (const station of parallel(jobs, { concurrency: init.concurrency ?? LIST_DEFAULTS.concurrency, ordered: false })) {
-    if (station !== undefined && wanted(station) && keep(stations, station)) {
-      init.onStation?.(station)
+  const progress = (): void => { init.onProgress?.({ found: ids.size, resolved: ids.size - missing.length + resolved }) }
+  progress()
+  // A provider record says the station exists: a get that timed out (a slow server on its path) is asked once more.
+  const timedOut: string[] = []
+  const resolveAll = async (list: string[], again: boolean): Promise<void> => {
+    const jobs = list.map((id) => async () => {
+      try {
+        return await resolveStation(components, id, { timeoutMs: init.resolveTimeoutMs ?? LIST_DEFAULTS.resolveTimeoutMs, signal })
+      } catch (err) {
+        if (!again && err instanceof TimeoutError && !signal.aborted) {
+          log('station %s timed out, asking again after the others', id)
+          timedOut.push(id)
+          return undefined
+        }
+        log('station %s skipped: %s', id, (err as Error).message)
+        return undefined
+      } finally {
+        if (!timedOut.includes(id) || again) {
+          resolved++
+          progress()
+        }
+      }
+    })
+    for await (const station of parallel(jobs, { concurrency: init.concurrency ?? LIST_DEFAULTS.concurrency, ordered: false })) {
+      if (station !== undefined && wanted(station) && keep(stations, station)) init.onStation?.(station)
     }
   }
+  await resolveAll(missing, false)
+  if (timedOut.length > 0 && !signal.aborted) await resolveAll(timedOut, true)
   return [...stations.values()].sort((a, b) => byName(a.manifest, b.manifest))
 }
 
