@@ -80,8 +80,9 @@ class VoiceCompressors extends AudioWorkletProcessor {
         const from = this.gain[k]
         const to = next === 0 ? 1 : Math.pow(10, next / 20)
         this.gain[k] = to
+        // No allocation here (not even a subarray): the render thread must not feed the garbage collector.
         if (from === 1 && to === 1) {
-          output.set(input.subarray(start, end), start)
+          for (let i = start; i < end; i++) output[i] = input[i]
           continue
         }
         const step = (to - from) / (end - start)
