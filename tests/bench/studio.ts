@@ -55,7 +55,7 @@ const CLICK_TIMEOUT_MS = 3_000
 /** Clicks are 0.5 at the source; between them there is digital silence. */
 const CLICK_DETECTOR: DetectorOptions = { threshold: 0.05, holdMs: 60 }
 const TONE: ProbeCommand = { type: 'tone', frequency: 1000, amplitude: 0.25 }
-/** The tone is "gone" 20 dB or more under its level in the program (about 0.1 after the voice compressor). */
+/** The tone is "gone" 20 dB or more under its level in the program (about 0.15 after the voice compressor). */
 const LEVEL_DETECTOR: DetectorOptions = { threshold: 0.01, holdMs: 4 }
 const MUTES = 8
 const EVENT_TIMEOUT_MS = 5_000
@@ -145,7 +145,7 @@ export async function benchStudio (): Promise<Record<string, unknown>> {
       studioAudio: { ...audio, baseLatencyMs: round(audio.baseLatencyMs), outputLatencyMs: round(audio.outputLatencyMs) },
       callerToStudio: {
         targetMs: TARGETS.callerToStudioMs,
-        /** After the mixer (strip compressor and limiter look ahead 6 ms each). */
+        /** After the mixer: fader, strip compressor, program limiter and ceiling. */
         programMs: studio.result.clicks.program,
         /** Where the studio's Web Audio graph receives the caller. */
         arrivalMs: studio.result.clicks.arrival,
