@@ -135,12 +135,15 @@ export async function benchStudio (): Promise<Record<string, unknown>> {
     await callerBrowser.close()
     await host.evaluate(() => { window.openstudioProbes?.remove() })
     const cpu = await cpuSteps(fixture, host, hostBrowser, stationId, loadPage)
+    /** One reading of each measured path, keyed as the JSON reports them. */
+    const eachPath = <T>(pick: (result: typeof studio.result) => T): { studio: T, baselineBesideCalls: T, baseline: T } =>
+      ({ studio: pick(studio.result), baselineBesideCalls: pick(bareBeside.result), baseline: pick(bare.result) })
 
     return {
       layout: `host: a Chromium of its own (silent microphone); measuring callers and the baseline's first and last pages: contexts of a 2nd Chromium (silent), its middle page a context of the host's; studio path first, then the baseline beside the live calls (the same load, and its own), then the baseline once the calls hung up; CPU load callers: ${CALLERS_PER_PAGE} to a page (a context each) of a 3rd Chromium at the lowest priority, each a real caller (its own libp2p node, identity and CallerSession) with an oscillator for a microphone (${LOAD_TONES} from one AudioContext per page that outputs nothing), no UI, the returns received but never connected; one machine, loopback, direct ICE paths`,
       backgroundBusyCores,
       method: 'render thread to render thread: Date.now() (1 ms steps) in AudioWorklets on both sides, at the render quantum that made or first heard a click; clicks (10 ms tone bursts, one at a time) replace the caller\'s microphone track; capture and output device latency are not included',
-      settled: { studio: studio.result.settled, baselineBesideCalls: bareBeside.result.settled, baseline: bare.result.settled },
+      settled: eachPath((r) => r.settled),
       load: { studio: studio.load, baselineBesideCalls: bareBeside.load, baseline: bare.load },
       studioAudio: { ...audio, baseLatencyMs: round(audio.baseLatencyMs), outputLatencyMs: round(audio.outputLatencyMs) },
       callerToStudio: {
@@ -154,7 +157,7 @@ export async function benchStudio (): Promise<Record<string, unknown>> {
         baselineBesideCallsMs: bareBeside.result.clicks.arrival,
         p50OverBaseline: round(studio.result.clicks.program.p50 / bare.result.clicks.arrival.p50),
         p50OverBaselineBesideCalls: round(studio.result.clicks.program.p50 / bareBeside.result.clicks.arrival.p50),
-        jitterBufferMs: { studio: studio.result.clicks.jitterBuffer.middle, baselineBesideCalls: bareBeside.result.clicks.jitterBuffer.middle, baseline: bare.result.clicks.jitterBuffer.middle }
+        jitterBufferMs: eachPath((r) => r.clicks.jitterBuffer.middle)
       },
       mixMinusRoundTrip: {
         targetMs: TARGETS.mixMinusMs,
@@ -163,9 +166,9 @@ export async function benchStudio (): Promise<Record<string, unknown>> {
         baselineBesideCallsMs: bareBeside.result.clicks.return,
         p50OverBaseline: round(studio.result.clicks.return.p50 / bare.result.clicks.return.p50),
         p50OverBaselineBesideCalls: round(studio.result.clicks.return.p50 / bareBeside.result.clicks.return.p50),
-        farJitterBufferMs: { studio: studio.result.clicks.jitterBuffer.last, baselineBesideCalls: bareBeside.result.clicks.jitterBuffer.last, baseline: bare.result.clicks.jitterBuffer.last }
+        farJitterBufferMs: eachPath((r) => r.clicks.jitterBuffer.last)
       },
-      clicksLost: { studio: studio.result.clicks.lost, baselineBesideCalls: bareBeside.result.clicks.lost, baseline: bare.result.clicks.lost },
+      clicksLost: eachPath((r) => r.clicks.lost),
       producerMute: {
         targetMs: TARGETS.muteMs,
         what: 'from the call (studio.mute in the host page; a gain ramp in the bare middle page) to the render quantum where the tone falls 20 dB or more',

@@ -13,10 +13,10 @@ export interface Level {
 
 const toDb = (x: number): number => x > 0 ? Math.max(LEVEL_FLOOR_DB, 20 * Math.log10(x)) : LEVEL_FLOOR_DB
 
-/** Creates a meter tap on `node` (an AnalyserNode needs no output connection to run). */
-export function createMeter (context: BaseAudioContext, node: AudioNode, window: number): AnalyserNode {
+/** Creates a meter tap on `node`'s output `output` (an AnalyserNode needs no output connection to run). */
+export function createMeter (context: BaseAudioContext, node: AudioNode, window: number, output = 0): AnalyserNode {
   const analyser = new AnalyserNode(context, { fftSize: window })
-  node.connect(analyser)
+  node.connect(analyser, output)
   return analyser
 }
 

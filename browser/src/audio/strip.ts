@@ -6,6 +6,7 @@
  *                                           └→ one send per bus that hears it → that bus
  */
 import { RampedGain } from './gain.ts'
+import { createMeter } from './meter.ts'
 import type { CompressorChannel } from './voice-compressor.ts'
 
 interface Send {
@@ -30,10 +31,9 @@ export class Strip {
     this.fader = new RampedGain(this.faderNode.gain, faderGain)
     source.connect(this.faderNode)
     this.faderNode.connect(compressor.node, 0, compressor.index)
-    this.meter = new AnalyserNode(context, { fftSize: meterWindow })
+    this.meter = createMeter(context, compressor.node, meterWindow, compressor.index)
     this.programSendNode = new GainNode(context)
     this.programSend = new RampedGain(this.programSendNode.gain, 0)
-    this.feed(this.meter)
     this.feed(this.programSendNode).connect(programSum)
   }
 

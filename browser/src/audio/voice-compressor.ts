@@ -100,11 +100,15 @@ export async function loadVoiceCompressors (context: BaseAudioContext): Promise<
   await loadProcessor(context, PROCESSOR, PROCESSOR_SOURCE)
 }
 
-/** One strip's compressor: an input and an output of a bank's node. */
-export interface CompressorChannel {
+/** An input and the output of the same index on a bank's node. */
+interface Slot {
   readonly node: AudioWorkletNode
   readonly index: number
-  /** Disconnects both sides of the channel and frees it for another strip. */
+}
+
+/** One strip's compressor: a slot of a bank, held until released. */
+export interface CompressorChannel extends Slot {
+  /** Disconnects the channel's output and frees it for another strip. */
   release: () => void
 }
 
@@ -112,14 +116,14 @@ export interface CompressorChannel {
 export class VoiceCompressors {
   private readonly banks: AudioWorkletNode[] = []
   /** Free channels, the longest free first, so that a channel has rendered empty (and reset) before it is reused where possible. */
-  private readonly free: Array<{ node: AudioWorkletNode, index: number }> = []
+  private readonly free: Slot[] = []
 
   constructor (private readonly context: BaseAudioContext, private readonly settings: CompressorSettings) {}
 
   /** A channel for one strip: connect its feed to `node` input `index`, and take its output from `node` output `index`. */
   acquire (): CompressorChannel {
     if (this.free.length === 0) this.addBank()
-    const slot = this.free.shift() as { node: AudioWorkletNode, index: number }
+    const slot = this.free.shift() as Slot
     let released = false
     return {
       ...slot,

@@ -132,31 +132,29 @@ export async function listDirectory (components: DirectoryComponents, init: List
   progress()
   // A provider record says the station exists: a get that timed out (a slow server on its path) is asked once more.
   const timedOut: string[] = []
-  const resolveAll = async (list: string[], again: boolean): Promise<void> => {
-    const jobs = list.map((id) => async () => {
+  const resolveAll = async (list: string[], firstPass: boolean): Promise<void> => {
+    const jobs = list.map((id) => async (): Promise<ResolvedStation | 'again' | undefined> => {
       try {
         return await resolveStation(components, id, { timeoutMs: init.resolveTimeoutMs ?? LIST_DEFAULTS.resolveTimeoutMs, signal })
       } catch (err) {
-        if (!again && err instanceof TimeoutError && !signal.aborted) {
+        if (firstPass && err instanceof TimeoutError && !signal.aborted) {
           log('station %s timed out, asking again after the others', id)
           timedOut.push(id)
-          return undefined
+          return 'again'
         }
         log('station %s skipped: %s', id, (err as Error).message)
         return undefined
-      } finally {
-        if (!timedOut.includes(id) || again) {
-          resolved++
-          progress()
-        }
       }
     })
-    for await (const station of parallel(jobs, { concurrency: init.concurrency ?? LIST_DEFAULTS.concurrency, ordered: false })) {
-      if (station !== undefined && wanted(station) && keep(stations, station)) init.onStation?.(station)
+    for await (const outcome of parallel(jobs, { concurrency: init.concurrency ?? LIST_DEFAULTS.concurrency, ordered: false })) {
+      if (outcome === 'again') continue
+      resolved++
+      progress()
+      if (outcome !== undefined && wanted(outcome) && keep(stations, outcome)) init.onStation?.(outcome)
     }
   }
-  await resolveAll(missing, false)
-  if (timedOut.length > 0 && !signal.aborted) await resolveAll(timedOut, true)
+  await resolveAll(missing, true)
+  if (timedOut.length > 0 && !signal.aborted) await resolveAll(timedOut, false)
   return [...stations.values()].sort((a, b) => byName(a.manifest, b.manifest))
 }
 
