@@ -176,6 +176,14 @@ export async function programClocks (page: Page): Promise<ProgramClocks> {
   })
 }
 
+/** The studio's AudioContext time and the wall-clock time of the same moment, ms (from the context's output timestamp, so exact to the render quantum). */
+export async function studioClock (page: Page): Promise<{ contextMs: number, wallMs: number }> {
+  return page.evaluate(() => {
+    const stamp = window.openstudioDiagnostics?.studio?.context.getOutputTimestamp()
+    return { contextMs: (stamp?.contextTime ?? NaN) * 1000, wallMs: performance.timeOrigin + (stamp?.performanceTime ?? NaN) }
+  })
+}
+
 /** The studio's program clocks over the run, from the first reading on. */
 export class ProgramTrends {
   private origin?: ProgramClocks

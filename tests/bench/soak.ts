@@ -7,9 +7,10 @@
  * It reports the dropouts heard (tone watches: at the listener, in the
  * studio's own program before the encoder, and in what each caller hears),
  * the listener's decoded audio against the wall clock, the memory of the
- * relay and of each page over the run (start, end, slope), and reconnects.
+ * relay and of each page over the run (start, end, slope), and reconnects,
+ * and when the dropouts happened beside what the machine did (./soak-timeline).
  * Everything is counted as it goes, so that an hour costs no more memory
- * than a minute. Progress goes to stderr once a minute.
+ * than a minute, but for the timeline's short row every round. Progress goes to stderr once a minute.
  */
 import { setTimeout as pause } from 'node:timers/promises'
 import type { Page } from 'playwright-core'
@@ -18,11 +19,13 @@ import { addProbes } from '../src/audio-probes.ts'
 import { removeDir, tempDir } from '../src/network.ts'
 import { freePort } from '../src/ports.ts'
 import { goLive, onAir, openStudio, spectrum, startStudioFixture, type StudioAnalyser, type StudioFixture } from '../src/studio-fixture.ts'
+import type { ToneWatchReport } from '../src/tone-watch.ts'
 import { waitUntil, within } from '../src/wait.ts'
 import { busyCores, machineTimes } from './machine.ts'
 import { round, Trend } from './measure.ts'
 import { mergeReports, SoakListener } from './soak-listener.ts'
-import { PageMemory, pageCounts, programClocks, ProgramTrends, receiveCounters, receiveReport, rewatchReturn, type ReceiveCounters, watchCaller, watchStudio } from './soak-pages.ts'
+import { PageMemory, pageCounts, programClocks, ProgramTrends, receiveCounters, receiveReport, rewatchReturn, studioClock, type ReceiveCounters, watchCaller, watchStudio } from './soak-pages.ts'
+import { MachineSeconds, marks, SoakTimeline, type RoundReading } from './soak-timeline.ts'
 
 const DEFAULT_MINUTES = 5
 const HOST_HZ = 660
@@ -64,6 +67,7 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
   let icecast: LocalIcecast | undefined
   let fixture: StudioFixture | undefined
   let listener: SoakListener | undefined
+  let machine: MachineSeconds | undefined
   try {
     icecast = await startIcecast({ dir, port: await freePort(), sourcePassword: PASSWORD, mounts: [{ mount: MOUNT, burstBytes: 0 }] })
     fixture = await startStudioFixture({
@@ -90,14 +94,20 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
     await readMemory()
     for (const w of show.watched) w.cpu0 = await w.memory.browserCpu()
     const received0 = await Promise.all(show.watched.map(async (w) => receiveCounters(w.page)))
+    const timeline = new SoakTimeline(['listener', 'program', ...show.callers.map((_, i) => `caller${i + 1}`)])
+    const perSecond = new MachineSeconds()
+    machine = perSecond
+    const hears = listener
+    timeline.add(await roundReading(show, hears), perSecond.take())
     const machine0 = await machineTimes()
     const started = Date.now()
     const end = started + minutes * MINUTE_MS
     const readings = { failed: 0, lastError: undefined as string | undefined }
-    /** One round of readings: a new watch on a caller's new return, and, every MEMORY_EVERY rounds, memory. */
+    /** One round of readings: a new watch on a caller's new return, the timeline's row, and, every MEMORY_EVERY rounds, memory. */
     let rounds = 0
     const read = async (): Promise<void> => {
       for (const [i, page] of show.callers.entries()) await rewatchReturn(page, callerTones(i))
+      timeline.add(await roundReading(show, hears), perSecond.take())
       if (++rounds % MEMORY_EVERY === 0) await readMemory()
     }
     let minute = 0
@@ -115,7 +125,7 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
         const { contextMinusWall, encodedMinusContext, queued } = program.latest
         progress(`minute ${minute}/${minutes}: listener: host tone missing in ${heard.tones.host?.windows ?? 0} windows, ${heard.impure.windows} impure, decoded − wall ${round(listener.driftMs ?? NaN, 0)} ms; ` +
           `studio: context − wall ${round(contextMinusWall, 0)} ms, encoded − context ${round(encodedMinusContext, 0)} ms, queued ${queued} ms, JS heap ${round(show.watched[0]?.heap.summary().end ?? NaN, 1)} MiB; ` +
-          `relay (bench process) RSS ${round(relay.rss.summary().end, 0)} MiB`)
+          `relay (bench process) RSS ${round(relay.rss.summary().end, 0)} MiB; ${timeline.tally()}`)
       }
     }
     const machineBusyCores = busyCores(machine0, await machineTimes())
@@ -125,8 +135,7 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
     const studio = await within('the studio\'s counts', READ_TIMEOUT_MS, pageCounts(show.host))
     const callers = await Promise.all(show.callers.map(async (page, i) => {
       const { counts, tones } = await within(`caller ${i + 1}'s counts`, READ_TIMEOUT_MS, pageCounts(page))
-      const segments = Object.entries(tones).filter(([name]) => name.startsWith('return-')).map(([, r]) => r)
-      return { name: `caller${i + 1}`, tone: CALLER_HZ[i], hears: mergeReports(segments), returnWatches: counts.segments, phasesEntered: counts.states }
+      return { name: `caller${i + 1}`, tone: CALLER_HZ[i], hears: returnReport(tones), returnWatches: counts.segments, phasesEntered: counts.states }
     }))
     const relayHealth = await (await fetch(health)).json() as { program?: { reconnects: number, icecast: string } }
     return {
@@ -145,6 +154,7 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
           ...received
         }
       },
+      when: timeline.summary(),
       studioProgramClocks: program.summary(),
       memory: {
         relayProcessMiB: { what: '/health memory of the first relay; relays run in the bench process, so this is the bench process (two relays, the listener\'s counting)', rss: relay.rss.summary(1), heapUsed: relay.heap.summary(1) },
@@ -161,10 +171,32 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
       }
     }
   } finally {
+    machine?.stop()
     await listener?.stop()
     await fixture?.stop()
     await icecast?.stop()
     await removeDir(dir)
+  }
+}
+
+/** What a caller heard over all its return watches (a new one after each reconnect). */
+function returnReport (tones: Record<string, ToneWatchReport>): ToneWatchReport | undefined {
+  return mergeReports(Object.entries(tones).filter(([name]) => name.startsWith('return-')).map(([, r]) => r))
+}
+
+/** The running counts the timeline takes a row from. */
+async function roundReading (show: { host: Page, callers: Page[] }, listener: SoakListener): Promise<RoundReading> {
+  const [clock, studio, received, ...callers] = await Promise.all([
+    studioClock(show.host), pageCounts(show.host), receiveCounters(show.host), ...show.callers.map(pageCounts)
+  ])
+  return {
+    ...clock,
+    concealments: received.concealmentEvents,
+    marks: {
+      listener: marks(listener.watch.report()),
+      program: marks(studio.tones.program),
+      ...Object.fromEntries(callers.map((c, i) => [`caller${i + 1}`, marks(returnReport(c.tones))]))
+    }
   }
 }
 
