@@ -8,7 +8,7 @@ export default defineConfig({
           name: 'unit',
           // Groups run one after another: real-media tests need the CPU to themselves.
           sequence: { groupOrder: 0 },
-          include: ['{protocol,network,node,relay,browser}/test/**/*.test.ts', 'tests/lint/**/*.test.ts'],
+          include: ['{protocol,network,node,relay,browser}/test/**/*.test.ts', 'tests/lint/**/*.test.ts', 'tests/src/**/*.test.ts'],
           setupFiles: ['tests/src/setup-node.ts'],
           testTimeout: 20_000
         }

@@ -13,7 +13,7 @@ import { attributeNow, openStudio, startStudioFixture, textNow, type StudioFixtu
 import { removeDir, tempDir } from '../src/network.ts'
 import { freePort } from '../src/ports.ts'
 import { Listener } from '../src/program-audio.ts'
-import { toneShare } from '../src/signal.ts'
+import { toneShare, windowsWithTone } from '../src/signal.ts'
 import { waitUntil } from '../src/wait.ts'
 import { screenshot } from '../src/web.ts'
 
@@ -81,8 +81,8 @@ describe('on air: studio → relay → Icecast → listeners', () => {
     listeners.push(listener)
     await waitUntil('2 s of the show at the listener', () => listener.seconds >= 2, 30_000)
     const samples = listener.samples()
-    // The last second: past the burst's start, the live show.
-    expect(heard(samples.subarray(samples.length - 48_000), 48_000)).toBeGreaterThan(0.5)
+    // The last second: past the burst's start, the live show (the tone in 18 of its 20 windows of 50 ms).
+    expect(windowsWithTone(samples.subarray(samples.length - 48_000), 48_000, HOST_TONE)).toBeGreaterThanOrEqual(0.9)
     await waitUntil('the studio to count one listener', async () => (await textNow(studio, '[data-testid=broadcast-listeners]')).trim() === '1', 20_000)
     expect(await textNow(studio, '[data-testid=listen-url]')).toBe(`${icecast.url}${MOUNT}`)
     await screenshot(studio, 'studio-live')
@@ -136,7 +136,8 @@ describe('on air: studio → relay → Icecast → listeners', () => {
     listeners.push(listener)
     await waitUntil('2 s of the show after the restart', () => listener.seconds >= 2, 30_000)
     const samples = listener.samples()
-    expect(heard(samples.subarray(samples.length - 48_000), 48_000)).toBeGreaterThan(0.5)
+    // A phase break where the replay meets the live show, or a render callback a loaded machine skipped, costs a window, not the test.
+    expect(windowsWithTone(samples.subarray(samples.length - 48_000), 48_000, HOST_TONE)).toBeGreaterThanOrEqual(0.9)
     await listener.stop()
   }, 90_000)
 

@@ -25,3 +25,20 @@ export function toneShare (samples: ArrayLike<number>, sampleRate: number, frequ
   // Scaled so that a pure tone at `frequency` gives about 1 with the Hann window.
   return energy === 0 ? 0 : (4 * power) / (n * energy)
 }
+
+/**
+ * Share (0…1) of the `windowMs` windows of `samples` in which `frequency`
+ * holds more than `share` of the power. One `toneShare` over a long stretch
+ * falls when the tone's phase breaks inside it (a splice, a skipped render
+ * callback), though the tone plays on; here a break costs one window, and a
+ * missing tone still costs every window it is missing from.
+ */
+export function windowsWithTone (samples: Float32Array, sampleRate: number, frequency: number, init: { windowMs?: number, share?: number } = {}): number {
+  const n = Math.round(sampleRate * (init.windowMs ?? 50) / 1000)
+  const count = Math.floor(samples.length / n)
+  let withTone = 0
+  for (let i = 0; i < count; i++) {
+    if (toneShare(samples.subarray(i * n, (i + 1) * n), sampleRate, frequency) > (init.share ?? 0.5)) withTone++
+  }
+  return count === 0 ? 0 : withTone / count
+}
