@@ -176,10 +176,15 @@ export async function programClocks (page: Page): Promise<ProgramClocks> {
   })
 }
 
-/** The studio's AudioContext time and the wall-clock time of the same moment, ms (from the context's output timestamp, so exact to the render quantum). */
-export async function studioClock (page: Page): Promise<{ contextMs: number, wallMs: number }> {
+/**
+ * A page's AudioContext time (the studio's, or a caller's that plays its
+ * return) and the wall-clock time of the same moment, ms, from the context's
+ * output timestamp: exact to the render quantum.
+ */
+export async function contextClock (page: Page): Promise<{ contextMs: number, wallMs: number }> {
   return page.evaluate(() => {
-    const stamp = window.openstudioDiagnostics?.studio?.context.getOutputTimestamp()
+    const diagnostics = window.openstudioDiagnostics
+    const stamp = (diagnostics?.studio?.context ?? diagnostics?.returnAnalyser?.context as AudioContext | undefined)?.getOutputTimestamp()
     return { contextMs: (stamp?.contextTime ?? NaN) * 1000, wallMs: performance.timeOrigin + (stamp?.performanceTime ?? NaN) }
   })
 }

@@ -2,23 +2,23 @@
  * When the soak's dropouts happened, beside what the machine did then.
  *
  * Every round of readings adds a row: the dropout marks each tap counted in
- * the round, how far the studio's AudioContext fell behind the wall clock,
+ * the round, how far each page's AudioContext fell behind the wall clock,
  * NetEq's concealments in the studio, and, from /proc/stat once a second,
  * the cores the machine kept busy and those the hypervisor took (steal: the
  * machine's CPUs had work, and the host ran something else).
  *
- * The summary sorts the rounds by what disturbed them: the studio's render
+ * The summary sorts the rounds by what disturbed them: a page's render
  * stalled (its context lost time: its output skipped callbacks, so every
- * live input had to drop audio), or the hypervisor took a share of a core in
- * some second, or neither. Marks in the clean rounds are the ones no outside
- * cause explains.
+ * live input there had to drop audio), or the hypervisor took a share of a
+ * core in some second, or neither. Marks in the clean rounds are the ones no
+ * outside cause explains.
  */
 import type { ToneWatchReport } from '../src/tone-watch.ts'
 import { busyCores, machineTimes, stolenCores, type MachineTimes } from './machine.ts'
 import { round } from './measure.ts'
 
 const SECOND_MS = 1_000
-/** A round in which the studio's AudioContext lost this much against the wall clock had a stalled render. */
+/** A round in which a page's AudioContext lost this much against the wall clock had a stalled render there. */
 export const STALL_MS = 5
 /** A round with a second in which the hypervisor took this much of a core was disturbed from outside. */
 export const STEAL_CORES = 0.1
@@ -45,7 +45,7 @@ export class MachineSeconds {
     }, SECOND_MS)
   }
 
-  /** The seconds since the last take: mean busy and stolen cores, and the most stolen in one second. */
+  /** The seconds since the last take: mean busy and stolen cores, the most stolen in one second, and how many seconds could not be read. */
   take (): { busy: number, steal: number, stealMax: number, unread: number } {
     const seconds = this.seconds.splice(0)
     const mean = (key: 'busy' | 'steal'): number => seconds.length === 0 ? NaN : round(seconds.reduce((s, x) => s + x[key], 0) / seconds.length)
@@ -59,30 +59,39 @@ export class MachineSeconds {
   }
 }
 
-/** What one round of readings saw: running counts, and the studio's clock. */
+/** What one round of readings saw: running counts, and each page's clock. */
 export interface RoundReading {
   /** Dropout marks so far, by tap. */
   marks: Record<string, number>
-  /** The studio's AudioContext time and the wall-clock time of the same moment, ms. */
-  contextMs: number
-  wallMs: number
+  /** Each page's AudioContext time and the wall-clock time of the same moment, ms. */
+  clocks: Record<string, { contextMs: number, wallMs: number }>
   /** NetEq's concealment events so far, every stream the studio receives. */
   concealments: number
 }
 
-type Disturbance = 'stalled' | 'stolen' | 'clean'
+/**
+ * What disturbed a round: a page's render stalled in it; it follows one
+ * that stalled (a tone watch reports about once a second, so a stall at a
+ * round's end shows in the next); the hypervisor took a share of a core in
+ * one of its seconds; or nothing.
+ */
+type Disturbance = 'stalled' | 'afterStall' | 'stolen' | 'clean'
 
-const COLUMNS = ['s', 'contextLostMs', 'busyCores', 'stolenCores', 'mostStolenInASecond', 'studioConcealments'] as const
+interface Tally { rounds: number, withMarks: number, marks: Record<string, number> }
 
 export class SoakTimeline {
   private first?: RoundReading
   private previous?: RoundReading
+  private previousStalled = false
+  /** Seconds /proc/stat could not be read. */
+  private unreadSeconds = 0
   private readonly rows: number[][] = []
-  private readonly rounds: Record<Disturbance, { rounds: number, withMarks: number, marks: Record<string, number> }>
+  private readonly rounds: Record<Disturbance, Tally>
 
-  constructor (private readonly taps: readonly string[]) {
-    const empty = (): { rounds: number, withMarks: number, marks: Record<string, number> } => ({ rounds: 0, withMarks: 0, marks: Object.fromEntries(taps.map((t) => [t, 0])) })
-    this.rounds = { stalled: empty(), stolen: empty(), clean: empty() }
+  /** `pages`: whose clocks each reading holds; `taps`: whose marks. */
+  constructor (private readonly init: { pages: readonly string[], taps: readonly string[] }) {
+    const empty = (): Tally => ({ rounds: 0, withMarks: 0, marks: Object.fromEntries(init.taps.map((t) => [t, 0])) })
+    this.rounds = { stalled: empty(), afterStall: empty(), stolen: empty(), clean: empty() }
   }
 
   /** A round's reading, and the machine's seconds since the last; the first reading only sets the origin. */
@@ -90,33 +99,39 @@ export class SoakTimeline {
     const [first, previous] = [this.first ?? reading, this.previous ?? reading]
     this.first = first
     this.previous = reading
+    this.unreadSeconds += machine.unread
     if (previous === reading) return
-    const lost = round((reading.wallMs - previous.wallMs) - (reading.contextMs - previous.contextMs), 1)
-    const marks = this.taps.map((t) => (reading.marks[t] ?? 0) - (previous.marks[t] ?? 0))
-    this.rows.push([
-      round((reading.wallMs - first.wallMs) / SECOND_MS, 0), lost, machine.busy, machine.steal, machine.stealMax,
-      reading.concealments - previous.concealments, ...marks
-    ])
-    const kind: Disturbance = lost >= STALL_MS ? 'stalled' : machine.stealMax >= STEAL_CORES ? 'stolen' : 'clean'
-    const sum = this.rounds[kind]
-    sum.rounds++
-    if (marks.some((m) => m > 0)) sum.withMarks++
-    for (const [i, t] of this.taps.entries()) sum.marks[t] = (sum.marks[t] ?? 0) + (marks[i] ?? 0)
+    const lost = this.init.pages.map((page) => {
+      const [now, then] = [reading.clocks[page], previous.clocks[page]]
+      return now === undefined || then === undefined ? NaN : round((now.wallMs - then.wallMs) - (now.contextMs - then.contextMs), 1)
+    })
+    const marks = this.init.taps.map((t) => (reading.marks[t] ?? 0) - (previous.marks[t] ?? 0))
+    const wall = reading.clocks[this.init.pages[0] ?? '']?.wallMs ?? Date.now()
+    const origin = first.clocks[this.init.pages[0] ?? '']?.wallMs ?? wall
+    this.rows.push([round((wall - origin) / SECOND_MS, 0), ...lost, machine.busy, machine.steal, machine.stealMax, reading.concealments - previous.concealments, ...marks])
+    const stalled = lost.some((ms) => ms >= STALL_MS)
+    const kind: Disturbance = stalled ? 'stalled' : this.previousStalled ? 'afterStall' : machine.stealMax >= STEAL_CORES ? 'stolen' : 'clean'
+    this.previousStalled = stalled
+    const tally = this.rounds[kind]
+    tally.rounds++
+    if (marks.some((m) => m > 0)) tally.withMarks++
+    for (const [i, t] of this.init.taps.entries()) tally.marks[t] = (tally.marks[t] ?? 0) + (marks[i] ?? 0)
   }
 
   /** The rounds so far, in one line for progress output. */
   tally (): string {
-    const { stalled, stolen, clean } = this.rounds
+    const { stalled, afterStall, stolen, clean } = this.rounds
     const cleanMarks = Object.values(clean.marks).reduce((sum, m) => sum + m, 0)
-    return `rounds stalled ${stalled.rounds}, stolen ${stolen.rounds}, clean ${clean.rounds} (marks in clean rounds: ${cleanMarks})`
+    return `rounds stalled ${stalled.rounds} (+${afterStall.rounds} after), stolen ${stolen.rounds}, clean ${clean.rounds} (marks in clean rounds: ${cleanMarks})`
   }
 
   summary (): Record<string, unknown> {
     return {
-      what: `one row a round: its end (s into the run), ms the studio's AudioContext fell behind the wall clock, the machine's busy and stolen cores (mean, and the most stolen in one second), NetEq concealment events in the studio, and each tap's dropout marks (windows with a tone missing, each tone counting, impure or silent). Rounds are stalled where the studio's context lost ${STALL_MS} ms or more, stolen (if not stalled) where the hypervisor took ${STEAL_CORES} of a core or more in a second, clean otherwise`,
-      columns: [...COLUMNS, ...this.taps.map((t) => `${t}Marks`)],
+      what: `one row a round: its end (s into the run), ms each page's AudioContext fell behind the wall clock, the machine's busy and stolen cores (mean, and the most stolen in one second), NetEq concealment events in the studio, and each tap's dropout marks (windows with a tone missing, each tone counting, impure or silent). A round is stalled where a page's context lost ${STALL_MS} ms or more, afterStall where the round before stalled (tone watches report once a second), stolen where the hypervisor took ${STEAL_CORES} of a core or more in one of its seconds, clean otherwise`,
+      columns: ['s', ...this.init.pages.map((p) => `${p}ContextLostMs`), 'busyCores', 'stolenCores', 'mostStolenInASecond', 'studioConcealments', ...this.init.taps.map((t) => `${t}Marks`)],
       rows: this.rows,
-      rounds: this.rounds
+      rounds: this.rounds,
+      unreadSeconds: this.unreadSeconds
     }
   }
 }

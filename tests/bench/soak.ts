@@ -24,7 +24,7 @@ import { waitUntil, within } from '../src/wait.ts'
 import { busyCores, machineTimes } from './machine.ts'
 import { round, Trend } from './measure.ts'
 import { mergeReports, SoakListener } from './soak-listener.ts'
-import { PageMemory, pageCounts, programClocks, ProgramTrends, receiveCounters, receiveReport, rewatchReturn, studioClock, type ReceiveCounters, watchCaller, watchStudio } from './soak-pages.ts'
+import { PageMemory, pageCounts, programClocks, ProgramTrends, receiveCounters, receiveReport, rewatchReturn, contextClock, type ReceiveCounters, watchCaller, watchStudio } from './soak-pages.ts'
 import { MachineSeconds, marks, SoakTimeline, type RoundReading } from './soak-timeline.ts'
 
 const DEFAULT_MINUTES = 5
@@ -94,7 +94,8 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
     await readMemory()
     for (const w of show.watched) w.cpu0 = await w.memory.browserCpu()
     const received0 = await Promise.all(show.watched.map(async (w) => receiveCounters(w.page)))
-    const timeline = new SoakTimeline(['listener', 'program', ...show.callers.map((_, i) => `caller${i + 1}`)])
+    const callerNames = show.callers.map((_, i) => `caller${i + 1}`)
+    const timeline = new SoakTimeline({ pages: ['studio', ...callerNames], taps: ['listener', 'program', ...callerNames] })
     const perSecond = new MachineSeconds()
     machine = perSecond
     const hears = listener
@@ -186,16 +187,15 @@ function returnReport (tones: Record<string, ToneWatchReport>): ToneWatchReport 
 
 /** The running counts the timeline takes a row from. */
 async function roundReading (show: { host: Page, callers: Page[] }, listener: SoakListener): Promise<RoundReading> {
-  const [clock, studio, received, ...callers] = await Promise.all([
-    studioClock(show.host), pageCounts(show.host), receiveCounters(show.host), ...show.callers.map(pageCounts)
-  ])
+  const pages = [show.host, ...show.callers]
+  const [clocks, counts, received] = await Promise.all([Promise.all(pages.map(contextClock)), Promise.all(pages.map(pageCounts)), receiveCounters(show.host)])
   return {
-    ...clock,
+    clocks: Object.fromEntries(clocks.map((clock, i) => [i === 0 ? 'studio' : `caller${i}`, clock])),
     concealments: received.concealmentEvents,
     marks: {
       listener: marks(listener.watch.report()),
-      program: marks(studio.tones.program),
-      ...Object.fromEntries(callers.map((c, i) => [`caller${i + 1}`, marks(returnReport(c.tones))]))
+      program: marks(counts[0]?.tones.program),
+      ...Object.fromEntries(counts.slice(1).map((c, i) => [`caller${i + 1}`, marks(returnReport(c.tones))]))
     }
   }
 }
