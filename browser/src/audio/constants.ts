@@ -67,3 +67,12 @@ export const LEVEL_FLOOR_DB = -100
  * -0.1 dBFS). Sits above what the limiter lets through in normal use.
  */
 export const CEILING_KNEE_DB = -0.5
+
+/** A render shortfall of this many ms between two readings of the context's clock is audio the machine skipped (see render-watch.ts). */
+export const RENDER_SKIP_MS = 5
+
+/** How long a skip counts in the studio's render health: "in the last minute". */
+export const RENDER_WINDOW_MS = 60_000
+
+/** How often the studio reads its context's clock for skips. */
+export const RENDER_SAMPLE_MS = 1_000

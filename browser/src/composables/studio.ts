@@ -7,7 +7,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { InviteRole } from '@openstudio/protocol'
 import { shallowRef, watch, type ShallowRef } from 'vue'
-import type { MixerLevels } from '../audio/index.ts'
+import type { MixerLevels, RenderHealth } from '../audio/index.ts'
 import { humanCallError } from '../services/call/errors.ts'
 import { turnServersFor } from '../services/call/turn.ts'
 import { loadSettings, relayPeerIds } from '../services/config.ts'
@@ -23,6 +23,8 @@ export interface StudioState {
   callers: ShallowRef<StudioCaller[]>
   onAir: ShallowRef<{ onAir: boolean, since?: number }>
   levels: ShallowRef<MixerLevels | undefined>
+  /** Audio this machine skipped in the last minute (the studio's audio did not get the CPU in time). */
+  render: ShallowRef<RenderHealth | undefined>
   /** The program's way to Icecast, while live. */
   broadcast: ShallowRef<BroadcastStatus | undefined>
   busy: ShallowRef<boolean>
@@ -40,6 +42,7 @@ const studio = shallowRef<StudioService>()
 const callers = shallowRef<StudioCaller[]>([])
 const onAir = shallowRef<{ onAir: boolean, since?: number }>({ onAir: false })
 const levels = shallowRef<MixerLevels>()
+const render = shallowRef<RenderHealth>()
 const broadcast = shallowRef<BroadcastStatus>()
 const busy = shallowRef(false)
 const error = shallowRef<string>()
@@ -60,6 +63,7 @@ export function useStudio (): StudioState {
     stopMeters()
     callers.value = []
     onAir.value = { onAir: false }
+    render.value = undefined
     const wasLive = running?.broadcast !== undefined
     broadcast.value = undefined
     await running?.stop()
@@ -130,8 +134,10 @@ export function useStudio (): StudioState {
       })
       service.addEventListener('callers:change', (e) => { callers.value = e.detail })
       service.addEventListener('on-air:change', (e) => { onAir.value = e.detail })
+      service.addEventListener('render:change', (e) => { render.value = e.detail })
       studio.value = service
       callers.value = service.callers
+      render.value = service.renderHealth()
       window.openstudioDiagnostics = { ...window.openstudioDiagnostics, studio: service, programAnalyser: service.programAnalyser }
       meter()
     } catch (err) {
@@ -150,5 +156,5 @@ export function useStudio (): StudioState {
     return `${location.origin}/s/${running.stationId}/call?invite=${token}`
   }
 
-  return { studio, callers, onAir, levels, broadcast, busy, error, start, stop, invite, goLive, endShow }
+  return { studio, callers, onAir, levels, render, broadcast, busy, error, start, stop, invite, goLive, endShow }
 }
