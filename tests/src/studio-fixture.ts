@@ -251,3 +251,35 @@ export async function spectrum (page: Page, analyser: StudioAnalyser, tones: rea
   if (frame === undefined) return tones.map(() => 0)
   return tones.map((f) => toneShare(frame.samples, frame.sampleRate, f))
 }
+
+/**
+ * Holds the render thread of `page`'s AudioContext (the studio's, or a
+ * caller's that plays its return) for `ms` once, as a starved machine does:
+ * an AudioWorklet busy-waits in one render quantum.
+ */
+export async function holdRender (page: Page, ms: number): Promise<void> {
+  await page.evaluate(async (ms) => {
+    const diagnostics = window.openstudioDiagnostics
+    const context = diagnostics?.studio?.context ?? diagnostics?.returnAnalyser?.context
+    if (context === undefined) throw new Error('the page has no studio or call AudioContext')
+    const source = `registerProcessor('hold-render', class extends AudioWorkletProcessor {
+      constructor () { super(); this.port.onmessage = () => { this.hold = true } }
+      process () {
+        if (this.hold) { this.hold = false; const end = Date.now() + ${ms}; while (Date.now() < end); }
+        return true
+      }
+    })`
+    await context.audioWorklet.addModule(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })))
+    const hold = new AudioWorkletNode(context, 'hold-render')
+    hold.connect(new GainNode(context, { gain: 0 })).connect(context.destination)
+    hold.port.postMessage('hold')
+  }, ms)
+}
+
+/** Waits until `page` says how much audio its computer skipped, at least `atLeastMs`; resolves with that figure. */
+export async function skippedAudio (page: Page, atLeastMs: number): Promise<number> {
+  return waitUntil(`the page to say this computer skipped ${atLeastMs} ms of audio or more`, async () => {
+    const ms = Number(await attributeNow(page, '[data-testid=render-health]', 'data-skipped-ms'))
+    return ms >= atLeastMs ? ms : undefined
+  }, 20_000)
+}

@@ -32,10 +32,10 @@ import type { StudioMixerInit } from './types.ts'
 import { loadVoiceCompressors } from './voice-compressor.ts'
 
 export { StudioMixer }
-export { CEILING_KNEE_DB, GAIN_RAMP_S, LEVEL_FLOOR_DB, METER_WINDOW, PROGRAM_LIMITER, RENDER_SAMPLE_MS, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
+export { CEILING_KNEE_DB, GAIN_RAMP_S, LEVEL_FLOOR_DB, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
 export { InvalidGainError, MixerDisposedError } from './errors.ts'
 export { readPeak, type Level } from './meter.ts'
-export { RenderWatch, type RenderClock, type RenderHealth, type RenderWatchInit } from './render-watch.ts'
+export { RenderWatch, watchRender, type RenderClock, type RenderHealth, type RenderWatchInit } from './render-watch.ts'
 export type { MixerLevels, StudioMixerInit } from './types.ts'
 
 /**

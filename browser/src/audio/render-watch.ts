@@ -12,7 +12,7 @@
  * `windowMs`, so the studio can say "120 ms of audio skipped in the last
  * minute" while it matters, and stop saying it once it no longer does.
  */
-import { RENDER_SKIP_MS, RENDER_WINDOW_MS } from './constants.ts'
+import { RENDER_SAMPLE_MS, RENDER_SKIP_MS, RENDER_WINDOW_MS } from './constants.ts'
 
 /** The part of an AudioContext the watch reads. */
 export interface RenderClock {
@@ -72,4 +72,14 @@ export class RenderWatch {
   health (): RenderHealth {
     return { skippedMs: Math.round(this.skipped.reduce((sum, s) => sum + s.ms, 0)), skips: this.skipped.length, windowMs: this.windowMs }
   }
+}
+
+/**
+ * Reads `clock` every `everyMs` and calls `onChange` with the health
+ * whenever it changes. Returns the function that stops it.
+ */
+export function watchRender (clock: RenderClock, onChange: (health: RenderHealth) => void, init: RenderWatchInit & { everyMs?: number } = {}): () => void {
+  const watch = new RenderWatch(clock, init)
+  const timer = setInterval(() => { if (watch.sample()) onChange(watch.health()) }, init.everyMs ?? RENDER_SAMPLE_MS)
+  return () => { clearInterval(timer) }
 }

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { onScopeDispose, shallowRef, type ShallowRef } from 'vue'
-import { readPeak } from '../audio/index.ts'
+import { readPeak, watchRender, type RenderHealth } from '../audio/index.ts'
 import { CallerSession, type CallStatus, type CoHostControl } from '../services/call/caller.ts'
 import { humanCallError, MicrophoneError } from '../services/call/errors.ts'
 import { createCallAudioContext, microphoneConstraints } from '../services/call/peer.ts'
@@ -22,6 +22,8 @@ export interface CallerState {
   returnLevel: ShallowRef<number>
   micReady: ShallowRef<boolean>
   status: ShallowRef<CallStatus | undefined>
+  /** Audio this computer skipped in the last minute (the page's audio did not get the CPU in time). */
+  render: ShallowRef<RenderHealth | undefined>
   error: ShallowRef<string | undefined>
   /** Details of a call this tab was in before a reload, if any. */
   resumable: SavedCall | undefined
@@ -40,12 +42,14 @@ export function useCaller (stationId: string): CallerState {
   const micReady = shallowRef(false)
   const status = shallowRef<CallStatus>()
   const error = shallowRef<string>()
+  const render = shallowRef<RenderHealth>()
   let context: AudioContext | undefined
   let microphone: MediaStream | undefined
   let session: CallerSession | undefined
   let micAnalyser: AnalyserNode | undefined
   let returnAnalyser: AnalyserNode | undefined
   let stopMeters = (): void => {}
+  let stopRenderWatch = (): void => {}
 
   const saved = ((): SavedCall | undefined => {
     try {
@@ -78,7 +82,10 @@ export function useCaller (stationId: string): CallerState {
       micReady.value = false
       return
     }
-    context ??= createCallAudioContext()
+    if (context === undefined) {
+      context = createCallAudioContext()
+      stopRenderWatch = watchRender(context, (health) => { render.value = health })
+    }
     await context.resume()
     micAnalyser = context.createAnalyser()
     context.createMediaStreamSource(microphone).connect(micAnalyser)
@@ -126,6 +133,7 @@ export function useCaller (stationId: string): CallerState {
 
   onScopeDispose(() => {
     stopMeters()
+    stopRenderWatch()
     void session?.leave()
     for (const track of microphone?.getTracks() ?? []) track.stop()
     void context?.close()
@@ -136,6 +144,7 @@ export function useCaller (stationId: string): CallerState {
     returnLevel,
     micReady,
     status,
+    render,
     error,
     resumable: saved,
     checkMicrophone,

@@ -7,7 +7,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { InviteRole } from '@openstudio/protocol'
 import { shallowRef, watch, type ShallowRef } from 'vue'
-import type { MixerLevels, RenderHealth } from '../audio/index.ts'
+import { watchRender, type MixerLevels, type RenderHealth } from '../audio/index.ts'
 import { humanCallError } from '../services/call/errors.ts'
 import { turnServersFor } from '../services/call/turn.ts'
 import { loadSettings, relayPeerIds } from '../services/config.ts'
@@ -47,6 +47,7 @@ const broadcast = shallowRef<BroadcastStatus>()
 const busy = shallowRef(false)
 const error = shallowRef<string>()
 let stopMeters = (): void => {}
+let stopRenderWatch = (): void => {}
 
 function meter (): void {
   stopMeters()
@@ -61,6 +62,7 @@ export function useStudio (): StudioState {
     const running = studio.value
     studio.value = undefined
     stopMeters()
+    stopRenderWatch()
     callers.value = []
     onAir.value = { onAir: false }
     render.value = undefined
@@ -134,10 +136,9 @@ export function useStudio (): StudioState {
       })
       service.addEventListener('callers:change', (e) => { callers.value = e.detail })
       service.addEventListener('on-air:change', (e) => { onAir.value = e.detail })
-      service.addEventListener('render:change', (e) => { render.value = e.detail })
       studio.value = service
       callers.value = service.callers
-      render.value = service.renderHealth()
+      stopRenderWatch = watchRender(service.context, (health) => { render.value = health })
       window.openstudioDiagnostics = { ...window.openstudioDiagnostics, studio: service, programAnalyser: service.programAnalyser }
       meter()
     } catch (err) {

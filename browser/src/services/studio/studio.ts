@@ -11,7 +11,7 @@ import {
   type InviteRole, type MixParticipant, type ParticipantView, type RoomMessage, type RoomState, type StationKey
 } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
-import { createStudioMixer, RENDER_SAMPLE_MS, RenderWatch, type MixerLevels, type RenderHealth, type StudioMixer } from '../../audio/index.ts'
+import { createStudioMixer, type MixerLevels, type StudioMixer } from '../../audio/index.ts'
 import { CALL_DEFAULTS, type RefusalReason } from '../call/errors.ts'
 import { createCallAudioContext, microphoneConstraints, type CallStats } from '../call/peer.ts'
 import type { OpenStudioNode } from '@openstudio/network'
@@ -31,8 +31,6 @@ export interface StudioEvents {
   /** The room or a call changed: re-render the callers. */
   'callers:change': CustomEvent<StudioCaller[]>
   'on-air:change': CustomEvent<{ onAir: boolean, since?: number }>
-  /** Audio the machine skipped in the last minute changed (a skip came, or an old one left the minute). */
-  'render:change': CustomEvent<RenderHealth>
 }
 
 export interface StudioInit {
@@ -58,9 +56,6 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   private readonly privateTalk = new Set<string>()
   private iceServers: RTCIceServer[] = []
   private stopped = false
-  /** Audio the machine skipped: the context's clock, read every RENDER_SAMPLE_MS. */
-  private readonly render: RenderWatch
-  private renderTimer?: ReturnType<typeof setInterval>
 
   private constructor (private readonly init: StudioInit, readonly context: AudioContext, private readonly microphone: MediaStream, readonly mixer: StudioMixer) {
     super()
@@ -68,7 +63,6 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     this.programAnalyser.fftSize = 8192
     this.mixer.programOutput.connect(this.programAnalyser)
     this.room = new RoomChannel(init.node.services, init.key.id, { id: init.key.id, secretKey: init.key.secretKey })
-    this.render = new RenderWatch(context)
   }
 
   /** Opens the host microphone and starts taking calls. */
@@ -94,9 +88,6 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     this.mixer.addParticipant(this.stationId, this.context.createMediaStreamSource(this.microphone))
     // The host's headphones: everyone but the host.
     this.mixer.busOutput(this.stationId).connect(this.context.destination)
-    this.renderTimer = setInterval(() => {
-      if (this.render.sample()) this.safeDispatchEvent('render:change', { detail: this.render.health() })
-    }, RENDER_SAMPLE_MS)
     this.room.addEventListener('state:change', () => { this.replan() })
     this.room.addEventListener('message:receive', (e) => {
       if (e.detail.message.type === 'snapshot-request' && e.detail.from !== this.stationId) void this.control({ type: 'snapshot', state: snapshotOf(this.room.state) })
@@ -123,11 +114,6 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
 
   levels (): MixerLevels {
     return this.mixer.levels()
-  }
-
-  /** Audio the machine skipped in the last minute. */
-  renderHealth (): RenderHealth {
-    return this.render.health()
   }
 
   admit = async (peer: string): Promise<void> => { this.privateTalk.delete(peer); await this.control({ type: 'admit', peer }) }
@@ -176,7 +162,6 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    clearInterval(this.renderTimer)
     await this.endBroadcast()
     for (const peer of [...this.links.keys()]) this.drop(peer)
     await this.init.node.unhandle('/openstudio/signal/1').catch(() => {})
