@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import {
-  attributeNow, callPath, dial, holdRender, openStudio, phaseOf, skippedAudio, spectrum, startStudioFixture, textNow, waitPhase,
+  attributeNow, callPath, dial, holdAudioService, openStudio, phaseOf, skippedAudio, spectrum, startStudioFixture, textNow, waitPhase,
   type StudioAnalyser, type StudioFixture
 } from '../src/studio-fixture.ts'
 import { waitUntil } from '../src/wait.ts'
@@ -132,10 +132,10 @@ describe('live studio', () => {
   })
 
   it('tells the producer and a caller when their computer skipped audio, and how much', async () => {
-    // Each page's render thread held for HOLD_MS once, as a starved machine does.
+    // Each page's browser gets no CPU for its audio for HOLD_MS, as on a starved machine.
     const HOLD_MS = 200
     for (const page of [host, callers[0]!.page]) {
-      await holdRender(page, HOLD_MS)
+      await holdAudioService(page, HOLD_MS)
       const skipped = await skippedAudio(page, HOLD_MS / 2)
       // The hold, and whatever else this loaded machine skipped in the minute: not the minute itself.
       expect(skipped).toBeLessThan(HOLD_MS * 10)

@@ -6,6 +6,7 @@
  * and callers dialing it from the call page.
  */
 import { execFileSync } from 'node:child_process'
+import { setTimeout as hold } from 'node:timers/promises'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import type { ProgramInit, Relay } from '@openstudio/relay'
@@ -253,27 +254,27 @@ export async function spectrum (page: Page, analyser: StudioAnalyser, tones: rea
 }
 
 /**
- * Holds the render thread of `page`'s AudioContext (the studio's, or a
- * caller's that plays its return) for `ms` once, as a starved machine does:
- * an AudioWorklet busy-waits in one render quantum.
+ * Stops the audio service of `page`'s browser for `ms` (SIGSTOP, then
+ * SIGCONT), as a starved machine does: its output thread misses its
+ * callbacks, and the page's AudioContext falls that far behind the clock.
+ * (An AudioWorklet that busy-waits does not show it: the render catches up
+ * on every callback it was asked for.)
  */
-export async function holdRender (page: Page, ms: number): Promise<void> {
-  await page.evaluate(async (ms) => {
-    const diagnostics = window.openstudioDiagnostics
-    const context = diagnostics?.studio?.context ?? diagnostics?.returnAnalyser?.context
-    if (context === undefined) throw new Error('the page has no studio or call AudioContext')
-    const source = `registerProcessor('hold-render', class extends AudioWorkletProcessor {
-      constructor () { super(); this.port.onmessage = () => { this.hold = true } }
-      process () {
-        if (this.hold) { this.hold = false; const end = Date.now() + ${ms}; while (Date.now() < end); }
-        return true
-      }
-    })`
-    await context.audioWorklet.addModule(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })))
-    const hold = new AudioWorkletNode(context, 'hold-render')
-    hold.connect(new GainNode(context, { gain: 0 })).connect(context.destination)
-    hold.port.postMessage('hold')
-  }, ms)
+export async function holdAudioService (page: Page, ms: number): Promise<void> {
+  const browser = page.context().browser()
+  if (browser === null) throw new Error('the page has no browser')
+  const cdp = await browser.newBrowserCDPSession()
+  const { processInfo } = await cdp.send('SystemInfo.getProcessInfo')
+  await cdp.detach()
+  const audio = processInfo.filter((p) => p.type === 'audio.mojom.AudioService')
+  if (audio.length !== 1 || audio[0] === undefined) throw new Error(`the browser has ${audio.length} audio services`)
+  const pid = audio[0].id
+  process.kill(pid, 'SIGSTOP')
+  try {
+    await hold(ms)
+  } finally {
+    process.kill(pid, 'SIGCONT')
+  }
 }
 
 /** Waits until `page` says how much audio its computer skipped, at least `atLeastMs`; resolves with that figure. */
