@@ -32,7 +32,9 @@ describe('program ingest: studio → relay → Icecast', () => {
   const nodes: OpenStudioNode[] = []
   const listeners: Listener[] = []
 
-  const startIce = async (): Promise<LocalIcecast> => startIcecast({ dir: icecastDir, port: icecastPort, sourcePassword: 'program-test', burstBytes: 64 * 1024, mounts: [{ mount: MOUNT }] })
+  // A listener that joins after a restart gets the burst: it must hold the whole replay (the outage, and the live show
+  // until the listener connects). 64 KiB (about 6 s here) once lost the outage's first step on a loaded machine.
+  const startIce = async (): Promise<LocalIcecast> => startIcecast({ dir: icecastDir, port: icecastPort, sourcePassword: 'program-test', burstBytes: 256 * 1024, mounts: [{ mount: MOUNT }] })
   const nodeOf = async (key: StationKey): Promise<OpenStudioNode> => {
     const node = await openClient({ bootstrap: [tcpAddr(relay)], stationKey: key, allowPrivate: true })
     nodes.push(node)
@@ -137,31 +139,34 @@ describe('program ingest: studio → relay → Icecast', () => {
     sender.addEventListener('program:status', (e) => { if (states[states.length - 1] !== e.detail.icecast) states.push(e.detail.icecast) })
     const stop = new AbortController()
     const show = stream(sender, stop.signal)
-    await waitUntil('the program to reach Icecast', () => states.includes('connected'))
-    await waitUntil('four steps of the show', () => show.sentSteps() >= 4)
+    try {
+      await waitUntil('the program to reach Icecast', () => states.includes('connected'))
+      await waitUntil('four steps of the show', () => show.sentSteps() >= 4)
 
-    icecast.process.kill('SIGKILL')
-    await icecast.stop()
-    const killedAt = show.sentSteps()
-    await waitUntil('the studio to see the relay reconnecting', () => states.includes('reconnecting'))
-    // Icecast is away for 3 s of the show.
-    await waitUntil('3 s of show during the outage', () => show.sentSteps() >= killedAt + 6)
-    const restartedAt = show.sentSteps()
-    icecast = await startIce()
-    await waitUntil('the studio to see the relay connected again', () => states.lastIndexOf('connected') > states.indexOf('reconnecting'), 20_000)
+      icecast.process.kill('SIGKILL')
+      await icecast.stop()
+      const killedAt = show.sentSteps()
+      await waitUntil('the studio to see the relay reconnecting', () => states.includes('reconnecting'))
+      // Icecast is away for 3 s of the show.
+      await waitUntil('3 s of show during the outage', () => show.sentSteps() >= killedAt + 6)
+      const restartedAt = show.sentSteps()
+      icecast = await startIce()
+      await waitUntil('the studio to see the relay connected again', () => states.lastIndexOf('connected') > states.indexOf('reconnecting'), 20_000)
 
-    const listener = listen()
-    await waitUntil('6 s of audio at the new listener', () => listener.seconds >= 6, 30_000)
-    const steps = distinctSteps(heardSteps(listener.samples(), SIGNAL))
-    // Everything sent while Icecast was down reached the listener, in order, without a gap.
-    for (let step = killedAt + 1; step < restartedAt; step++) expect(steps).toContain(step)
-    for (let i = 1; i < steps.length; i++) expect(steps[i]).toBe((steps[i - 1] as number) + 1)
-    expect((await health()).status).toBe('ok')
-
-    stop.abort()
-    await show.done
-    await sender.end()
-    await listener.stop()
+      const listener = listen()
+      await waitUntil('6 s of audio at the new listener', () => listener.seconds >= 6, 30_000)
+      const steps = distinctSteps(heardSteps(listener.samples(), SIGNAL))
+      // Everything sent while Icecast was down reached the listener, in order, without a gap.
+      for (let step = killedAt + 1; step < restartedAt; step++) expect(steps).toContain(step)
+      for (let i = 1; i < steps.length; i++) expect(steps[i]).toBe((steps[i - 1] as number) + 1)
+      expect((await health()).status).toBe('ok')
+      await listener.stop()
+    } finally {
+      // The show ends whatever happened, so that the next test finds the mount free.
+      stop.abort()
+      await show.done
+      await sender.end()
+    }
   }, 90_000)
 
   it('refuses a peer that is not the station, and a station whose manifest is signed by another key; nothing reaches Icecast', async () => {
