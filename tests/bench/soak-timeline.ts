@@ -13,15 +13,16 @@
  * core in some second, or neither. Marks in the clean rounds are the ones no
  * outside cause explains.
  */
+import { RENDER_SKIP_MS } from '../../browser/src/audio/constants.ts'
 import type { ToneWatchReport } from '../src/tone-watch.ts'
 import { busyCores, machineTimes, stolenCores, type MachineTimes } from './machine.ts'
 import { round } from './measure.ts'
 
 const SECOND_MS = 1_000
-/** A round in which a page's AudioContext lost this much against the wall clock had a stalled render there. */
-export const STALL_MS = 5
+/** A round in which a page's AudioContext lost this much against the wall clock had a stalled render there: what the app's RenderWatch counts as a skip. */
+const STALL_MS = RENDER_SKIP_MS
 /** A round with a second in which the hypervisor took this much of a core was disturbed from outside. */
-export const STEAL_CORES = 0.1
+const STEAL_CORES = 0.1
 
 /** Dropout marks in a tone watch's report: its windows with a tone missing (each tone counts), impure or silent. */
 export function marks (report: ToneWatchReport | undefined): number {
@@ -61,6 +62,8 @@ export class MachineSeconds {
 
 /** What one round of readings saw: running counts, and each page's clock. */
 export interface RoundReading {
+  /** When the round was read, ms since the epoch. */
+  at: number
   /** Dropout marks so far, by tap. */
   marks: Record<string, number>
   /** Each page's AudioContext time and the wall-clock time of the same moment, ms. */
@@ -106,9 +109,7 @@ export class SoakTimeline {
       return now === undefined || then === undefined ? NaN : round((now.wallMs - then.wallMs) - (now.contextMs - then.contextMs), 1)
     })
     const marks = this.init.taps.map((t) => (reading.marks[t] ?? 0) - (previous.marks[t] ?? 0))
-    const wall = reading.clocks[this.init.pages[0] ?? '']?.wallMs ?? Date.now()
-    const origin = first.clocks[this.init.pages[0] ?? '']?.wallMs ?? wall
-    this.rows.push([round((wall - origin) / SECOND_MS, 0), ...lost, machine.busy, machine.steal, machine.stealMax, reading.concealments - previous.concealments, ...marks])
+    this.rows.push([round((reading.at - first.at) / SECOND_MS, 0), ...lost, machine.busy, machine.steal, machine.stealMax, reading.concealments - previous.concealments, ...marks])
     const stalled = lost.some((ms) => ms >= STALL_MS)
     const kind: Disturbance = stalled ? 'stalled' : this.previousStalled ? 'afterStall' : machine.stealMax >= STEAL_CORES ? 'stolen' : 'clean'
     this.previousStalled = stalled

@@ -67,7 +67,7 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
   let icecast: LocalIcecast | undefined
   let fixture: StudioFixture | undefined
   let listener: SoakListener | undefined
-  let machine: MachineSeconds | undefined
+  const machine = new MachineSeconds()
   try {
     icecast = await startIcecast({ dir, port: await freePort(), sourcePassword: PASSWORD, mounts: [{ mount: MOUNT, burstBytes: 0 }] })
     fixture = await startStudioFixture({
@@ -96,10 +96,8 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
     const received0 = await Promise.all(show.watched.map(async (w) => receiveCounters(w.page)))
     const callerNames = show.callers.map((_, i) => `caller${i + 1}`)
     const timeline = new SoakTimeline({ pages: ['studio', ...callerNames], taps: ['listener', 'program', ...callerNames] })
-    const perSecond = new MachineSeconds()
-    machine = perSecond
     const hears = listener
-    timeline.add(await roundReading(show, hears), perSecond.take())
+    timeline.add(await roundReading(show, hears), machine.take())
     const machine0 = await machineTimes()
     const started = Date.now()
     const end = started + minutes * MINUTE_MS
@@ -108,7 +106,7 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
     let rounds = 0
     const read = async (): Promise<void> => {
       for (const [i, page] of show.callers.entries()) await rewatchReturn(page, callerTones(i))
-      timeline.add(await roundReading(show, hears), perSecond.take())
+      timeline.add(await roundReading(show, hears), machine.take())
       if (++rounds % MEMORY_EVERY === 0) await readMemory()
     }
     let minute = 0
@@ -172,7 +170,7 @@ export async function benchSoak (options: { minutes?: string }): Promise<Record<
       }
     }
   } finally {
-    machine?.stop()
+    machine.stop()
     await listener?.stop()
     await fixture?.stop()
     await icecast?.stop()
@@ -190,6 +188,7 @@ async function roundReading (show: { host: Page, callers: Page[] }, listener: So
   const pages = [show.host, ...show.callers]
   const [clocks, counts, received] = await Promise.all([Promise.all(pages.map(contextClock)), Promise.all(pages.map(pageCounts)), receiveCounters(show.host)])
   return {
+    at: Date.now(),
     clocks: Object.fromEntries(clocks.map((clock, i) => [i === 0 ? 'studio' : `caller${i}`, clock])),
     concealments: received.concealmentEvents,
     marks: {

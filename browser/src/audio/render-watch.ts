@@ -51,18 +51,16 @@ export class RenderWatch {
 
   /** Reads the clock; returns true when the health changed (a skip came, or one left the window). */
   sample (): boolean {
-    const before = this.skipped.length
     const stamp = this.clock.getOutputTimestamp()
     const now = { context: (stamp.contextTime ?? NaN) * 1000, page: stamp.performanceTime ?? NaN }
     // A suspended context stands still on purpose, and the first reading has nothing to compare with.
-    const last = this.clock.state === 'running' && Number.isFinite(now.context) && Number.isFinite(now.page) ? this.last : undefined
-    this.last = this.clock.state === 'running' ? now : undefined
-    if (last !== undefined) {
-      const short = (now.page - last.page) - (now.context - last.context)
-      if (short >= this.skipMs) this.skipped.push({ at: now.page, ms: short })
-    }
-    const added = this.skipped.length !== before
-    const cutoff = (this.last?.page ?? now.page) - this.windowMs
+    const running = this.clock.state === 'running' && Number.isFinite(now.context) && Number.isFinite(now.page)
+    const last = running ? this.last : undefined
+    this.last = running ? now : undefined
+    const short = last === undefined ? 0 : (now.page - last.page) - (now.context - last.context)
+    const added = short >= this.skipMs
+    if (added) this.skipped.push({ at: now.page, ms: short })
+    const cutoff = now.page - this.windowMs
     let expired = 0
     while ((this.skipped[expired]?.at ?? Infinity) <= cutoff) expired++
     this.skipped.splice(0, expired)
