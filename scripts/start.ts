@@ -223,9 +223,10 @@ try {
   const streamUrl = await startIcecastWithDemo() ?? `http://127.0.0.1:${ICECAST_PORT}${DEMO_MOUNT}`
   await startCoturn()
   // Every relay streams any local studio's program to Icecast: a studio streams through the first relay its manifest lists that takes it, and a browser's station lists the relays it holds reservations on, which need not include the first.
-  const program = icecast === undefined || icecastPasswordFile === undefined
+  // A local network serves any station: TURN for its calls, reserved capacity for its studio.
+  const program = ['--station', '*', ...icecast === undefined || icecastPasswordFile === undefined
     ? []
-    : ['--station', '*', '--icecast', icecast.url, '--icecast-password-file', icecastPasswordFile, '--mount', LIVE_MOUNT]
+    : ['--icecast', icecast.url, '--icecast-password-file', icecastPasswordFile, '--mount', LIVE_MOUNT]]
   const first = await startRelay(RELAYS[0], [], program)
   const bootstrap = first.find((a) => a.includes(`/tcp/${RELAYS[0].tcp}/p2p/`)) as string
   const ws = [first.find((a) => a.includes('/ws/')) as string]

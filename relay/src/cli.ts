@@ -51,7 +51,7 @@ export function relayCommand (): Command {
     .addOption(new Option('--turn-url <url>', 'a URL of the coturn sharing --turn-secret-file, handed to peers in a room, e.g. turn:turn.example.org:3478?transport=udp (repeatable)')
       .env('OPENSTUDIO_TURN_URL').argParser(collectTurnUrl))
     .addOption(new Option('--turn-secret-file <file>', "file holding coturn's static-auth-secret (TURN is off without it)").env('OPENSTUDIO_TURN_SECRET_FILE'))
-    .addOption(new Option('--station <id>', "a station whose studio may stream its program here (repeatable; '*' lets any station stream, for local networks)").env('OPENSTUDIO_STATION').argParser(collectStationId))
+    .addOption(new Option('--station <id>', "a station this relay serves: its studio may stream the program here, its calls get TURN, its room and studio get reserved capacity (repeatable; '*' serves any station, for local networks)").env('OPENSTUDIO_STATION').argParser(collectStationId))
     .addOption(new Option('--icecast <url>', "Icecast's base URL for the program, e.g. http://127.0.0.1:8000").env('OPENSTUDIO_ICECAST').argParser(parseHttpUrl))
     .addOption(new Option('--icecast-password-file <file>', "file holding Icecast's source password").env('OPENSTUDIO_ICECAST_PASSWORD_FILE'))
     .addOption(new Option('--mount <path>', 'the Icecast mount the program goes to (default /live.ogg)').env('OPENSTUDIO_MOUNT').argParser(parseMount))
@@ -72,6 +72,7 @@ export function relayCommand (): Command {
         maxRooms: opts.maxRooms,
         turn,
         program,
+        stations: opts.station,
         relayServer: {
           maxReservations: opts.maxReservations,
           reservationTtlMs: opts.reservationTtl === undefined ? undefined : opts.reservationTtl * 1000
@@ -170,15 +171,15 @@ function parseMount (value: string): string {
 }
 
 /**
- * The program ingest is on with stations, an Icecast URL and a password file, off with none of them.
- * @throws {ProgramConfigError} for some without the others, or a password file that is missing, too large or empty
+ * The program ingest is on with an Icecast URL and a password file (for the served stations), off with neither.
+ * @throws {ProgramConfigError} for one without the other or without --station, or a password file that is missing, too large or empty
  */
 async function programOptions (opts: RelayOptions): Promise<ProgramInit | undefined> {
   const stations = opts.station ?? []
   const file = opts.icecastPasswordFile === undefined || opts.icecastPasswordFile.trim() === '' ? undefined : opts.icecastPasswordFile
-  const given = [stations.length > 0, opts.icecast !== undefined, file !== undefined]
+  const given = [opts.icecast !== undefined, file !== undefined]
   if (given.every((g) => !g)) return undefined
-  if (!given.every((g) => g)) throw new ProgramConfigError('the program needs all of --station, --icecast and --icecast-password-file')
+  if (!given.every((g) => g) || stations.length === 0) throw new ProgramConfigError('the program needs all of --station, --icecast and --icecast-password-file')
   return {
     stations,
     icecastUrl: opts.icecast as string,

@@ -26,6 +26,8 @@ import { ListenerAnnouncer } from './listeners.ts'
 import { ProgramService, type ProgramInit } from './program.ts'
 import { registerProgramMetrics, registerRoomMetrics, registerTurnMetrics } from './service-metrics.ts'
 import { TurnService, type TurnInit } from './turn.ts'
+import { refusalCounter, type Refusals } from './refusals.ts'
+import { servedStations, type ServedStations } from './stations.ts'
 import type { Server } from 'node:http'
 import type { Datastore } from 'interface-datastore'
 import type { PrivateKey } from '@libp2p/interface'
@@ -55,6 +57,12 @@ export interface RelayInit {
   turn?: TurnInit
   /** Take the program of these stations on `/openstudio/program/1` and feed it to Icecast. @default off: the protocol is not registered */
   program?: ProgramInit
+  /**
+   * The stations this relay serves (station ids, or `*` for any, on local
+   * networks): TURN credentials go only to their calls, and their rooms and
+   * studios get reserved capacity. @default none
+   */
+  stations?: string[]
 }
 
 /** What a browser needs to join the network through this relay. */
@@ -96,7 +104,9 @@ export class Relay {
     readonly directory: DirectoryWatcher,
     readonly rooms: RoomRouter,
     readonly turn: TurnService | undefined,
-    readonly program: ProgramService | undefined
+    readonly program: ProgramService | undefined,
+    readonly stations: ServedStations,
+    readonly refusals: Refusals & { counts: () => Promise<Record<string, number>> }
   ) {}
 
   /** Creates and starts a relay; rolls back on failure. */
@@ -110,6 +120,8 @@ export class Relay {
       await datastore.open?.()
     }
     const registry = new Registry()
+    const refusals = refusalCounter(registry)
+    const stations = servedStations(init.stations)
     let node: OpenStudioNode | undefined
     let rooms: RoomRouter | undefined
     let program: ProgramService | undefined
@@ -139,7 +151,7 @@ export class Relay {
       await program?.start()
       // The relay signs the listener counts it reads from Icecast, with its own key.
       if (program !== undefined) new ListenerAnnouncer({ pubsub: node.services.pubsub }, privateKey).follow(program)
-      const relay = new Relay(node, datastore, registry, directory, rooms, turn, program)
+      const relay = new Relay(node, datastore, registry, directory, rooms, turn, program, stations, refusals)
       relay.registerGauges()
       registerRoomMetrics(registry, rooms)
       if (turn !== undefined) registerTurnMetrics(registry, turn)
