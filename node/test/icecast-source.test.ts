@@ -2,11 +2,12 @@
  * The Icecast source client against a scripted Icecast on loopback: what it
  * sends (a plain, never chunked PUT with clean Ice-* headers, then the stream
  * headers and the audio), how it answers a refusal, how it replays after a
- * dropped connection, and how its ring buffer stays bounded.
+ * dropped connection, and how its ring buffer stays bounded, by time and by
+ * bytes.
  */
 import { createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { IcecastSource, type SourceStatus } from '../src/index.ts'
+import { ICECAST_SOURCE_DEFAULTS, IcecastSource, type SourceStatus } from '../src/index.ts'
 
 interface Connection { socket: Socket, head: string, body: Buffer }
 
@@ -110,5 +111,58 @@ describe('Icecast source client', () => {
     expect(s.status.backlogMs).toBe(s.status.bufferedMs)
     expect(s.status.lostMs).toBe(10_000)
     expect(s.status.bytesIn).toBe(400_000)
+  })
+
+  /** A page of `size` bytes, each `n`, so that Icecast's copy tells which pages reached it. */
+  const page = (n: number, size = 1000): Uint8Array => new Uint8Array(size).fill(n % 256)
+  /** The memory `n` pages of `size` bytes cost the ring. */
+  const cost = (n: number, size = 1000): number => n * (size + ICECAST_SOURCE_DEFAULTS.unitOverheadBytes)
+
+  it('holds at most bufferBytes of pages that claim no time (a granule that never advances), drops the oldest first, and counts them lost', async () => {
+    const ice = await fakeIcecast('HTTP/1.0 200 OK\r\n\r\n')
+    cleanup.push(() => { ice.server.close() })
+    const s = source(ice.url, { bufferBytes: cost(10) })
+    for (let i = 0; i < 100; i++) s.push(page(i), 0)
+    expect(s.status).toMatchObject({ bytesIn: 100_000, bufferedBytes: 10_000, bufferedMs: 0, backlogMs: 0, lostBytes: 90_000, lostMs: 0 })
+    s.start()
+    await until('the ring at Icecast', () => ice.connections[0]?.body.length === 10_000)
+    // The newest ten pages, in order.
+    expect(ice.connections[0]?.body).toEqual(Buffer.concat(Array.from({ length: 10 }, (_, i) => page(90 + i))))
+    expect(s.status).toMatchObject({ bytesOut: 10_000, bufferedBytes: 10_000, lostBytes: 90_000 })
+  })
+
+  it('counts the audio of pages dropped for bytes as lost, as it does for an outage longer than the buffer', () => {
+    const s = source('http://127.0.0.1:9', { bufferMs: 30_000, bufferBytes: cost(10) })
+    for (let i = 0; i < 100; i++) s.push(page(i), 10)
+    expect(s.status).toMatchObject({ bufferedBytes: 10_000, bufferedMs: 100, backlogMs: 100, lostBytes: 90_000, lostMs: 900 })
+  })
+
+  it('bounds its memory by default in proportion to bufferMs, however small the pages', () => {
+    const s = source('http://127.0.0.1:9', { bufferMs: 1_000 })
+    const max = 1_000 * ICECAST_SOURCE_DEFAULTS.bufferBytesPerSecond / 1000
+    for (let i = 0; i < 10_000; i++) s.push(page(i, 30), 0)
+    const held = s.status.bufferedBytes / 30
+    expect(cost(held, 30)).toBeLessThanOrEqual(max)
+    expect(cost(held + 1, 30)).toBeGreaterThan(max)
+    expect(s.status.lostBytes).toBe(300_000 - s.status.bufferedBytes)
+  })
+
+  it('keeps the backlog within bufferBytes while Icecast is connected but takes nothing', async () => {
+    const ice = await fakeIcecast('HTTP/1.0 200 OK\r\n\r\n')
+    cleanup.push(() => { ice.server.close() })
+    const s = source(ice.url, { bufferBytes: cost(64) })
+    s.start()
+    await until('the connection', () => s.status.state === 'connected' && ice.connections[0] !== undefined)
+    ice.connections[0]?.socket.pause()
+    // More than the kernel's socket buffers take, so the rest waits in the ring.
+    const one = page(1)
+    for (let i = 0; i < 32_000; i++) s.push(one, 0)
+    const { bytesIn, bytesOut, bufferedBytes, lostBytes } = s.status
+    expect(bufferedBytes).toBeLessThanOrEqual(64_000)
+    expect(lostBytes).toBeGreaterThan(0)
+    // Every byte was sent, is waiting in the ring, or was counted lost.
+    expect(bytesOut + lostBytes).toBeLessThanOrEqual(bytesIn)
+    expect(bytesOut + lostBytes + bufferedBytes).toBeGreaterThanOrEqual(bytesIn)
+    ice.connections[0]?.socket.destroy()
   })
 })

@@ -11,7 +11,7 @@ import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, type Libp2p, type PeerId } from '@libp2p/interface'
 import { handleProgram, IcecastSource, readIcecastMounts, type IceHeaders, type ProgramReply, type ProgramSink, type SourceStatus } from '@openstudio/node'
 import {
-  bytesEqual, isOpusHeaderPage, NO_GRANULE, PROGRAM_CONTENT_TYPE, PROTOCOL, readOggPage, verifyManifestOrThrow,
+  bytesEqual, isOpusHeaderPage, MalformedError, NO_GRANULE, PROGRAM_CONTENT_TYPE, PROTOCOL, readOggPage, verifyManifestOrThrow,
   type Manifest, type ProgramRefusal, type ProgramStart
 } from '@openstudio/protocol'
 import { PROGRAM_POLICY_DEFAULTS as D } from './constants.ts'
@@ -30,6 +30,11 @@ export interface ProgramInit {
   mount?: string
   /** Audio kept for replay after an Icecast outage, in ms. @default ICECAST_SOURCE_DEFAULTS.bufferMs (30 s) */
   bufferMs?: number
+  /**
+   * Memory the replay buffer may hold, in bytes: it bounds pages that claim no audio (a granule position that never advances).
+   * @default bufferMs × ICECAST_SOURCE_DEFAULTS.bufferBytesPerSecond / 1000 (2.1 MiB for 30 s)
+   */
+  bufferBytes?: number
   /** How often Icecast's listener count is read. @default PROGRAM_POLICY_DEFAULTS.listenersIntervalMs */
   listenersIntervalMs?: number
   /** How often the studio gets a status without a change. @default PROGRAM_POLICY_DEFAULTS.statusIntervalMs */
@@ -176,7 +181,8 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
       password: this.init.icecastPassword,
       contentType: PROGRAM_CONTENT_TYPE[start.format],
       headers: iceHeaders(manifest, start, this.init.public ?? false),
-      bufferMs: this.init.bufferMs
+      bufferMs: this.init.bufferMs,
+      bufferBytes: this.init.bufferBytes
     })
     source.addEventListener('status:change', (e) => {
       if (this.program?.source !== source) return
@@ -189,7 +195,7 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
   /**
    * One message of audio: an Ogg page (checked, and its length read from the
    * granule positions) or a WebM chunk.
-   * @throws {MalformedError} for a page that does not read
+   * @throws {MalformedError | TooLargeError} for a page that does not read, or more header pages than `maxHeaderPages`
    */
   private data (program: Program, bytes: Uint8Array): void {
     if (this.program !== program) return
@@ -201,7 +207,7 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     const page = readOggPage(bytes)
     if (!program.headersDone) {
       if (isOpusHeaderPage(page) || program.headerOpenEnded) {
-        if (program.headers.length >= D.maxHeaderPages) throw new Error('too many header pages')
+        if (program.headers.length >= D.maxHeaderPages) throw new MalformedError(`more than ${D.maxHeaderPages} Ogg header pages`)
         program.headers.push(bytes)
         program.headerOpenEnded = page.openEnded
         return

@@ -3,6 +3,22 @@ export const ICECAST_SOURCE_DEFAULTS = {
   /** Audio kept for replay after an Icecast outage. */
   bufferMs: 30_000,
   /**
+   * Memory the ring may hold per second of `bufferMs`, when no `bufferBytes`
+   * is given. A generous stream, 320 kb/s (the relay takes at most 256) in
+   * 10 ms pages, costs 40,000 bytes of audio, 100 page headers of ~29 bytes
+   * and 100 × `unitOverheadBytes`: about 68.5 kB a second. 72 KiB a second
+   * (2.1 MiB for 30 s) holds it with room, and bounds pages that claim no
+   * time (a granule position that never advances) to the same memory.
+   */
+  bufferBytesPerSecond: 72 * 1024,
+  /**
+   * What holding one unit costs beyond its bytes: its Uint8Array, its
+   * ArrayBuffer and its ring entry (measured at 224–252 bytes a page on
+   * Node 20). Charged against `bufferBytes`, so that a flood of tiny pages is
+   * bounded by memory rather than by count.
+   */
+  unitOverheadBytes: 256,
+  /**
    * Audio sent again from before a failure. A killed Icecast loses what sat
    * in the socket buffers; a listener of a surviving Icecast hears this much
    * twice, which beats a gap.

@@ -7,7 +7,9 @@
  * forwards one Ogg page per read). Every unit goes into a ring buffer first.
  * When the connection fails, it reconnects with exponential backoff and
  * jitter, sends the stream headers again, and replays from shortly before the
- * failure, so the outage is the only audio Icecast never had.
+ * failure, so the outage is the only audio Icecast never had. The ring is
+ * bounded by time and by memory: units that claim no time (an Ogg page whose
+ * granule position never advances) cannot grow it without end.
  */
 import { connect, type Socket } from 'node:net'
 import { logger } from '@libp2p/logger'
@@ -41,6 +43,14 @@ export interface IcecastSourceInit {
   headers?: IceHeaders
   /** Audio kept for replay after an outage, in ms. @default ICECAST_SOURCE_DEFAULTS.bufferMs (30 s) */
   bufferMs?: number
+  /**
+   * Memory the ring may hold, in bytes: its units' bytes plus
+   * `ICECAST_SOURCE_DEFAULTS.unitOverheadBytes` for each. The oldest units go
+   * first when either this or `bufferMs` is exceeded; the newest unit is
+   * always kept. The backlog (audio Icecast has not had yet) is part of the ring.
+   * @default bufferMs × ICECAST_SOURCE_DEFAULTS.bufferBytesPerSecond / 1000 (2.1 MiB for 30 s: room for 320 kb/s in 10 ms pages)
+   */
+  bufferBytes?: number
   /** Audio sent again from before a failure, since Icecast may have lost what was in flight, in ms. @default ICECAST_SOURCE_DEFAULTS.replayOverlapMs */
   replayOverlapMs?: number
   /** First reconnect delay; it doubles up to `backoffMaxMs`. @default 500 */
@@ -68,8 +78,12 @@ export interface SourceStatus {
   backlogMs: number
   /** Audio held for replay, in ms. */
   bufferedMs: number
+  /** Bytes of the units held for replay (the bound also charges a fixed overhead per unit). */
+  bufferedBytes: number
   /** Audio dropped from the ring before Icecast had it (an outage longer than the buffer), in ms. */
   lostMs: number
+  /** Bytes dropped from the ring before Icecast had them: an outage longer than the buffer, or units beyond its byte bound. */
+  lostBytes: number
   /** Why the last connection failed. */
   error?: string
 }
@@ -109,20 +123,26 @@ export class IcecastSource extends TypedEventEmitter<IcecastSourceEvents> {
   /** Index in `ring` of the next unit to send. */
   private next = 0
   private ringMs = 0
+  /** Bytes of the units in `ring`. */
+  private ringBytes = 0
+  private readonly maxMs: number
+  private readonly maxBytes: number
   private headers: Uint8Array[] = []
   private socket?: Socket
   private writing = false
   private retryTimer?: ReturnType<typeof setTimeout>
-  private readonly stats: SourceStatus = { state: 'stopped', attempt: 0, reconnects: 0, bytesIn: 0, bytesOut: 0, backlogMs: 0, bufferedMs: 0, lostMs: 0 }
+  private readonly stats: SourceStatus = { state: 'stopped', attempt: 0, reconnects: 0, bytesIn: 0, bytesOut: 0, backlogMs: 0, bufferedMs: 0, bufferedBytes: 0, lostMs: 0, lostBytes: 0 }
   private everConnected = false
   private running = false
 
   constructor (private readonly init: IcecastSourceInit) {
     super()
+    this.maxMs = init.bufferMs ?? D.bufferMs
+    this.maxBytes = init.bufferBytes ?? Math.ceil(this.maxMs * D.bufferBytesPerSecond / 1000)
   }
 
   get status (): SourceStatus {
-    return { ...this.stats, backlogMs: this.backlogMs(), bufferedMs: this.ringMs }
+    return { ...this.stats, backlogMs: this.backlogMs(), bufferedMs: this.ringMs, bufferedBytes: this.ringBytes }
   }
 
   /** The units every connection starts with (Ogg: the BOS and comment pages). */
@@ -141,8 +161,10 @@ export class IcecastSource extends TypedEventEmitter<IcecastSourceEvents> {
   /** Queues one unit of audio (`ms` long) and sends it when connected. */
   push (bytes: Uint8Array, ms: number): void {
     this.stats.bytesIn += bytes.length
-    this.ring.push({ bytes, ms })
+    // A view into a larger buffer (a socket read, Buffer's pool) would hold all of it: the ring keeps its own copy.
+    this.ring.push({ bytes: bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes), ms })
     this.ringMs += ms
+    this.ringBytes += bytes.length
     this.trim()
     this.pump()
   }
@@ -262,14 +284,17 @@ export class IcecastSource extends TypedEventEmitter<IcecastSourceEvents> {
     })
   }
 
-  /** Keeps the ring within its length; what falls out unsent is lost. */
+  /** Keeps the ring within its length and its memory, oldest first; what falls out unsent is lost. */
   private trim (): void {
-    const max = this.init.bufferMs ?? D.bufferMs
-    while (this.ringMs > max && this.ring.length > 1) {
+    while ((this.ringMs > this.maxMs || this.ringBytes + this.ring.length * D.unitOverheadBytes > this.maxBytes) && this.ring.length > 1) {
       const unit = this.ring.shift() as Unit
       this.ringMs -= unit.ms
+      this.ringBytes -= unit.bytes.length
       if (this.next > 0) this.next--
-      else this.stats.lostMs += unit.ms
+      else {
+        this.stats.lostMs += unit.ms
+        this.stats.lostBytes += unit.bytes.length
+      }
     }
   }
 
