@@ -58,4 +58,29 @@ describe('DirectoryWatcher', () => {
     expect(watcher.listeners.get(`${key.id}/${relay.id}`)?.listeners).toBe(5)
     expect(watcher.rejected).toBe(1)
   })
+
+  it('keeps at most maxStations, forgetting the least recently announced first', () => {
+    const watcher = new DirectoryWatcher({ pubsub }, { maxStations: 3 })
+    const keys = [10, 11, 12, 13, 14].map((n) => stationKeyFromSeed(seed(n)))
+    const announce = (k: (typeof keys)[number], seq = 1): void => {
+      const { record } = signManifest(buildManifest(k.id, DRAFT, { seq, now: Date.now() }), k)
+      watcher.handleMessage(message(encodeAnnouncement({ type: 'station', record })))
+    }
+    const [a, b, c, d, e] = keys as [typeof key, typeof key, typeof key, typeof key, typeof key]
+    announce(a)
+    announce(b)
+    announce(c)
+    expect(watcher.evicted).toBe(0)
+    // A newer manifest of `a` makes it the most recently announced: `b` goes first.
+    announce(a, 2)
+    announce(d)
+    expect([...watcher.stations.keys()]).toEqual([c.id, a.id, d.id])
+    expect(watcher.evicted).toBe(1)
+    // A replayed older manifest does not count as a fresh announcement.
+    announce(c, 0)
+    announce(e)
+    expect([...watcher.stations.keys()]).toEqual([a.id, d.id, e.id])
+    expect(watcher.evicted).toBe(2)
+    expect(watcher.stations.get(a.id)?.manifest.seq).toBe(2)
+  })
 })

@@ -15,6 +15,12 @@ const log = logger('openstudio:directory:watch')
 
 /** Listener reports kept at once (oldest updated dropped first). */
 const MAX_LISTENER_REPORTS = 4096
+/**
+ * Stations kept at once. Every verified announcement of a new station costs a
+ * few KiB, and station keys cost nothing to make: without a cap, anyone could
+ * fill a relay's memory with valid stations of their own.
+ */
+export const DIRECTORY_WATCHER_MAX_STATIONS = 10_000
 
 export interface DirectoryWatcherEvents {
   /** A verified announcement brought a new station or a newer manifest. */
@@ -29,6 +35,15 @@ export interface DirectoryWatcherComponents {
   pubsub: Pick<GossipSub, 'subscribe' | 'unsubscribe' | 'addEventListener' | 'removeEventListener'>
 }
 
+export interface DirectoryWatcherInit {
+  /**
+   * Stations kept at once; past it, the least recently announced is
+   * forgotten (and counted in `evicted`).
+   * @default DIRECTORY_WATCHER_MAX_STATIONS
+   */
+  maxStations?: number
+}
+
 /**
  * @example
  * ```ts
@@ -38,14 +53,20 @@ export interface DirectoryWatcherComponents {
  * ```
  */
 export class DirectoryWatcher extends TypedEventEmitter<DirectoryWatcherEvents> {
+  /** The newest verified manifest per station, least recently announced first; at most `maxStations`. */
   readonly stations = new Map<string, ResolvedStation>()
   /** The newest listener report per station and relay, keyed `station/relay`; at most MAX_LISTENER_REPORTS. */
   readonly listeners = new Map<string, ListenerReport>()
+  /** Announcements that failed verification, since construction. */
   rejected = 0
+  /** Stations forgotten to stay within `maxStations`, since construction. */
+  evicted = 0
+  private readonly maxStations: number
   private running = false
 
-  constructor (private readonly components: DirectoryWatcherComponents) {
+  constructor (private readonly components: DirectoryWatcherComponents, init: DirectoryWatcherInit = {}) {
     super()
+    this.maxStations = init.maxStations ?? DIRECTORY_WATCHER_MAX_STATIONS
   }
 
   start (): void {
@@ -78,8 +99,24 @@ export class DirectoryWatcher extends TypedEventEmitter<DirectoryWatcherEvents> 
       this.keepReport(announcement.report)
       return
     }
-    const station = { manifest: announcement.manifest, record: announcement.record }
-    if (keep(this.stations, station)) this.safeDispatchEvent('station:announce', { detail: station })
+    this.keepStation({ manifest: announcement.manifest, record: announcement.record })
+  }
+
+  /** Keeps the newest manifest of a station, as the most recently announced; forgets the least recently announced past the cap. */
+  private keepStation (station: ResolvedStation): void {
+    const id = station.manifest.id
+    const known = this.stations.get(id)
+    const newer = keep(this.stations, station)
+    // A replay of an older manifest says nothing about the station being alive now.
+    if (!newer && known !== undefined && known.manifest.seq > station.manifest.seq) return
+    const kept = this.stations.get(id) as ResolvedStation
+    this.stations.delete(id)
+    this.stations.set(id, kept)
+    while (this.stations.size > this.maxStations) {
+      this.stations.delete(this.stations.keys().next().value as string)
+      this.evicted++
+    }
+    if (newer) this.safeDispatchEvent('station:announce', { detail: station })
   }
 
   private keepReport (report: ListenerReport): void {

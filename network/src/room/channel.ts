@@ -12,6 +12,7 @@ import {
   type ListenerReport, type RoomEvent, type RoomMessage, type RoomSigner, type RoomState
 } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
+import { validateRoomTopic } from '../libp2p/gossip-validation.ts'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 
 const log = logger('openstudio:room')
@@ -44,6 +45,8 @@ export class RoomChannel extends TypedEventEmitter<RoomChannelEvents> {
   readonly topic: string
   state: RoomState
   private running = false
+  /** Removes this room's topic validator (see validateRoomTopic). */
+  private releaseValidator?: () => void
 
   constructor (private readonly components: RoomChannelComponents, readonly room: string, private readonly signer: RoomSigner) {
     super()
@@ -54,6 +57,8 @@ export class RoomChannel extends TypedEventEmitter<RoomChannelEvents> {
   start (): void {
     if (this.running) return
     this.running = true
+    // Validated before subscribing: this node forwards the room too, and nothing unverified.
+    this.releaseValidator = validateRoomTopic(this.components.pubsub, this.room)
     this.components.pubsub.subscribe(this.topic)
     this.components.pubsub.addEventListener('message', this.onMessage)
   }
@@ -63,6 +68,8 @@ export class RoomChannel extends TypedEventEmitter<RoomChannelEvents> {
     this.running = false
     this.components.pubsub.removeEventListener('message', this.onMessage)
     this.components.pubsub.unsubscribe(this.topic)
+    this.releaseValidator?.()
+    this.releaseValidator = undefined
   }
 
   /**
