@@ -1,6 +1,7 @@
 /**
  * Typed errors of the network layer. Match on `name`, never on message text.
  */
+import type { TurnRefusal } from '@openstudio/protocol'
 
 /** No record of the station was found in the DHT. */
 export class StationNotFoundError extends Error {
@@ -41,7 +42,7 @@ export class StaleRecordError extends Error {
 /** A relay refused to hand out TURN credentials; `reason` says why. */
 export class TurnRefusedError extends Error {
   override readonly name = 'TurnRefusedError'
-  constructor (message: string, readonly reason: 'not-in-room' | 'malformed' | 'rate-limited') {
+  constructor (message: string, readonly reason: Exclude<TurnRefusal, 'unavailable'>) {
     super(message)
   }
 }

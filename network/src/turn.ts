@@ -1,5 +1,5 @@
 /**
- * `/openstudio/turn/1`: a peer in a room asks a relay for short-lived TURN
+ * `/openstudio/turn/1`: a peer in a call asks a relay for short-lived TURN
  * credentials. One length-prefixed request goes up, one length-prefixed
  * response comes back, both decoded and schema-checked by protocol/. This file
  * holds both ends of the stream; the relay supplies the policy (who gets
@@ -47,28 +47,34 @@ export interface TurnServers {
 }
 
 export interface TurnRequestInit {
+  /** The call pass from the studio's welcome (a caller needs it; the studio itself does not). @default none */
+  pass?: string
+  /** An invite token of the station, for a peer without a pass. @default none */
+  invite?: string
   signal?: AbortSignal
   /** @default TURN_DEFAULTS.requestTimeoutMs */
   timeoutMs?: number
 }
 
 /**
- * Asks a relay for TURN servers for calls in `room` (a station id). The relay
- * grants them only while this node is subscribed to the room's topic.
+ * Asks a relay for TURN servers for the calls of `room` (a station id). A
+ * relay that serves the station grants them to its studio (this node's peer
+ * id is the station id), or to a peer that shows the call pass the studio
+ * signed for it, or an invite of the station (see docs/turn.md).
  *
  * @example
  * ```ts
- * node.services.pubsub.subscribe(TOPIC.room(stationId))
- * const { iceServers } = await requestTurnServers(node, relayPeerId, stationId)
+ * const welcome = await channel.read() // { type: 'welcome', pass }
+ * const { iceServers } = await requestTurnServers(node, relayPeerId, stationId, { pass: welcome.pass })
  * const pc = new RTCPeerConnection({ iceServers })
  * ```
- * @throws {TurnRefusedError} the relay said no (`reason`: not-in-room, malformed, rate-limited)
+ * @throws {TurnRefusedError} the relay said no (`reason`: not-served, no-pass, malformed, rate-limited)
  * @throws {TurnUnavailableError} the relay offers no TURN, or could not derive credentials
  * @throws {TimeoutError} no answer within `timeoutMs`
  * @throws {MalformedError | TooLargeError} `room` is not a station id, or the relay's answer is not a TURN response
  */
 export async function requestTurnServers (node: Pick<Libp2p, 'dialProtocol'>, relay: PeerId | Multiaddr, room: string, init: TurnRequestInit = {}): Promise<TurnServers> {
-  const request = encodeTurnRequest({ room })
+  const request = encodeTurnRequest({ room, pass: init.pass, invite: init.invite })
   const timeoutMs = init.timeoutMs ?? TURN_DEFAULTS.requestTimeoutMs
   const timeout = AbortSignal.timeout(timeoutMs)
   const signal = init.signal === undefined ? timeout : AbortSignal.any([init.signal, timeout])
@@ -101,10 +107,16 @@ export async function requestTurnServers (node: Pick<Libp2p, 'dialProtocol'>, re
 /** Why the dispatcher answered a stream without asking the policy. */
 export type TurnRejection = 'malformed' | 'timeout'
 
+/** Where a request came from, beyond the peer id (which is free): for limits that count by host (see `hostOf`). */
+export interface TurnRequestContext {
+  /** The remote address of the connection the request came on. */
+  remoteAddr: Multiaddr
+}
+
 /** The relay's side: the policy, and what to tell it about streams it never saw. */
 export interface TurnAnswerer {
   /** Decides on a well-formed request from `from`. */
-  answer: (from: PeerId, request: TurnRequest) => TurnResponse | Promise<TurnResponse>
+  answer: (from: PeerId, request: TurnRequest, context: TurnRequestContext) => TurnResponse | Promise<TurnResponse>
   /** A stream whose request did not decode, was too large, or did not arrive in time. */
   onRejected?: (from: PeerId, why: TurnRejection, err: Error) => void
 }
@@ -124,11 +136,11 @@ export interface HandleTurnInit {
 export async function handleTurn (node: Pick<Libp2p, 'handle'>, answerer: TurnAnswerer, init: HandleTurnInit = {}): Promise<void> {
   const timeoutMs = init.timeoutMs ?? TURN_DEFAULTS.handlerTimeoutMs
   await node.handle(PROTOCOL.turn, async (stream, connection) => {
-    await serveTurnStream(stream, connection.remotePeer, answerer, timeoutMs)
+    await serveTurnStream(stream, connection.remotePeer, { remoteAddr: connection.remoteAddr }, answerer, timeoutMs)
   }, { runOnLimitedConnection: true, maxInboundStreams: init.maxInboundStreams ?? TURN_DEFAULTS.maxInboundStreams })
 }
 
-async function serveTurnStream (stream: Stream, from: PeerId, answerer: TurnAnswerer, timeoutMs: number): Promise<void> {
+async function serveTurnStream (stream: Stream, from: PeerId, context: TurnRequestContext, answerer: TurnAnswerer, timeoutMs: number): Promise<void> {
   const deadline = AbortSignal.timeout(timeoutMs)
   // A requester that never closes its end would hold the stream open: the deadline bounds the stream's whole life.
   const onDeadline = (): void => { stream.abort(new TimeoutError(`TURN stream from ${from} outlived ${timeoutMs} ms`)) }
@@ -153,7 +165,7 @@ async function serveTurnStream (stream: Stream, from: PeerId, answerer: TurnAnsw
   }
   let response: TurnResponse
   try {
-    response = await answerer.answer(from, request)
+    response = await answerer.answer(from, request, context)
   } catch (err) {
     log.error('TURN policy failed for %p: %s', from, (err as Error).message)
     response = { ok: false, reason: 'unavailable' }

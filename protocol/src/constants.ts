@@ -8,7 +8,8 @@ export const DOMAIN = {
   manifest: 'openstudio/manifest/v1\u0000',
   invite: 'openstudio/invite/v1\u0000',
   room: 'openstudio/room/v1\u0000',
-  listeners: 'openstudio/listeners/v1\u0000'
+  listeners: 'openstudio/listeners/v1\u0000',
+  callPass: 'openstudio/call-pass/v1\u0000'
 } as const
 
 /** The manifest schema version this code writes and accepts. */
@@ -19,6 +20,8 @@ export const RECORD_VERSION = 1
 export const INVITE_VERSION = 1
 /** The room-control envelope version this code writes and accepts. */
 export const ROOM_VERSION = 1
+/** The call pass version this code writes and accepts. */
+export const CALL_PASS_VERSION = 1
 
 /** Largest encoded manifest, in bytes. */
 export const MAX_MANIFEST_BYTES = 10 * 1024
@@ -26,6 +29,12 @@ export const MAX_MANIFEST_BYTES = 10 * 1024
 export const MAX_RECORD_BYTES = MAX_MANIFEST_BYTES + 256
 /** Largest invite token, as its URL-safe string. */
 export const MAX_INVITE_CHARS = 512
+/** Largest call pass, as its URL-safe string (a pass for the longest peer id is about 260). */
+export const MAX_CALL_PASS_CHARS = 384
+/** Longest raw peer id a call pass names, in bytes (Ed25519 ids are 38, sha256-hashed RSA ids 34). */
+export const CALL_PASS_PEER_MAX_BYTES = 64
+/** How long a call pass the studio signs into its welcome lasts; a resumed call gets a fresh one. */
+export const CALL_PASS_TTL_MS = 15 * 60 * 1000
 /** Largest room-control envelope, in bytes (a snapshot of a full room fits). */
 export const MAX_ROOM_MESSAGE_BYTES = 48 * 1024
 

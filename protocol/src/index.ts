@@ -35,6 +35,9 @@ export {
   type VerifyInviteInit
 } from './invite.ts'
 export {
+  createCallPass, verifyCallPass, type CallPass, type CallPassFailure, type CallPassResult, type CreateCallPassInit, type VerifyCallPassInit
+} from './call-pass.ts'
+export {
   decodeRoomMessage, encodeRoomMessage, roomMessageSchema,
   type ParticipantRecord, type Register, type RoomEvent, type RoomMessage, type RoomMessageType, type RoomSigner,
   type SnapshotState, type Stage, type Stamp

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import { decodeCanonical, encodeCanonical } from './cbor.ts'
-import { MAX_INVITE_CHARS, MAX_ROOM_MESSAGE_BYTES, ROOM_LIMITS } from './constants.ts'
+import { MAX_CALL_PASS_CHARS, MAX_INVITE_CHARS, MAX_ROOM_MESSAGE_BYTES, ROOM_LIMITS } from './constants.ts'
 import { parseOrThrow } from './schema.ts'
 
 /** Largest signalling message: an SDP offer with a few tracks fits in a fraction. */
@@ -30,8 +30,13 @@ export const signalMessageSchema = z.discriminatedUnion('type', [
     /** The caller's audio connection still runs: only the signalling stream is new. */
     resume: z.boolean().optional()
   }),
-  /** The studio's verdict on a hello. */
-  z.strictObject({ type: z.literal('welcome') }),
+  /**
+   * The studio's verdict on a hello. `pass` is a call pass (see call-pass.ts)
+   * the station signed for this caller: relays that serve the station give
+   * TURN credentials to its holder. Every welcome, a resumed call's too,
+   * carries a fresh one.
+   */
+  z.strictObject({ type: z.literal('welcome'), pass: z.string().max(MAX_CALL_PASS_CHARS).optional() }),
   z.strictObject({ type: z.literal('refused'), reason: z.enum(['invite-required', 'invite-invalid', 'invite-expired', 'kicked', 'full', 'not-live']) }),
   /** An SDP offer or answer (or a rollback in perfect negotiation). */
   z.strictObject({ type: z.literal('description'), description: z.strictObject({ type: z.enum(['offer', 'answer', 'pranswer', 'rollback']), sdp: z.string().max(MAX_SDP_CHARS).optional() }) }),

@@ -4,7 +4,7 @@
  * password is padded base64(HMAC-SHA1(shared secret, username)). The relay and coturn
  * share the secret; browsers only ever see credentials that expire.
  *
- * `/openstudio/turn/1`: a peer asks its relay for such credentials with a
+ * `/openstudio/turn/1`: a peer in a call asks a relay for such credentials with a
  * {@link TurnRequest} and gets a {@link TurnResponse}; both are canonical CBOR,
  * size-capped and schema-checked, one length-prefixed message each way.
  */
@@ -13,6 +13,7 @@ import { sha1 } from '@noble/hashes/legacy.js'
 import { base64pad } from 'multiformats/bases/base64'
 import { z } from 'zod'
 import { decodeCanonical, encodeCanonical } from './cbor.ts'
+import { MAX_CALL_PASS_CHARS, MAX_INVITE_CHARS } from './constants.ts'
 import { MalformedError, TooLargeError } from './errors.ts'
 import { parseOrThrow, stationIdSchema, uintSchema } from './schema.ts'
 
@@ -59,10 +60,19 @@ export function isIceUrl (value: string): boolean {
   return value.length <= TURN_LIMITS.urlMax && /^(stun|stuns|turn|turns):[^\s/?#@]+(\?transport=(udp|tcp))?$/.test(value)
 }
 
-/** What a peer in a room asks its relay for: TURN servers to use for that room's calls. */
+/**
+ * What a peer in a call asks a relay for: TURN servers to use for the calls
+ * of one station. The relay grants them when it serves `room` and the
+ * requester is the studio itself, or shows a `pass` the studio signed for it,
+ * or an `invite` the station signed (see docs/turn.md).
+ */
 export const turnRequestSchema = z.strictObject({
-  /** The station whose room topic the requester is subscribed to. */
-  room: stationIdSchema
+  /** The station whose calls the servers are for. */
+  room: stationIdSchema,
+  /** A call pass from the studio's welcome, naming the requester (call-pass.ts). */
+  pass: z.string().min(1).max(MAX_CALL_PASS_CHARS).optional(),
+  /** An invite token of the station (invite.ts), for a peer that has no pass. */
+  invite: z.string().min(1).max(MAX_INVITE_CHARS).optional()
 })
 
 const iceServerSchema = z.strictObject({
@@ -71,8 +81,14 @@ const iceServerSchema = z.strictObject({
   credential: z.string().min(1).max(TURN_LIMITS.credentialMax)
 })
 
-/** Why a relay refused a TURN request. */
-export const TURN_REFUSALS = ['not-in-room', 'malformed', 'rate-limited', 'unavailable'] as const
+/**
+ * Why a relay refused a TURN request: it does not serve the station
+ * (`not-served`: ask a relay of the station), the requester is neither the
+ * studio nor holds a valid pass or invite for it (`no-pass`), the request did
+ * not decode (`malformed`), the peer or its host asked too often
+ * (`rate-limited`), or the relay could not derive credentials (`unavailable`).
+ */
+export const TURN_REFUSALS = ['not-served', 'no-pass', 'malformed', 'rate-limited', 'unavailable'] as const
 
 /** The relay's answer: short-lived credentials, or why not. */
 export const turnResponseSchema = z.discriminatedUnion('ok', [

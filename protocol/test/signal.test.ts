@@ -6,6 +6,7 @@ import { encodeCanonical } from '../src/cbor.ts'
 const messages: SignalMessage[] = [
   { type: 'hello', name: 'Alice from Leeds', invite: 'gwFYVaVhZRsAAAGh' },
   { type: 'welcome' },
+  { type: 'welcome', pass: 'gwFYWKNhZRsAAAGh_jE0gGFw' },
   { type: 'refused', reason: 'invite-expired' },
   { type: 'description', description: { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' } },
   { type: 'description', description: { type: 'rollback' } },
@@ -24,6 +25,7 @@ describe('signalling messages', () => {
     const bad = [
       { type: 'shout' },
       { type: 'welcome', extra: 1 },
+      { type: 'welcome', pass: 'x'.repeat(385) },
       { type: 'description', description: { type: 'offer', sdp: 'x'.repeat(70_000) } },
       { type: 'hello', name: '' },
       { type: 'room', envelope: new Uint8Array(49 * 1024) },

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import {
   decodeTurnRequest, decodeTurnResponse, encodeTurnRequest, encodeTurnResponse, generateStationKey, isIceUrl,
-  MAX_TURN_MESSAGE_BYTES, turnCredentials, type TurnResponse
+  MAX_CALL_PASS_CHARS, MAX_INVITE_CHARS, MAX_TURN_MESSAGE_BYTES, turnCredentials, TURN_REFUSALS, type TurnResponse
 } from '../src/index.ts'
 import { encodeCanonical } from '../src/cbor.ts'
 
@@ -37,14 +37,16 @@ describe('/openstudio/turn/1 messages', () => {
 
   it('round-trips requests, grants and refusals', () => {
     expect(decodeTurnRequest(encodeTurnRequest({ room }))).toEqual({ room })
+    expect(decodeTurnRequest(encodeTurnRequest({ room, pass: 'gwFY', invite: 'gwFYVa' }))).toEqual({ room, pass: 'gwFY', invite: 'gwFYVa' })
     expect(decodeTurnResponse(encodeTurnResponse(grant))).toEqual(grant)
-    for (const reason of ['not-in-room', 'malformed', 'rate-limited', 'unavailable'] as const) {
+    for (const reason of TURN_REFUSALS) {
       expect(decodeTurnResponse(encodeTurnResponse({ ok: false, reason }))).toEqual({ ok: false, reason })
     }
   })
 
   it('refuses requests that are not one valid station id', () => {
-    for (const value of [{}, { room: 'not-a-station' }, { room, extra: 1 }, { room: 42 }, [room], room, null]) {
+    const bounded = [{ room, pass: 'x'.repeat(MAX_CALL_PASS_CHARS + 1) }, { room, invite: 'x'.repeat(MAX_INVITE_CHARS + 1) }, { room, pass: '' }, { room, pass: 7 }]
+    for (const value of [{}, { room: 'not-a-station' }, { room, extra: 1 }, { room: 42 }, [room], room, null, ...bounded]) {
       expectTyped(() => decodeTurnRequest(encodeCanonical(value)))
     }
     expect(() => encodeTurnRequest({ room: 'nope' })).toThrow(expect.objectContaining({ name: 'MalformedError' }))

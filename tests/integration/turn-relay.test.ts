@@ -1,13 +1,17 @@
 /**
  * The relay's room routing and `/openstudio/turn/1`, with real parts: relays
- * on loopback, a real coturn, and client nodes. Peers in a room get
- * credentials that coturn accepts; others are refused; bad streams leave the
- * relay healthy; room topics are routed while a peer is in the room.
+ * on loopback, a real coturn, and client nodes. A relay that serves a station
+ * gives credentials that coturn accepts to the station's own node and to a
+ * peer with a call pass the station signed for it; strangers are refused,
+ * whatever room they are subscribed to; bad streams leave the relay healthy;
+ * room topics are routed while a peer is in the room.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
-import { requestTurnServers, type OpenStudioNode } from '@openstudio/node'
-import { decodeTurnResponse, encodeTurnRequest, generateStationKey, PROTOCOL, TOPIC, type TurnResponse } from '@openstudio/protocol'
+import { openClient, requestTurnServers, type OpenStudioNode } from '@openstudio/node'
+import {
+  CALL_PASS_TTL_MS, createCallPass, decodeRoomMessage, decodeTurnResponse, encodeRoomMessage, encodeTurnRequest, generateStationKey, PROTOCOL, TOPIC, type StationKey, type TurnResponse
+} from '@openstudio/protocol'
 import type { Relay } from '@openstudio/relay'
 import type { Stream } from '@libp2p/interface'
 import { allocate, startCoturn, type Coturn } from '../src/coturn.ts'
@@ -15,11 +19,15 @@ import { clientOf, dhtSize, startRelay, stopAll, subscribeVia, tcpAddr } from '.
 import { waitUntil } from '../src/wait.ts'
 
 const SECRET = 'relay-and-coturn-share-this-too'
+/** Every client here comes from 127.0.0.1, one host: the shared relay's per-host limit must not be what a test meets. */
+const LOOPBACK_HOST_REQUESTS = 1_000
 
 describe('relay TURN credentials and room routing', () => {
   let turn: Coturn
   let relay: Relay
   let plain: Relay
+  /** The station `relay` serves. */
+  const station: StationKey = generateStationKey()
   const clients: OpenStudioNode[] = []
 
   const client = async (through: Relay = relay): Promise<OpenStudioNode> => {
@@ -28,14 +36,15 @@ describe('relay TURN credentials and room routing', () => {
     return node
   }
   const turnUrl = (): string => `turn:127.0.0.1:${turn.port}?transport=udp`
+  const turnInit = (extra: { requestsPerHostPerMinute?: number } = {}): NonNullable<Parameters<typeof startRelay>[0]>['turn'] =>
+    ({ urls: [turnUrl()], secret: new TextEncoder().encode(SECRET), timeoutMs: 1500, requestsPerHostPerMinute: LOOPBACK_HOST_REQUESTS, ...extra })
   const relayAddr = (r: Relay = relay): ReturnType<typeof multiaddr> => multiaddr(tcpAddr(r))
+  /** What the studio puts in its welcome to `node`. */
+  const passFor = (node: OpenStudioNode, key: StationKey = station): string => createCallPass(key, { peer: node.peerId.toString(), expiresAt: Date.now() + CALL_PASS_TTL_MS })
 
   beforeAll(async () => {
     turn = await startCoturn(SECRET)
-    relay = await startRelay({
-      http: { host: '127.0.0.1', port: 0 },
-      turn: { urls: [turnUrl()], secret: new TextEncoder().encode(SECRET), timeoutMs: 1500 }
-    })
+    relay = await startRelay({ http: { host: '127.0.0.1', port: 0 }, turn: turnInit(), stations: [station.id] })
     plain = await startRelay({ bootstrap: [tcpAddr(relay)] })
     await waitUntil('the two relays to know each other as DHT servers', () => dhtSize(relay.node) > 0 && dhtSize(plain.node) > 0)
   })
@@ -53,11 +62,14 @@ describe('relay TURN credentials and room routing', () => {
     return res.json() as Promise<{ status: string, rooms: number, turn: boolean }>
   }
 
-  it('gives a peer in a room credentials that allocate on coturn', async () => {
-    const room = generateStationKey().id
+  async function metrics (): Promise<string> {
+    const { host, port } = relay.httpAddress ?? { host: '', port: 0 }
+    return (await fetch(`http://${host}:${port}/metrics`)).text()
+  }
+
+  it('gives a peer with a pass the station signed credentials that allocate on coturn', async () => {
     const caller = await client()
-    await subscribeVia(caller, relay, TOPIC.room(room))
-    const granted = await requestTurnServers(caller, relay.node.peerId, room)
+    const granted = await requestTurnServers(caller, relay.node.peerId, station.id, { pass: passFor(caller) })
     expect(granted.iceServers).toHaveLength(1)
     const [server] = granted.iceServers
     expect(server?.urls).toEqual([turnUrl()])
@@ -66,41 +78,72 @@ describe('relay TURN credentials and room routing', () => {
     expect(await allocate(turn, server?.username ?? '', server?.credential ?? '')).toBe(0)
   })
 
-  it('refuses a peer that is not in the room', async () => {
-    const room = generateStationKey().id
-    const outsider = await client()
-    // In another room: that does not count.
-    await subscribeVia(outsider, relay, TOPIC.room(generateStationKey().id))
-    await expect(requestTurnServers(outsider, relayAddr(), room)).rejects.toMatchObject({ name: 'TurnRefusedError', reason: 'not-in-room' })
+  it("gives the station's own node credentials without a pass", async () => {
+    const studio = await openClient({ bootstrap: [tcpAddr(relay)], allowPrivate: true, stationKey: station })
+    clients.push(studio)
+    expect(studio.peerId.toString()).toBe(station.id)
+    const granted = await requestTurnServers(studio, relayAddr(), station.id)
+    expect(granted.iceServers[0]?.username).toBe(`${granted.expiresAt}:${station.id}`)
+    expect(await allocate(turn, granted.iceServers[0]?.username ?? '', granted.iceServers[0]?.credential ?? '')).toBe(0)
+  })
+
+  it('refuses a stranger subscribed to a made-up room: the relay does not serve it', async () => {
+    const madeUp = generateStationKey()
+    const stranger = await client()
+    await subscribeVia(stranger, relay, TOPIC.room(madeUp.id))
+    await expect(requestTurnServers(stranger, relayAddr(), madeUp.id)).rejects.toMatchObject({ name: 'TurnRefusedError', reason: 'not-served' })
+    // Even with a pass it signed for itself: its made-up station is not served here.
+    await expect(requestTurnServers(stranger, relayAddr(), madeUp.id, { pass: passFor(stranger, madeUp) })).rejects.toMatchObject({ name: 'TurnRefusedError', reason: 'not-served' })
+  })
+
+  it('refuses a stranger asking about a served station without a pass of its own', async () => {
+    const stranger = await client()
+    // In the room: that does not count.
+    await subscribeVia(stranger, relay, TOPIC.room(station.id))
+    await expect(requestTurnServers(stranger, relayAddr(), station.id)).rejects.toMatchObject({ name: 'TurnRefusedError', reason: 'no-pass' })
+    // Someone else's pass, or one signed by a key that is not the station's.
+    const other = await client()
+    await expect(requestTurnServers(stranger, relayAddr(), station.id, { pass: passFor(other) })).rejects.toMatchObject({ name: 'TurnRefusedError', reason: 'no-pass' })
+    await expect(requestTurnServers(stranger, relayAddr(), station.id, { pass: passFor(stranger, generateStationKey()) })).rejects.toMatchObject({ name: 'TurnRefusedError', reason: 'no-pass' })
   })
 
   it('a relay without TURN does not offer the protocol', async () => {
     expect(plain.node.getProtocols()).not.toContain(PROTOCOL.turn)
     expect(relay.node.getProtocols()).toContain(PROTOCOL.turn)
-    const room = generateStationKey().id
     const caller = await client(plain)
-    await subscribeVia(caller, plain, TOPIC.room(room))
-    await expect(requestTurnServers(caller, plain.node.peerId, room)).rejects.toMatchObject({ name: 'TurnUnavailableError' })
+    await expect(requestTurnServers(caller, plain.node.peerId, station.id, { pass: passFor(caller) })).rejects.toMatchObject({ name: 'TurnUnavailableError' })
   })
 
   it('limits each peer to a few requests a minute, and counts grants and refusals', async () => {
-    const room = generateStationKey().id
     const eager = await client()
-    await subscribeVia(eager, relay, TOPIC.room(room))
-    for (let i = 0; i < 6; i++) await requestTurnServers(eager, relay.node.peerId, room)
-    await expect(requestTurnServers(eager, relay.node.peerId, room)).rejects.toMatchObject({ name: 'TurnRefusedError', reason: 'rate-limited' })
-    const { host, port } = relay.httpAddress ?? { host: '', port: 0 }
-    const metrics = await (await fetch(`http://${host}:${port}/metrics`)).text()
-    expect(Number(/openstudio_relay_turn_requests_total\{result="granted"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(7)
-    expect(metrics).toMatch(/openstudio_relay_turn_requests_total\{result="rate-limited"\} [1-9]/)
-    expect(metrics).toMatch(/openstudio_relay_turn_requests_total\{result="not-in-room"\} [1-9]/)
-    expect(metrics).toMatch(/openstudio_relay_rooms \d+/)
+    const pass = passFor(eager)
+    for (let i = 0; i < 6; i++) await requestTurnServers(eager, relay.node.peerId, station.id, { pass })
+    await expect(requestTurnServers(eager, relay.node.peerId, station.id, { pass })).rejects.toMatchObject({ name: 'TurnRefusedError', reason: 'rate-limited' })
+    const text = await metrics()
+    expect(Number(/openstudio_relay_turn_requests_total\{result="granted"\} (\d+)/.exec(text)?.[1])).toBeGreaterThanOrEqual(8)
+    for (const result of ['rate-limited', 'not-served', 'no-pass']) expect(text).toMatch(new RegExp(`openstudio_relay_turn_requests_total\\{result="${result}"\\} [1-9]`))
+    expect(text).toMatch(/openstudio_relay_turn_requests_total\{result="host-rate-limited"\} 0/)
+    // The relay's one refusal counter has them too.
+    expect(text).toMatch(/openstudio_relay_refused_total\{resource="turn",reason="no-pass"\} [1-9]/)
+    expect(text).toMatch(/openstudio_relay_rooms \d+/)
+  })
+
+  it('limits each host, whatever its peer ids', async () => {
+    const strict = await startRelay({ turn: turnInit({ requestsPerHostPerMinute: 2 }), stations: ['*'] })
+    try {
+      // Three peers, each with its own valid pass, all from 127.0.0.1.
+      const peers = [await client(strict), await client(strict), await client(strict)]
+      const ask = async (peer: OpenStudioNode): Promise<string> =>
+        requestTurnServers(peer, strict.node.peerId, station.id, { pass: passFor(peer) }).then(() => 'granted', (err: Error & { reason?: string }) => err.reason ?? err.name)
+      expect([await ask(peers[0] as OpenStudioNode), await ask(peers[1] as OpenStudioNode), await ask(peers[2] as OpenStudioNode)]).toEqual(['granted', 'granted', 'rate-limited'])
+      expect(await strict.refusals.counts()).toMatchObject({ 'turn/host-rate-limited': 1 })
+    } finally {
+      await strict.stop()
+    }
   })
 
   it('answers garbage and oversized requests with "malformed", cuts off stalled ones, and stays healthy', async () => {
-    const room = generateStationKey().id
     const prober = await client()
-    await subscribeVia(prober, relay, TOPIC.room(room))
 
     // A well-framed request whose bytes are not CBOR.
     const garbage = await prober.dialProtocol(relayAddr(), PROTOCOL.turn)
@@ -110,7 +153,7 @@ describe('relay TURN credentials and room routing', () => {
 
     // A well-formed CBOR map that is not a TURN request.
     const wrongShape = await prober.dialProtocol(relayAddr(), PROTOCOL.turn)
-    const notARequest = encodeTurnRequest({ room }).map((b, i) => i === 2 ? b ^ 0x01 : b)
+    const notARequest = encodeTurnRequest({ room: station.id }).map((b, i) => i === 2 ? b ^ 0x01 : b)
     wrongShape.send(Uint8Array.of(notARequest.length, ...notARequest))
     await wrongShape.close()
     expect(await readResponse(wrongShape)).toEqual({ ok: false, reason: 'malformed' })
@@ -130,7 +173,7 @@ describe('relay TURN credentials and room routing', () => {
     await waitUntil('the relay to cut off a stalled TURN stream', () => stalled.status !== 'open', 10_000)
 
     expect((await health()).status).toBe('ok')
-    const granted = await requestTurnServers(prober, relay.node.peerId, room)
+    const granted = await requestTurnServers(prober, relay.node.peerId, station.id, { pass: passFor(prober) })
     expect(await allocate(turn, granted.iceServers[0]?.username ?? '', granted.iceServers[0]?.credential ?? '')).toBe(0)
   })
 
@@ -203,16 +246,22 @@ describe('relay TURN credentials and room routing', () => {
 
 /** Publishes on `topic` from `from` until `to` receives one message (a mesh forms within a heartbeat); returns its text. */
 async function deliver (from: OpenStudioNode, to: OpenStudioNode, topic: string): Promise<string> {
+  // Relays forward only signed room messages for the topic's station: send joins signed by a key of the sender's.
+  const room = topic.slice(TOPIC.room('').length)
+  const signer = generateStationKey()
   let got: string | undefined
   const onMessage = (event: CustomEvent<{ topic: string, data: Uint8Array }>): void => {
-    if (event.detail.topic === topic) got ??= new TextDecoder().decode(event.detail.data)
+    if (event.detail.topic !== topic) return
+    const decoded = decodeRoomMessage(event.detail.data, room)
+    if (decoded.ok && decoded.value.message.type === 'join') got ??= decoded.value.message.name
   }
   to.services.pubsub.addEventListener('message', onMessage)
   try {
     let n = 0
     return await waitUntil(`a message on ${topic} to reach ${to.peerId.toString()}`, async () => {
       if (got !== undefined) return got
-      await from.services.pubsub.publish(topic, new TextEncoder().encode(`on air ${n++}`))
+      await from.services.pubsub.publish(topic, encodeRoomMessage(signer, { room, clock: n + 1, message: { type: 'join', name: `on air ${n}` } }))
+      n++
       return got
     })
   } finally {

@@ -1,9 +1,9 @@
 /**
  * The live studio fixture, shared by the end-to-end test and the studio
- * benchmark: a real coturn, two real relays (the first serves the built app
- * with TURN credentials for rooms), Debian's Chromium with a chosen tone as
- * its fake microphone, a station made in the browser with its studio open,
- * and callers dialing it from the call page.
+ * benchmark: a real coturn, two real relays (the first serves the built app;
+ * both serve any station, so its calls get TURN credentials), Debian's
+ * Chromium with a chosen tone as its fake microphone, a station made in the
+ * browser with its studio open, and callers dialing it from the call page.
  */
 import { execFileSync } from 'node:child_process'
 import { setTimeout as hold } from 'node:timers/promises'
@@ -60,9 +60,10 @@ export async function startStudioFixture (init: StudioFixtureInit = {}): Promise
   try {
     coturn = await startCoturn(secret)
     const turn = { urls: [`turn:127.0.0.1:${coturn.port}?transport=udp`], secret: new TextEncoder().encode(secret) }
-    const first = await startRelay({ http: { host: '127.0.0.1', port: 0 }, appDir: APP_DIR, turn, program: init.program })
+    // Both relays serve every station ('*'): TURN credentials go only to the calls of stations a relay serves.
+    const first = await startRelay({ http: { host: '127.0.0.1', port: 0 }, appDir: APP_DIR, turn, stations: ['*'], program: init.program })
     relays.push(first)
-    relays.push(await startRelay({ bootstrap: [tcpAddr(first)], turn }))
+    relays.push(await startRelay({ bootstrap: [tcpAddr(first)], turn, stations: ['*'] }))
     return {
       dir,
       coturn,

@@ -140,7 +140,10 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     // A join keeps a returning caller's place (on air, say): the producer owns the stage.
     await this.sendRoom({ type: 'join', name: this.init.name })
     await this.sendRoom({ type: 'snapshot-request' })
-    this.iceServers ??= await turnServersFor(node, this.network.config?.relays ?? [], this.init.stationId, this.init.iceTransportPolicy ?? 'all', this.shutdown.signal)
+    // The station's relays serve it, so they come first; the welcome's pass opens their TURN (an invite, for a studio that sends none).
+    const relays = [...manifest.relays, ...this.network.config?.relays ?? []]
+    const credentials = answer.pass === undefined ? { invite: this.init.invite } : { pass: answer.pass }
+    this.iceServers ??= await turnServersFor(node, relays, this.init.stationId, this.init.iceTransportPolicy ?? 'all', { ...credentials, signal: this.shutdown.signal })
     if (resume && this.negotiation !== undefined) {
       // Only the signalling was lost (a relayed connection reached its limit, say): the audio never stopped.
       this.negotiation.setSend(async (m) => { await channel.send(m) })

@@ -7,7 +7,7 @@
 import { logger } from '@libp2p/logger'
 import { handleSignal, RoomChannel, type SignalChannel } from '@openstudio/network'
 import {
-  createInvite, INVITE_NONCE_BYTES, participantsOf, planMix, snapshotOf, verifyInvite,
+  CALL_PASS_TTL_MS, createCallPass, createInvite, INVITE_NONCE_BYTES, participantsOf, planMix, snapshotOf, verifyInvite,
   type InviteRole, type MixParticipant, type ParticipantView, type RoomMessage, type RoomState, type StationKey
 } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
@@ -191,7 +191,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         await channel.close()
         return
       }
-      await channel.send({ type: 'welcome' })
+      // The pass gets the caller TURN credentials from the station's relays; a resumed call gets a fresh one.
+      await channel.send({ type: 'welcome', pass: createCallPass(this.init.key, { peer, expiresAt: Date.now() + CALL_PASS_TTL_MS }) })
       const existing = this.links.get(peer)
       if (hello.resume === true && existing?.connected === true) {
         log('%s is back on a new signalling stream; the call goes on', peer)
