@@ -17,7 +17,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           sequence: { groupOrder: 1 },
-          include: ['tests/integration/**/*.test.ts'],
+          include: ['tests/integration/**/*.test.ts', 'tests/adversarial/**/*.test.ts'],
           setupFiles: ['tests/src/setup-node.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,

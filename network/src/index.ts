@@ -18,25 +18,31 @@
 export * from './errors.ts'
 export {
   createOpenStudioNode, privateAddressGater,
-  type OpenStudioNode, type OpenStudioNodeInit, type OpenStudioServices, type RelayServerInit
+  type InboundLimitsInit, type OpenStudioNode, type OpenStudioNodeInit, type OpenStudioServices, type RelayServerInit
 } from './libp2p/create-node.ts'
-export { DHT_DATASTORE_PREFIX, DIRECTORY_READER_K, PING_TIMEOUT_MIN_MS, RELAY_SERVER_DEFAULTS } from './libp2p/constants.ts'
+export { DHT_DATASTORE_PREFIX, DIRECTORY_READER_K, GOSSIP_SCORE, INBOUND_LIMITS_DEFAULTS, PING_TIMEOUT_MIN_MS, RELAY_SERVER_DEFAULTS } from './libp2p/constants.ts'
+export { HostLimitError, HostLimits, type HostLimitsInit, type HostRefusal } from './libp2p/host-limits.ts'
 export { connectToRelays, type ConnectInit } from './libp2p/connect.ts'
 export { hostOf } from './libp2p/host.ts'
 export { generateKeyPair, libp2pKeyOf, privateKeyFromProtobuf, privateKeyToProtobuf } from './libp2p/keys.ts'
 export { recordRules, selectRecord, storedProviders, storedRecords, type RecordRules, type RecordStore, type StoreQuery, type StoredRecord } from './libp2p/dht-records.ts'
 export { createRecordCache, recordCache, validateRecordCached, type RecordCache } from './libp2p/record-cache.ts'
+export {
+  directoryValidator, gossipScoreParams, releaseRoomTopic, roomValidator, RoomRejections, validateDirectoryData, validateGossip, validateRoomData,
+  validateRoomTopic, DIRECTORY_MESSAGE_MAX_BYTES, ROOM_TOPIC_MESSAGE_MAX_BYTES,
+  type GossipValidationInit, type RoomRejectionsInit, type RoomValidatorInit
+} from './libp2p/gossip-validation.ts'
 export { publishStation, type PublishInit, type PublishResult, type PublishStep } from './station/publish.ts'
 export { Republisher, REPUBLISH_DEFAULTS, type RepublisherEvents, type RepublisherInit } from './station/republisher.ts'
 export { resolveStation, RESOLVE_TIMEOUT_MS, type ResolveInit, type ResolvedStation } from './station/resolve.ts'
 export { byName, keep, listDirectory, LIST_DEFAULTS, type DirectoryComponents, type ListInit } from './directory/list.ts'
 export { fetchSnapshot, handleRecords, RECORDS_DEFAULTS, type FetchSnapshotInit, type SnapshotItem, type SnapshotSource } from './directory/records.ts'
-export { DirectoryWatcher, type DirectoryWatcherEvents } from './directory/watcher.ts'
+export { DIRECTORY_WATCHER_MAX_STATIONS, DirectoryWatcher, type DirectoryWatcherComponents, type DirectoryWatcherEvents, type DirectoryWatcherInit } from './directory/watcher.ts'
 export { connectionKind, handlePing, pingStation, PING_MAX_BYTES, type ConnectionKind, type PingInit } from './ping.ts'
 export { dialStation, DIAL_DEFAULTS, stationAddresses, type DialedStation, type DialInit } from './dial.ts'
 export { handleSignal, openSignal, SignalChannel, SIGNAL_DEFAULTS } from './signal/channel.ts'
 export { RoomChannel, type RoomChannelComponents, type RoomChannelEvents } from './room/channel.ts'
-export { handleTurn, requestTurnServers, TURN_DEFAULTS, type HandleTurnInit, type IceServer, type TurnAnswerer, type TurnRejection, type TurnRequestInit, type TurnServers } from './turn.ts'
+export { handleTurn, requestTurnServers, TURN_DEFAULTS, type HandleTurnInit, type IceServer, type TurnAnswerer, type TurnRejection, type TurnRequestContext, type TurnRequestInit, type TurnServers } from './turn.ts'
 export {
   handleProgram, PROGRAM_DEFAULTS, ProgramSender,
   type HandleProgramInit, type OpenProgramInit, type ProgramIngest, type ProgramRejection, type ProgramReply, type ProgramSenderEvents,

@@ -3,15 +3,22 @@ import { collectMultiaddr } from '@openstudio/node/cli'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
+import { logger } from '@libp2p/logger'
+import { Counter } from 'prom-client'
 import { isIceUrl, isStationId } from '@openstudio/protocol'
 import { Relay } from './relay.ts'
-import { DEFAULT_LISTEN, DEFAULT_MAX_ROOMS } from './constants.ts'
+import { DEFAULT_LISTEN, DEFAULT_MAX_ROOMS, RESERVATION_POLICY_DEFAULTS, ROOM_POLICY_DEFAULTS } from './constants.ts'
+import { INBOUND_LIMITS_DEFAULTS } from '@openstudio/node'
+import { isIP } from 'node:net'
 import { readTurnSecret, TurnConfigError, type TurnInit } from './turn.ts'
 import { ProgramConfigError, type ProgramInit } from './program.ts'
 import { readSecretFile } from './secret-file.ts'
+import { MetricsConfigError } from './http.ts'
 
 /** Where `npm run build -w browser` puts the web app. */
 const BUILT_APP = fileURLToPath(new URL('../../browser/dist', import.meta.url))
+
+const log = logger('openstudio:relay')
 
 interface RelayOptions {
   app?: string
@@ -19,11 +26,18 @@ interface RelayOptions {
   bootstrap?: string[]
   announce?: string[]
   http?: { host: string, port: number }
+  metrics?: { host: string, port: number }
+  metricsTokenFile?: string
   data?: string
   allowPrivate?: boolean
   maxReservations?: number
   reservationTtl?: number
   maxRooms?: number
+  maxConnections?: number
+  maxConnectionsPerHost?: number
+  maxReservationsPerHost?: number
+  maxRoomsPerHost?: number
+  trustedProxy?: string[]
   turnUrl?: string[]
   turnSecretFile?: string
   station?: string[]
@@ -31,6 +45,7 @@ interface RelayOptions {
   icecastPasswordFile?: string
   mount?: string
   programBuffer?: number
+  programBufferBytes?: number
   icecastPublic?: boolean
   icecastPublicUrl?: string
 }
@@ -42,12 +57,19 @@ export function relayCommand (): Command {
     .addOption(new Option('--bootstrap <multiaddr>', 'another relay to join (repeatable)').env('OPENSTUDIO_BOOTSTRAP').argParser(collectMultiaddr))
     .addOption(new Option('--announce <multiaddr>', 'public address to announce instead of the listen addresses (repeatable)').env('OPENSTUDIO_ANNOUNCE').argParser(collectMultiaddr))
     .option('--http <host:port>', 'serve /health and /metrics here', parseHostPort)
+    .option('--metrics <host:port>', 'serve /metrics only here, on a server of its own (--http then answers 404 for it)', parseHostPort)
+    .addOption(new Option('--metrics-token-file <file>', 'file holding a token that /metrics requires as Authorization: Bearer <token>').env('OPENSTUDIO_METRICS_TOKEN_FILE'))
     .option('--data <dir>', 'keep the relay identity and DHT records in this directory')
     .option('--app <dir>', 'serve the web app from this directory over --http (default: the built app, if present)')
     .option('--allow-private', 'keep loopback and LAN addresses (needed on loopback and LANs)')
     .option('--max-reservations <n>', 'circuit relay reservations held at once (default 512)', parsePositive)
     .option('--reservation-ttl <seconds>', 'how long a reservation lasts (default 600)', parsePositive)
     .option('--max-rooms <n>', `room topics routed at once (default ${DEFAULT_MAX_ROOMS})`, parsePositive)
+    .option('--max-connections <n>', `inbound and outbound connections at once (default ${INBOUND_LIMITS_DEFAULTS.maxConnections})`, parsePositive)
+    .option('--max-connections-per-host <n>', `connections from one IP address (IPv6: one /64) at once (default ${INBOUND_LIMITS_DEFAULTS.maxPerHost})`, parsePositive)
+    .option('--max-reservations-per-host <n>', `circuit relay reservations one host may hold (default ${RESERVATION_POLICY_DEFAULTS.maxPerHost})`, parsePositive)
+    .option('--max-rooms-per-host <n>', `room topics the peers of one host may open (default ${ROOM_POLICY_DEFAULTS.perHost})`, parsePositive)
+    .addOption(new Option('--trusted-proxy <ip>', 'an address no per-host limit applies to, such as a reverse proxy on this host (repeatable)').env('OPENSTUDIO_TRUSTED_PROXY').argParser(collectIp))
     .addOption(new Option('--turn-url <url>', 'a URL of the coturn sharing --turn-secret-file, handed to peers in a room, e.g. turn:turn.example.org:3478?transport=udp (repeatable)')
       .env('OPENSTUDIO_TURN_URL').argParser(collectTurnUrl))
     .addOption(new Option('--turn-secret-file <file>', "file holding coturn's static-auth-secret (TURN is off without it)").env('OPENSTUDIO_TURN_SECRET_FILE'))
@@ -56,6 +78,7 @@ export function relayCommand (): Command {
     .addOption(new Option('--icecast-password-file <file>', "file holding Icecast's source password").env('OPENSTUDIO_ICECAST_PASSWORD_FILE'))
     .addOption(new Option('--mount <path>', 'the Icecast mount the program goes to (default /live.ogg)').env('OPENSTUDIO_MOUNT').argParser(parseMount))
     .option('--program-buffer <seconds>', 'audio kept to replay after an Icecast outage (default 30)', parsePositive)
+    .option('--program-buffer-bytes <n>', 'memory the replay buffer may hold, in bytes; it bounds pages that claim no audio (default: --program-buffer at 320 kb/s, 2.1 MiB for 30 s)', parsePositive)
     .addOption(new Option('--icecast-public-url <url>', 'Icecast as listeners reach it, e.g. https://stream.example.org (default: --icecast)').env('OPENSTUDIO_ICECAST_PUBLIC_URL').argParser(parsePublicUrl))
     .option('--icecast-public', 'ask Icecast to list open stations in public directories (Ice-Public)')
     .action(async (opts: RelayOptions) => {
@@ -66,10 +89,19 @@ export function relayCommand (): Command {
         bootstrap: opts.bootstrap,
         announce: opts.announce,
         http: opts.http,
+        metrics: opts.metrics,
+        metricsToken: opts.metricsTokenFile === undefined || opts.metricsTokenFile.trim() === ''
+          ? undefined
+          : await readSecretFile(opts.metricsTokenFile, 'metrics token file', MetricsConfigError),
         dataDir: opts.data,
         appDir: opts.app ?? (existsSync(BUILT_APP) ? BUILT_APP : undefined),
         allowPrivate: opts.allowPrivate === true,
         maxRooms: opts.maxRooms,
+        limits: {
+          inbound: { maxConnections: opts.maxConnections, maxPerHost: opts.maxConnectionsPerHost, exemptHosts: opts.trustedProxy },
+          reservationsPerHost: opts.maxReservationsPerHost,
+          roomsPerHost: opts.maxRoomsPerHost
+        },
         turn,
         program,
         stations: opts.station,
@@ -78,6 +110,21 @@ export function relayCommand (): Command {
           reservationTtlMs: opts.reservationTtl === undefined ? undefined : opts.reservationTtl * 1000
         }
       })
+      // The last line of defence, not the design: every request and message
+      // handler catches its own errors and refuses what it cannot serve. An
+      // error that still escapes is a bug; it is logged and counted, and the
+      // relay keeps serving its other peers instead of exiting.
+      const uncaught = new Counter({
+        name: 'openstudio_relay_uncaught_errors_total',
+        help: 'Errors no handler caught (bugs): logged, and the relay kept serving',
+        registers: [relay.registry]
+      })
+      const onUncaught = (err: unknown): void => {
+        uncaught.inc()
+        log.error('uncaught error, relay keeps serving: %s', err instanceof Error ? err.stack ?? err.message : String(err))
+      }
+      process.on('uncaughtException', onUncaught)
+      process.on('unhandledRejection', onUncaught)
       // Handlers go in before `ready`, so a signal sent right after it stops the relay cleanly.
       const stopped = new Promise<void>((resolve) => {
         const shutdown = (signal: string): void => {
@@ -94,10 +141,14 @@ export function relayCommand (): Command {
       for (const addr of relay.multiaddrs) process.stdout.write(`listening ${addr}\n`)
       const http = relay.httpAddress
       if (http !== undefined) process.stdout.write(`http http://${http.host}:${http.port}\n`)
+      const metrics = relay.metricsAddress
+      if (metrics !== undefined) process.stdout.write(`metrics http://${metrics.host}:${metrics.port}/metrics\n`)
       for (const url of turn?.urls ?? []) process.stdout.write(`turn ${url}\n`)
       if (program !== undefined) process.stdout.write(`program ${program.icecastUrl}${program.mount ?? ''} for ${program.stations.join(', ')}\n`)
       process.stdout.write('ready\n')
       await stopped
+      process.off('uncaughtException', onUncaught)
+      process.off('unhandledRejection', onUncaught)
     })
 }
 
@@ -106,6 +157,13 @@ function parseHostPort (value: string): { host: string, port: number } {
   const port = Number(match?.groups?.port)
   if (match?.groups?.host === undefined || port > 65535) throw new InvalidArgumentError('expected HOST:PORT, such as 127.0.0.1:8080')
   return { host: match.groups.host.replace(/^\[|\]$/g, ''), port }
+}
+
+/** Repeatable IP addresses; one value (an environment variable) may hold several, separated by commas or spaces. */
+function collectIp (value: string, previous: string[] = []): string[] {
+  const ips = value.split(/[\s,]+/).filter((v) => v !== '')
+  for (const ip of ips) if (isIP(ip) === 0) throw new InvalidArgumentError(`not an IP address: ${ip}`)
+  return [...previous, ...ips]
 }
 
 function parsePositive (value: string): number {
@@ -187,6 +245,7 @@ async function programOptions (opts: RelayOptions): Promise<ProgramInit | undefi
     mount: opts.mount,
     publicUrl: opts.icecastPublicUrl,
     bufferMs: opts.programBuffer === undefined ? undefined : opts.programBuffer * 1000,
+    bufferBytes: opts.programBufferBytes,
     public: opts.icecastPublic === true
   }
 }

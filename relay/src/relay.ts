@@ -12,14 +12,18 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import {
-  createOpenStudioNode, DHT_DATASTORE_PREFIX, DirectoryWatcher, generateKeyPair, handleRecords, storedProviders, storedRecords, type OpenStudioNode, type RelayServerInit
+  createOpenStudioNode, DHT_DATASTORE_PREFIX, DirectoryWatcher, generateKeyPair, handleRecords, hostOf, privateAddressGater, RELAY_SERVER_DEFAULTS, storedProviders, storedRecords,
+  type InboundLimitsInit, type OpenStudioNode, type RelayServerInit
 } from '@openstudio/node'
 import { LevelDatastore } from 'datastore-level'
 import { MemoryDatastore } from 'datastore-core'
 import { Gauge, Registry } from 'prom-client'
-import { DEFAULT_LISTEN, MAX_BOOTSTRAP_OTHERS } from './constants.ts'
+import { DEFAULT_LISTEN, RECORD_COUNT_REFRESH_MS, RESERVATION_POLICY_DEFAULTS } from './constants.ts'
+import { ReservationPolicy } from './reservations.ts'
+import { BootstrapChecker, isWebSocketAddr, type BootstrapCandidate } from './bootstrap.ts'
+import { multiaddr } from '@multiformats/multiaddr'
 import { PROTOCOL } from '@openstudio/protocol'
-import { startHttp } from './http.ts'
+import { startHttp, startMetricsHttp, stopHttp } from './http.ts'
 import { loadOrCreateRelayKey } from './identity.ts'
 import { RoomRouter } from './rooms.ts'
 import { ListenerAnnouncer } from './listeners.ts'
@@ -41,6 +45,10 @@ export interface RelayInit {
   bootstrap?: string[]
   /** Serve `/health` and `/metrics` here. @default no HTTP server */
   http?: { host: string, port: number }
+  /** Serve `/metrics` only here, on a server of its own; `http` then answers 404 for it. @default on `http` */
+  metrics?: { host: string, port: number }
+  /** Require `Authorization: Bearer <token>` for `/metrics`, wherever it is served. @default no token */
+  metricsToken?: string
   /** Keep the identity and DHT records here across restarts. @default in memory */
   dataDir?: string
   /** Keep loopback and LAN addresses (loopback tests, LANs). @default false */
@@ -63,6 +71,22 @@ export interface RelayInit {
    * studios get reserved capacity. @default none
    */
   stations?: string[]
+  /** Limits on what strangers may hold here, beyond `relayServer` and `maxRooms`. See docs/relay-limits.md. */
+  limits?: RelayLimitsInit
+}
+
+/** A relay's limits per host and in total. Every field has a default in constants.ts. */
+export interface RelayLimitsInit {
+  /** Inbound connections, in all and per host. @default INBOUND_LIMITS_DEFAULTS */
+  inbound?: Omit<InboundLimitsInit, 'onRefuse'>
+  /** Circuit relay reservations one host may hold. @default RESERVATION_POLICY_DEFAULTS.maxPerHost */
+  reservationsPerHost?: number
+  /** Reservation slots kept for the served stations' studios. @default RESERVATION_POLICY_DEFAULTS.reservedForStations */
+  reservationsForStations?: number
+  /** Room topics one peer may open. @default ROOM_POLICY_DEFAULTS.perPeer */
+  roomsPerPeer?: number
+  /** Room topics the peers of one host may open. @default ROOM_POLICY_DEFAULTS.perHost */
+  roomsPerHost?: number
 }
 
 /** What a browser needs to join the network through this relay. */
@@ -76,8 +100,8 @@ export interface BootstrapInfo {
 export interface RelayHealth {
   status: 'ok'
   peerId: string
-  addresses: string[]
   peers: number
+  /** Station records stored, counted at most every RECORD_COUNT_REFRESH_MS. */
   records: number
   reservations: number
   stationsHeard: number
@@ -94,6 +118,9 @@ export interface RelayHealth {
 
 export class Relay {
   private server?: Server
+  private metricsServer?: Server
+  /** The last DHT record count, when it was taken, and the count under way (one at a time). */
+  private records: { count?: number, countedAt: number, counting?: Promise<void> } = { countedAt: 0 }
   private stopped = false
   private readonly startedAt = Date.now()
 
@@ -106,7 +133,8 @@ export class Relay {
     readonly turn: TurnService | undefined,
     readonly program: ProgramService | undefined,
     readonly stations: ServedStations,
-    readonly refusals: Refusals & { counts: () => Promise<Record<string, number>> }
+    readonly refusals: Refusals & { counts: () => Promise<Record<string, number>> },
+    private readonly bootstrapCheck: BootstrapChecker
   ) {}
 
   /** Creates and starts a relay; rolls back on failure. */
@@ -125,6 +153,9 @@ export class Relay {
     let node: OpenStudioNode | undefined
     let rooms: RoomRouter | undefined
     let program: ProgramService | undefined
+    const servers: Server[] = []
+    let reservationPolicy: ReservationPolicy | undefined
+    let bootstrapCheck: BootstrapChecker | undefined
     try {
       node = await createOpenStudioNode({
         privateKey,
@@ -136,34 +167,87 @@ export class Relay {
         dhtMode: 'server',
         relayServer: init.relayServer ?? {},
         transports: [tcp(), webSockets(), circuitRelayTransport()],
-        metrics: prometheusMetrics({ registry, collectDefaultMetrics: true })
+        metrics: prometheusMetrics({ registry, collectDefaultMetrics: true }),
+        inboundLimits: { ...init.limits?.inbound, onRefuse: (reason) => { refusals.refuse('connection', reason) } },
+        connectionGater: {
+          ...privateAddressGater(init.allowPrivate ?? false),
+          denyInboundRelayReservation: async (peer) => reservationPolicy?.deny(peer) ?? true
+        }
       })
+      const started = node
+      reservationPolicy = new ReservationPolicy({
+        reservations: () => started.services.relay?.reservations,
+        connections: (peer) => started.getConnections(peer),
+        stations,
+        refusals
+      }, {
+        maxReservations: init.relayServer?.maxReservations ?? RELAY_SERVER_DEFAULTS.maxReservations,
+        maxPerHost: init.limits?.reservationsPerHost ?? RESERVATION_POLICY_DEFAULTS.maxPerHost,
+        reservedForStations: init.limits?.reservationsForStations ?? RESERVATION_POLICY_DEFAULTS.reservedForStations
+      })
+      const policy = reservationPolicy
+      node.addEventListener('peer:disconnect', (event) => { policy.handlePeerGone(event.detail) })
       const directory = new DirectoryWatcher(node.services)
       directory.start()
       // Readers list the directory from this relay's records and providers instead of a provider query and one DHT get per station.
       const store = { datastore, prefix: DHT_DATASTORE_PREFIX }
       await handleRecords(node, { records: (signal) => storedRecords(store, signal), providers: (cid, signal) => storedProviders(store, cid, signal) })
-      rooms = new RoomRouter({ pubsub: node.services.pubsub, events: node }, { maxRooms: init.maxRooms })
+      rooms = new RoomRouter({
+        pubsub: node.services.pubsub,
+        events: node,
+        hostOf: (peer) => {
+          const direct = started.getConnections(peer).find((c) => c.limits === undefined)
+          return direct === undefined ? undefined : hostOf(direct.remoteAddr)
+        },
+        stations,
+        refusals
+      }, { maxRooms: init.maxRooms, roomsPerPeer: init.limits?.roomsPerPeer, roomsPerHost: init.limits?.roomsPerHost })
       rooms.start()
-      const turn = init.turn === undefined ? undefined : new TurnService({ registrar: node, pubsub: node.services.pubsub }, init.turn)
+      const turn = init.turn === undefined ? undefined : new TurnService({ registrar: node, stations, refusals }, init.turn)
       await turn?.start()
       program = init.program === undefined ? undefined : new ProgramService({ registrar: node }, init.program)
       await program?.start()
       // The relay signs the listener counts it reads from Icecast, with its own key.
       if (program !== undefined) new ListenerAnnouncer({ pubsub: node.services.pubsub }, privateKey).follow(program)
-      const relay = new Relay(node, datastore, registry, directory, rooms, turn, program, stations, refusals)
+      bootstrapCheck = new BootstrapChecker({
+        candidates: async () => relayCandidates(started),
+        probe: async (addr, signal) => {
+          const connection = await started.dial(multiaddr(addr), { signal, force: true })
+          await connection.close().catch((err: Error) => { connection.abort(err) })
+          return connection.remotePeer.toString()
+        },
+        refusals
+      }, { configured: init.bootstrap, allowPrivate: init.allowPrivate })
+      const checker = bootstrapCheck
+      node.addEventListener('peer:identify', (event) => { if (event.detail.protocols.includes(PROTOCOL.kad)) void checker.check() })
+      checker.start()
+      const relay = new Relay(node, datastore, registry, directory, rooms, turn, program, stations, refusals, checker)
       relay.registerGauges()
       registerRoomMetrics(registry, rooms)
       if (turn !== undefined) registerTurnMetrics(registry, turn)
       if (program !== undefined) registerProgramMetrics(registry, program)
       if (init.http !== undefined) {
         relay.server = await startHttp({
-          ...init.http, registry, appDir: init.appDir, health: async () => relay.health(), bootstrap: async () => relay.bootstrapInfo(init.allowPrivate ?? false)
+          ...init.http,
+          registry,
+          refusals,
+          metricsToken: init.metricsToken,
+          trustedProxies: init.limits?.inbound?.exemptHosts,
+          serveMetrics: init.metrics === undefined,
+          appDir: init.appDir,
+          health: async () => relay.health(),
+          bootstrap: async () => relay.bootstrapInfo(init.allowPrivate ?? false)
         })
+        servers.push(relay.server)
+      }
+      if (init.metrics !== undefined) {
+        relay.metricsServer = await startMetricsHttp({ ...init.metrics, registry, refusals, metricsToken: init.metricsToken })
+        servers.push(relay.metricsServer)
       }
       log('relay %s started', node.peerId)
       return relay
     } catch (err) {
+      await Promise.all(servers.map(stopHttp))
       rooms?.stop()
       await program?.stop()
       await node?.stop()
@@ -187,11 +271,16 @@ export class Relay {
     return typeof address === 'object' && address !== null ? { host: address.address, port: address.port } : undefined
   }
 
+  /** The metrics server's bound address, when `metrics` was given. */
+  get metricsAddress (): { host: string, port: number } | undefined {
+    const address = this.metricsServer?.address()
+    return typeof address === 'object' && address !== null ? { host: address.address, port: address.port } : undefined
+  }
+
   async health (): Promise<RelayHealth> {
     return {
       status: 'ok',
       peerId: this.peerId,
-      addresses: this.multiaddrs,
       peers: this.node.getPeers().length,
       records: await this.countRecords(),
       reservations: this.reservations(),
@@ -205,33 +294,28 @@ export class Relay {
     }
   }
 
-  /** This relay's WebSocket addresses first, then those of other relays (DHT servers) it is connected to. */
+  /**
+   * This relay's WebSocket addresses first, then other relays' addresses that
+   * this relay has checked itself (see bootstrap.ts). `allowPrivate` is what
+   * the relay was started with: private and loopback addresses only then.
+   */
   async bootstrapInfo (allowPrivate: boolean): Promise<BootstrapInfo> {
-    const own = this.multiaddrs.filter(isWebSocketAddr)
-    const others: string[] = []
-    for (const peer of this.node.getPeers()) {
-      if (others.length >= MAX_BOOTSTRAP_OTHERS) break
-      const info = await this.node.peerStore.get(peer).catch(() => undefined)
-      if (info === undefined || !info.protocols.includes(PROTOCOL.kad)) continue
-      const ws = info.addresses.map((a) => a.multiaddr.toString()).filter(isWebSocketAddr)
-      others.push(...ws.map((a) => a.includes('/p2p/') ? a : `${a}/p2p/${peer.toString()}`))
-    }
-    return { relays: [...own, ...others], allowPrivate }
+    const own = this.multiaddrs.filter((a) => isWebSocketAddr(a) && this.bootstrapCheck.allowed(a))
+    return { relays: [...new Set([...own, ...this.bootstrapCheck.listed()])], allowPrivate }
   }
 
   /** Stops the HTTP server and the node, and flushes the datastore. Idempotent. */
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    this.bootstrapCheck.stop()
     this.directory.stop()
     this.rooms.stop()
     await this.turn?.stop()
     await this.program?.stop()
-    if (this.server !== undefined) {
-      this.server.closeAllConnections()
-      await new Promise<void>((resolve) => this.server?.close(() => { resolve() }))
-    }
+    await Promise.all([this.server, this.metricsServer].map(async (server) => { if (server !== undefined) await stopHttp(server) }))
     await this.node.stop()
+    await this.records.counting
     await this.datastore.close?.()
     log('relay %s stopped', this.peerId)
   }
@@ -247,10 +331,24 @@ export class Relay {
     return this.node.services.relay?.reservations.size ?? 0
   }
 
+  /**
+   * Stored DHT records, from a count refreshed in the background at most every
+   * RECORD_COUNT_REFRESH_MS (a count scans every record): only the first call
+   * waits for one, so a flood of `/health` or `/metrics` hits costs nothing.
+   */
   private async countRecords (): Promise<number> {
-    let n = 0
-    for await (const _ of this.datastore.queryKeys({ prefix: `${DHT_DATASTORE_PREFIX}/record` })) n++
-    return n
+    const records = this.records
+    if (records.counting === undefined && !this.stopped && Date.now() - records.countedAt >= RECORD_COUNT_REFRESH_MS) {
+      records.countedAt = Date.now()
+      records.counting = (async () => {
+        let n = 0
+        for await (const _ of this.datastore.queryKeys({ prefix: `${DHT_DATASTORE_PREFIX}/record` })) n++
+        records.count = n
+      })().catch((err: Error) => { log.error('counting the DHT records failed: %s', err.message) })
+        .finally(() => { records.counting = undefined })
+    }
+    if (records.count === undefined) await records.counting
+    return records.count ?? 0
   }
 
   private registerGauges (): void {
@@ -260,10 +358,19 @@ export class Relay {
     new Gauge({ name: 'openstudio_relay_peers', help: 'Connected peers', registers, collect () { this.set(relay.node.getPeers().length) } })
     new Gauge({ name: 'openstudio_relay_stations_heard', help: 'Verified stations heard on the directory topic', registers, collect () { this.set(relay.directory.stations.size) } })
     new Gauge({ name: 'openstudio_relay_announcements_rejected', help: 'Directory announcements that failed verification', registers, collect () { this.set(relay.directory.rejected) } })
-    new Gauge({ name: 'openstudio_dht_records', help: 'Station records stored by this DHT server', registers, async collect () { this.set(await relay.countRecords()) } })
+    new Gauge({ name: 'openstudio_dht_records', help: `Station records stored by this DHT server (recounted at most every ${RECORD_COUNT_REFRESH_MS / 1000} s)`, registers, async collect () { this.set(await relay.countRecords()) } })
   }
 }
 
-function isWebSocketAddr (addr: string): boolean {
-  return /\/wss?(\/|$)/.test(addr) && !addr.includes('/p2p-circuit')
+/** Connected DHT servers and the WebSocket addresses they claim, for the bootstrap check. */
+async function relayCandidates (node: OpenStudioNode): Promise<BootstrapCandidate[]> {
+  const candidates: BootstrapCandidate[] = []
+  for (const peer of node.getPeers()) {
+    const info = await node.peerStore.get(peer).catch(() => undefined)
+    if (info === undefined || !info.protocols.includes(PROTOCOL.kad)) continue
+    const id = peer.toString()
+    const addresses = info.addresses.map((a) => a.multiaddr.toString()).filter(isWebSocketAddr)
+    candidates.push({ peer: id, addresses: addresses.map((a) => a.includes('/p2p/') ? a : `${a}/p2p/${id}`) })
+  }
+  return candidates
 }

@@ -8,8 +8,11 @@
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, type Libp2pEvents, type PeerId, type TypedEventTarget } from '@libp2p/interface'
 import { isStationId, PROTOCOL, TOPIC } from '@openstudio/protocol'
-import { DEFAULT_MAX_ROOMS } from './constants.ts'
+import { DEFAULT_MAX_ROOMS, ROOM_POLICY_DEFAULTS } from './constants.ts'
+import { NO_REFUSALS, type Refusals } from './refusals.ts'
+import { releaseRoomTopic, validateRoomTopic } from '@openstudio/node'
 import type { OpenStudioServices } from '@openstudio/node'
+import type { ServedStations } from './stations.ts'
 
 const log = logger('openstudio:relay:rooms')
 
@@ -24,15 +27,29 @@ export function roomOf (topic: string): string | undefined {
 
 type PubSub = OpenStudioServices['pubsub']
 
+/** Why a subscription opened no room. */
+export type RoomRefusal = 'full' | 'per-peer' | 'per-host'
+
 export interface RoomRouterComponents {
   pubsub: Pick<PubSub, 'subscribe' | 'unsubscribe' | 'getSubscribers' | 'addEventListener' | 'removeEventListener'>
   /** The node's events: identify tells relays apart, disconnects end subscriptions. */
   events: TypedEventTarget<Pick<Libp2pEvents, 'peer:identify' | 'peer:disconnect'>>
+  /** The host a peer is connected from (see `hostOf`), for the per-host limit. @default every peer its own host */
+  hostOf?: (peer: PeerId) => string | undefined
+  /** Rooms of these stations are routed before any other. @default none */
+  stations?: ServedStations
+  refusals?: Refusals
 }
 
 export interface RoomRouterInit {
   /** Rooms routed at once; a subscription to one more is not followed. @default DEFAULT_MAX_ROOMS */
   maxRooms?: number
+  /** Rooms one peer may open (be the first subscriber of). @default ROOM_POLICY_DEFAULTS.perPeer */
+  roomsPerPeer?: number
+  /** Rooms the peers of one host may open. @default ROOM_POLICY_DEFAULTS.perHost */
+  roomsPerHost?: number
+  /** Of `maxRooms`, slots only the served stations' rooms may take. @default ROOM_POLICY_DEFAULTS.reservedForStations, at most a sixteenth of `maxRooms` */
+  reservedForStations?: number
 }
 
 export interface RoomRouterEvents {
@@ -40,8 +57,8 @@ export interface RoomRouterEvents {
   'room:join': CustomEvent<string>
   /** The relay left a room topic: no peer of its own is subscribed any more. */
   'room:leave': CustomEvent<string>
-  /** A peer subscribed to a room while the relay already routes `maxRooms`. */
-  'room:refuse': CustomEvent<{ room: string, peer: string }>
+  /** A peer's subscription opened no room: the relay routes its maximum, or the peer or its host opened its share. */
+  'room:refuse': CustomEvent<{ room: string, peer: string, reason: RoomRefusal }>
 }
 
 /**
@@ -58,6 +75,9 @@ export class RoomRouter extends TypedEventEmitter<RoomRouterEvents> {
   /** Subscriptions not followed because of the cap, since start. */
   refused = 0
   private readonly maxRooms: number
+  private readonly limits: { perPeer: number, perHost: number, reservedForStations: number }
+  /** Who opened each routed room: rooms count against their opener's peer and host until they close. */
+  private readonly openedBy = new Map<string, { peer: string, host: string }>()
   /** Peers that announced the DHT server protocol: relays, whose subscriptions keep no room open. */
   private readonly relays = new Set<string>()
   private running = false
@@ -65,6 +85,12 @@ export class RoomRouter extends TypedEventEmitter<RoomRouterEvents> {
   constructor (private readonly components: RoomRouterComponents, init: RoomRouterInit = {}) {
     super()
     this.maxRooms = init.maxRooms ?? DEFAULT_MAX_ROOMS
+    this.limits = {
+      perPeer: init.roomsPerPeer ?? ROOM_POLICY_DEFAULTS.perPeer,
+      perHost: init.roomsPerHost ?? ROOM_POLICY_DEFAULTS.perHost,
+      reservedForStations: Math.min(init.reservedForStations ?? Math.min(ROOM_POLICY_DEFAULTS.reservedForStations, Math.floor(this.maxRooms / 16)), this.maxRooms)
+    }
+    this.addEventListener('room:leave', (event) => { this.openedBy.delete(event.detail) })
   }
 
   start (): void {
@@ -93,7 +119,7 @@ export class RoomRouter extends TypedEventEmitter<RoomRouterEvents> {
       const room = roomOf(topic)
       if (room === undefined) continue
       if (!subscribe) this.check(room)
-      else if (!this.relays.has(peer.toString())) this.join(room, peer)
+      else if (!this.relays.has(peer.toString()) && !this.rooms.has(room) && this.admit(room, peer)) this.join(room, peer)
     }
   }
 
@@ -109,17 +135,47 @@ export class RoomRouter extends TypedEventEmitter<RoomRouterEvents> {
   }
 
   private join (room: string, peer: PeerId): void {
+    // `admit` has checked the limits.
     if (this.rooms.has(room)) return
-    if (this.rooms.size >= this.maxRooms) {
-      this.refused++
-      log('not routing room %s for %p: already routing %d rooms', room, peer, this.maxRooms)
-      this.safeDispatchEvent('room:refuse', { detail: { room, peer: peer.toString() } })
-      return
-    }
     this.rooms.add(room)
+    // The relay forwards the room: only well-formed, signed messages for this station (before it subscribes).
+    validateRoomTopic(this.components.pubsub, room)
     this.components.pubsub.subscribe(TOPIC.room(room))
     log('routing room %s (first subscriber %p)', room, peer)
     this.safeDispatchEvent('room:join', { detail: room })
+  }
+
+  /**
+   * Whether `peer` may open `room`: a served station's room always may (up to
+   * `maxRooms`); any other only below the slots kept for served stations, and
+   * while its peer and host are under their shares. Charges the room to them.
+   */
+  private admit (room: string, peer: PeerId): boolean {
+    const id = peer.toString()
+    const host = this.components.hostOf?.(peer) ?? `peer:${id}`
+    let reason: RoomRefusal | undefined
+    if (this.components.stations?.serves(room) !== true) {
+      let byPeer = 0
+      let byHost = 0
+      for (const opener of this.openedBy.values()) {
+        if (opener.peer === id) byPeer++
+        if (opener.host === host) byHost++
+      }
+      reason = this.rooms.size >= this.maxRooms - this.limits.reservedForStations
+        ? 'full'
+        : byPeer >= this.limits.perPeer ? 'per-peer' : byHost >= this.limits.perHost ? 'per-host' : undefined
+    } else if (this.rooms.size >= this.maxRooms) {
+      reason = 'full'
+    }
+    if (reason !== undefined) {
+      this.refused++
+      log('not routing room %s for %p (%s): %s', room, peer, host, reason)
+      ;(this.components.refusals ?? NO_REFUSALS).refuse('room', reason)
+      this.safeDispatchEvent('room:refuse', { detail: { room, peer: id, reason } })
+      return false
+    }
+    this.openedBy.set(room, { peer: id, host })
+    return true
   }
 
   private check (room: string, gone?: string): void {
@@ -134,6 +190,7 @@ export class RoomRouter extends TypedEventEmitter<RoomRouterEvents> {
   private leave (room: string): void {
     if (!this.rooms.delete(room)) return
     this.components.pubsub.unsubscribe(TOPIC.room(room))
+    releaseRoomTopic(this.components.pubsub, room)
     log('left room %s', room)
     this.safeDispatchEvent('room:leave', { detail: room })
   }

@@ -2,7 +2,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { RoomRouter } from './rooms.ts'
 import type { ProgramService } from './program.ts'
-import type { TurnService } from './turn.ts'
+import type { TurnOutcome, TurnService } from './turn.ts'
 
 export function registerRoomMetrics (registry: Registry, rooms: RoomRouter): void {
   const registers = [registry]
@@ -18,7 +18,9 @@ export function registerTurnMetrics (registry: Registry, turn: TurnService): voi
     labelNames: ['result'] as const,
     registers: [registry]
   })
-  for (const result of ['granted', 'not-in-room', 'malformed', 'rate-limited', 'unavailable', 'timeout']) requests.labels(result).inc(0)
+  // Every outcome, so that a new one cannot go unlisted: each series exists at 0 before its first request.
+  const outcomes: Record<TurnOutcome, true> = { 'not-served': true, 'no-pass': true, malformed: true, 'rate-limited': true, 'host-rate-limited': true, unavailable: true, timeout: true }
+  for (const result of ['granted', ...Object.keys(outcomes)]) requests.labels(result).inc(0)
   turn.addEventListener('turn:grant', () => { requests.labels('granted').inc() })
   turn.addEventListener('turn:refuse', (event) => { requests.labels(event.detail.reason).inc() })
 }
@@ -30,8 +32,10 @@ export function registerProgramMetrics (registry: Registry, program: ProgramServ
   new Gauge({ name: 'openstudio_program_bytes_in', help: 'Bytes of the current program received from the studio', registers, collect () { this.set(status()?.status.bytesIn ?? 0) } })
   new Gauge({ name: 'openstudio_program_bytes_out', help: 'Bytes of the current program sent to Icecast (replays included)', registers, collect () { this.set(status()?.status.bytesOut ?? 0) } })
   new Gauge({ name: 'openstudio_program_buffer_ms', help: 'Audio held for replay after an Icecast outage, in ms', registers, collect () { this.set(status()?.status.bufferedMs ?? 0) } })
+  new Gauge({ name: 'openstudio_program_buffer_bytes', help: 'Bytes of audio held for replay after an Icecast outage (bounded by the program buffer bytes)', registers, collect () { this.set(status()?.status.bufferedBytes ?? 0) } })
   new Gauge({ name: 'openstudio_program_backlog_ms', help: 'Audio waiting for Icecast, in ms', registers, collect () { this.set(status()?.status.backlogMs ?? 0) } })
   new Gauge({ name: 'openstudio_program_lost_ms', help: 'Audio dropped because an outage outlasted the buffer, in ms', registers, collect () { this.set(status()?.status.lostMs ?? 0) } })
+  new Gauge({ name: 'openstudio_program_lost_bytes', help: 'Bytes of the program dropped from the replay buffer before Icecast had them (an outage, or the byte bound)', registers, collect () { this.set(status()?.status.lostBytes ?? 0) } })
   new Gauge({ name: 'openstudio_program_listeners', help: 'Listeners of the mount, as Icecast reports them', registers, collect () { this.set(status()?.listeners ?? 0) } })
   const reconnects = new Counter({ name: 'openstudio_program_icecast_reconnects_total', help: 'Icecast source connections re-established after a failure', registers })
   const streams = new Counter({ name: 'openstudio_program_streams_total', help: 'Program streams by result: accepted, or the reason for refusing', labelNames: ['result'] as const, registers })

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util'
 import { benchDht } from './dht.ts'
 import { benchProgram } from './program.ts'
 import { benchProtocol } from './protocol.ts'
+import { benchRelayAbuse } from './relay-abuse.ts'
 import { benchReservations } from './reservations.ts'
 import { benchSoak } from './soak.ts'
 import { benchStudio } from './studio.ts'
@@ -23,6 +24,7 @@ const suites: Record<string, (options: BenchOptions) => Promise<Record<string, u
   protocol: benchProtocol,
   dht: benchDht,
   reservations: benchReservations,
+  'relay-abuse': benchRelayAbuse,
   web: benchWeb,
   studio: benchStudio,
   program: benchProgram,

@@ -15,12 +15,15 @@ import { yamux } from '@libp2p/yamux'
 import { PROTOCOL } from '@openstudio/protocol'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { DHT_DATASTORE_PREFIX, DHT_MAX_INBOUND_STREAMS, GOSSIP_MAX_MESSAGE_BYTES, INBOUND_CONNECTIONS_PER_SECOND, PING_TIMEOUT_MIN_MS, RELAY_SERVER_DEFAULTS } from './constants.ts'
+import { DHT_DATASTORE_PREFIX, DHT_MAX_INBOUND_STREAMS, GOSSIP_MAX_MESSAGE_BYTES, GOSSIP_SCORE, INBOUND_CONNECTIONS_PER_SECOND, INBOUND_LIMITS_DEFAULTS, PING_TIMEOUT_MIN_MS, RELAY_SERVER_DEFAULTS } from './constants.ts'
+import { HostLimits, type HostRefusal } from './host-limits.ts'
 import { recordRules } from './dht-records.ts'
+import { gossipScoreParams, RoomRejections, validateGossip } from './gossip-validation.ts'
 import { wholeFrames } from './whole-frames.ts'
+import { hostOf } from './host.ts'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 
 export interface RelayServerInit {
   /** @default 512 */
@@ -31,6 +34,24 @@ export interface RelayServerInit {
   durationLimitMs?: number
   /** Bytes one relayed connection may carry, both directions together. @default 128 KiB */
   dataLimitBytes?: number
+}
+
+/** Limits on inbound connections, for nodes that accept them from strangers (relays). See docs/relay-limits.md. */
+export interface InboundLimitsInit {
+  /** @default INBOUND_LIMITS_DEFAULTS.maxConnections */
+  maxConnections?: number
+  /** @default INBOUND_LIMITS_DEFAULTS.maxPending */
+  maxPending?: number
+  /** @default INBOUND_LIMITS_DEFAULTS.maxPendingPerHost */
+  maxPendingPerHost?: number
+  /** @default INBOUND_LIMITS_DEFAULTS.maxPerHost */
+  maxPerHost?: number
+  /** @default INBOUND_LIMITS_DEFAULTS.upgradeTimeoutMs */
+  upgradeTimeoutMs?: number
+  /** Addresses (IPs) no per-host limit applies to, such as a trusted reverse proxy. @default none */
+  exemptHosts?: string[]
+  /** Told of every connection refused for its host. */
+  onRefuse?: (reason: HostRefusal, host: string) => void
 }
 
 export interface OpenStudioNodeInit {
@@ -68,6 +89,8 @@ export interface OpenStudioNodeInit {
   /** Replaces the connection gater derived from `allowPrivate`. */
   connectionGater?: ConnectionGater
   connectionManager?: Libp2pOptions['connectionManager']
+  /** Count inbound connections by host and bound them (relays). @default libp2p's own limits only */
+  inboundLimits?: InboundLimitsInit
 }
 
 export interface OpenStudioServices {
@@ -97,6 +120,7 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
   const allowPrivate = init.allowPrivate ?? false
   const relay = init.relayServer === undefined ? undefined : defaultsOf(init.relayServer)
   const { validators, selectors } = recordRules(init.datastore === undefined ? undefined : { datastore: init.datastore, prefix: DHT_DATASTORE_PREFIX })
+  const gossipRejections = new RoomRejections()
   const services: Record<string, unknown> = {
     identify: identify(),
     ping: ping(),
@@ -117,8 +141,9 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
       emitSelf: false,
       allowPublishToZeroTopicPeers: true,
       maxInboundDataLength: GOSSIP_MAX_MESSAGE_BYTES,
-      // Many peers share one address on loopback, behind NAT and behind proxies: don't punish that.
-      scoreParams: { IPColocationFactorWeight: 0 },
+      // Junk costs its sender score (GOSSIP_SCORE); many peers sharing one address (loopback, NAT, proxies) costs nothing.
+      scoreParams: gossipScoreParams(gossipRejections),
+      scoreThresholds: GOSSIP_SCORE.thresholds,
       // Content-addressed per topic: the same announcement from two publishers is one message, and the
       // same bytes on two topics (a relay's listener report: directory and room) are two.
       msgIdFn: async (message) => (await sha256.digest(topicAndData(message.topic, message.data))).bytes
@@ -135,11 +160,13 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
       }
     })
   }
-  return createLibp2p<OpenStudioServices>({
+  const inbound = init.inboundLimits === undefined ? undefined : inboundLimitsOf(init.inboundLimits)
+  const hostLimits = inbound === undefined ? undefined : new HostLimits({ ...inbound, exempt: inbound.exemptHosts.map(exemptHostKey), onRefuse: inbound.onRefuse })
+  const node = await createLibp2p<OpenStudioServices>({
     privateKey: init.privateKey,
     datastore: init.datastore,
     addresses: { listen: init.listen ?? [], announce: init.announce },
-    transports: init.transports.map(wholeFrames),
+    transports: init.transports.map((t) => hostLimits === undefined ? wholeFrames(t) : hostLimits.wrap(wholeFrames(t))),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: (init.bootstrap?.length ?? 0) > 0 ? [bootstrap({ list: init.bootstrap ?? [] })] : [],
@@ -147,12 +174,18 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
     connectionManager: {
       // Loopback, NAT and reverse proxies put many peers behind one address.
       inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND,
+      ...inbound === undefined
+        ? {}
+        : { maxConnections: inbound.maxConnections, maxIncomingPendingConnections: inbound.maxPending, inboundUpgradeTimeout: inbound.upgradeTimeoutMs },
       ...init.connectionManager
     },
     connectionMonitor: { pingTimeout: { minTimeout: PING_TIMEOUT_MIN_MS } },
     metrics: init.metrics,
     services: services as never
   })
+  // Every node forwards the directory topic, browsers too: nothing is forwarded unverified.
+  validateGossip(node.services.pubsub, gossipRejections)
+  return node
 }
 
 /** Dials to private and loopback addresses are refused unless `allowPrivate`. */
@@ -160,6 +193,24 @@ export function privateAddressGater (allowPrivate: boolean): ConnectionGater {
   return {
     denyDialMultiaddr: (ma: Multiaddr) => !allowPrivate && isPrivate(ma)
   }
+}
+
+function inboundLimitsOf (init: InboundLimitsInit): Required<Omit<InboundLimitsInit, 'onRefuse'>> & Pick<InboundLimitsInit, 'onRefuse'> {
+  const D = INBOUND_LIMITS_DEFAULTS
+  return {
+    maxConnections: init.maxConnections ?? D.maxConnections,
+    maxPending: init.maxPending ?? D.maxPending,
+    maxPendingPerHost: init.maxPendingPerHost ?? D.maxPendingPerHost,
+    maxPerHost: init.maxPerHost ?? D.maxPerHost,
+    upgradeTimeoutMs: init.upgradeTimeoutMs ?? D.upgradeTimeoutMs,
+    exemptHosts: init.exemptHosts ?? [],
+    onRefuse: init.onRefuse
+  }
+}
+
+/** An exempt IP as `hostOf` names its host. */
+function exemptHostKey (ip: string): string {
+  return ip.includes(':') ? hostOf(multiaddr(`/ip6/${ip}`)) : `ip4:${ip}`
 }
 
 function defaultsOf (init: RelayServerInit): Required<RelayServerInit> {

@@ -1,0 +1,148 @@
+/**
+ * The adversarial suite's parts: a relay started as the README says (the
+ * `openstudio relay` process), attackers that come from their own loopback
+ * addresses (127.0.0.2 and up, so that limits counted by host see them as the
+ * other hosts they would be), and the well-behaved studio and caller whose
+ * work must go on throughout. See docs/relay-limits.md.
+ */
+import { connect, type Socket } from 'node:net'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createOpenStudioNode, handlePing, openClient, pingStation, publishStation, resolveStation, type OpenStudioNode } from '@openstudio/node'
+import { generateStationKey, type StationKey } from '@openstudio/protocol'
+import { startCliRelay, type CliRelay } from './cli.ts'
+import { draftFor } from './network.ts'
+import { waitUntil } from './wait.ts'
+
+/** What `/health` answers (the parts the suite reads). */
+export interface Health {
+  status: string
+  peers: number
+  reservations: number
+  rooms: number
+  stationsHeard: number
+  memory: { rssBytes: number, heapUsedBytes: number }
+}
+
+/** A relay process and what the suite needs to reach it. */
+export interface Target {
+  process: CliRelay
+  tcp: string
+  ws: string
+  http: string
+  /** The station this relay serves (`--station`), whose studio the suite runs. */
+  station: StationKey
+  health: () => Promise<Health>
+  /** `openstudio_relay_refused_total` by `resource/reason`. */
+  refusals: () => Promise<Record<string, number>>
+  /** Whether the process is still running. */
+  alive: () => boolean
+  stop: () => Promise<void>
+}
+
+/** Starts `openstudio relay` on loopback, serving a new station, with `args` added. */
+export async function startTarget (args: string[] = []): Promise<Target> {
+  const station = generateStationKey()
+  const process = await startCliRelay([
+    '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip4/127.0.0.1/tcp/0/ws', '--http', '127.0.0.1:0', '--allow-private', '--station', station.id, ...args
+  ])
+  const tcpAddr = process.addrs.find((a) => !a.includes('/ws')) as string
+  const wsAddr = process.addrs.find((a) => a.includes('/ws')) as string
+  const http = process.http as string
+  let exited = false
+  process.child.once('exit', () => { exited = true })
+  return {
+    process,
+    tcp: tcpAddr,
+    ws: wsAddr,
+    http,
+    station,
+    health: async () => {
+      const res = await fetch(`${http}/health`, { signal: AbortSignal.timeout(10_000) })
+      if (res.status !== 200) throw new Error(`/health answered ${res.status}`)
+      return res.json() as Promise<Health>
+    },
+    refusals: async () => refusalsOf(await (await fetch(`${http}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()),
+    alive: () => !exited && process.child.exitCode === null,
+    stop: async () => { await process.stop() }
+  }
+}
+
+/** `openstudio_relay_refused_total{resource,reason}` lines of a Prometheus text page, as `resource/reason` → count. */
+export function refusalsOf (metrics: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const match of metrics.matchAll(/^openstudio_relay_refused_total\{resource="([^"]+)",reason="([^"]+)"\} (\d+)/gm)) {
+    out[`${match[1]}/${match[2]}`] = Number(match[3])
+  }
+  return out
+}
+
+/** The loopback address of attacker host `n` (1 is 127.0.0.2). */
+export function attackerHost (n: number): string {
+  return `127.0.0.${n + 1}`
+}
+
+/** A libp2p node whose TCP connections come from `host`: a stranger's node, with a new identity. */
+export async function strangerNode (target: Target, host: string, init: { stationKey?: StationKey, dhtServer?: boolean, announce?: string[] } = {}): Promise<OpenStudioNode> {
+  const node = await createOpenStudioNode({
+    privateKey: undefined,
+    allowPrivate: true,
+    dhtMode: init.dhtServer === true ? 'server' : 'client',
+    announce: init.announce,
+    listen: init.announce === undefined ? [] : [`/ip4/${host}/tcp/0`],
+    // net.connect takes localAddress; @libp2p/tcp passes its dial options through.
+    transports: [tcp({ dialOpts: { localAddress: host } as TCPSocketOptions }), circuitRelayTransport()]
+  })
+  await node.dial(multiaddr(target.tcp))
+  return node
+}
+
+/** Opens `n` TCP sockets from `host` to `addr` (host:port) that never speak; resolves once each has connected or been refused. */
+export async function idleSockets (addr: { host: string, port: number }, host: string, n: number): Promise<Socket[]> {
+  return Promise.all(Array.from({ length: n }, async () => new Promise<Socket>((resolve) => {
+    const socket = connect({ host: addr.host, port: addr.port, localAddress: host })
+    socket.on('error', () => { /* a refused or reset socket is what the attack expects */ })
+    socket.once('connect', () => { resolve(socket) })
+    socket.once('close', () => { resolve(socket) })
+  })))
+}
+
+/** host and port of a `/ip4/…/tcp/…` multiaddr. */
+export function hostPort (addr: string): { host: string, port: number } {
+  const match = /^\/ip4\/([\d.]+)\/tcp\/(\d+)/.exec(addr)
+  if (match === null) throw new Error(`not a TCP multiaddr: ${addr}`)
+  return { host: match[1] as string, port: Number(match[2]) }
+}
+
+/** What the well-behaved check measured. */
+export interface WellBehaved {
+  /** The studio's circuit address on the relay (its reservation). */
+  circuit: string
+  /** Round trip of a ping from the caller to the studio through the relay, in ms. */
+  rttMs: number
+}
+
+/**
+ * A well-behaved studio (the served station's own node, from 127.0.0.1)
+ * reserves on the relay and publishes its station; a caller resolves it and
+ * opens a stream to the studio through the relay. Throws if any step fails.
+ */
+export async function wellBehaved (target: Target): Promise<WellBehaved> {
+  const key = target.station
+  const studio = await openClient({ bootstrap: [target.tcp], stationKey: key, allowPrivate: true, connectTimeoutMs: 15_000 })
+  let caller: OpenStudioNode | undefined
+  try {
+    await handlePing(studio)
+    const circuit = await waitUntil('the studio to hold a reservation on the relay', () => studio.getMultiaddrs().map(String).find((a) => a.includes('/p2p-circuit')))
+    await publishStation({ ...studio.services, peerId: studio.peerId }, { key, draft: draftFor(1), relays: [target.tcp] })
+    caller = await openClient({ bootstrap: [target.tcp], allowPrivate: true, connectTimeoutMs: 15_000 })
+    const { manifest } = await resolveStation(caller.services, key.id)
+    if (manifest.name !== draftFor(1).name) throw new Error(`resolved ${manifest.name}`)
+    const rttMs = await pingStation(caller, multiaddr(`${target.tcp}/p2p-circuit/p2p/${key.id}`))
+    return { circuit, rttMs }
+  } finally {
+    await caller?.stop()
+    await studio.stop()
+  }
+}
