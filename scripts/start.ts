@@ -7,7 +7,7 @@
  *   the program mount every relay streams studios to, and a fallback
  *   source that keeps their listeners connected while no show is on air
  * - a local coturn on loopback (when turnserver is installed); the relays hand
- *   out its short-lived credentials to peers in a room
+ *   out its short-lived credentials for the calls of the stations it serves
  * - one demo station published to the DHT, its stream on that Icecast
  *
  * Ctrl-C stops everything cleanly.
@@ -242,7 +242,7 @@ OpenStudio is running.
   health       http://127.0.0.1:${RELAYS[0].http}/health   metrics: http://127.0.0.1:${RELAYS[0].http}/metrics
   icecast      ${icecast === undefined ? 'not running' : `${icecast.url}/ (demo stream ${streamUrl})`}
   live mount   ${icecast === undefined ? 'off (no Icecast)' : `${icecast.url}${LIVE_MOUNT} (a studio's program, through any relay; silence while no show is on air)`}
-  turn         ${turn === undefined ? 'off' : `${turn.url} (the relays give peers in a room credentials for it)`}
+  turn         ${turn === undefined ? 'off' : `${turn.url} (the relays give the calls of the stations they serve credentials for it)`}
   demo station ${demo.id} (stored on ${demo.storedOn} relays)
 
 Press Ctrl-C to stop.`)

@@ -131,7 +131,7 @@ export function useStudio (): StudioState {
         access: () => station.published?.access ?? 'open',
         voiceProcessing: init.voiceProcessing,
         iceTransportPolicy: policy,
-        // Asked once the room is joined: relays hand TURN credentials only to peers in a room.
+        // The studio's own node (the station key) gets TURN credentials from the relays that serve the station.
         iceServers: async () => turnServersFor(station.node, relays, station.key.id, policy)
       })
       service.addEventListener('callers:change', (e) => { callers.value = e.detail })
