@@ -41,4 +41,21 @@ describe('HostLimits', () => {
     for (const e of entries) { e.upgraded(); e.closed() }
     expect(limits.hosts).toBe(0)
   })
+
+  it('drops the connection upgrading longest to make room past the pending total, whatever its host', () => {
+    const refused: string[] = []
+    const limits = new HostLimits({ maxPendingPerHost: 10, maxPerHost: 10, maxPending: 2, onRefuse: (reason, host) => refused.push(`${reason} ${host}`) })
+    const dropped: string[] = []
+    const idle = limits.admit('ip4:198.51.100.1', () => { dropped.push('idle') })
+    limits.admit('ip4:198.51.100.2', () => { dropped.push('second') })
+    const honest = limits.admit('ip4:203.0.113.7', () => { dropped.push('honest') })
+    expect(dropped).toEqual(['idle'])
+    expect(refused).toEqual(['pending-evicted ip4:198.51.100.1'])
+    expect(limits.countsOf('ip4:198.51.100.1')).toEqual({ pending: 0, open: 1 })
+    // The dropped one's own end of upgrade changes nothing twice.
+    idle.upgraded()
+    honest.upgraded()
+    limits.admit('ip4:203.0.113.8')
+    expect(dropped).toEqual(['idle'])
+  })
 })

@@ -10,9 +10,8 @@
  */
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { multiaddr } from '@multiformats/multiaddr'
 import { generateStationKey, TOPIC } from '@openstudio/protocol'
-import { attackerHost, hostPort, idleSockets, startTarget, strangerNode, wellBehaved, type Target } from '../src/adversary.ts'
+import { attackerHost, hostPort, idleSockets, reserve, startTarget, strangerNode, wellBehaved, type Target } from '../src/adversary.ts'
 import { waitUntil } from '../src/wait.ts'
 import { openClient, type OpenStudioNode } from '@openstudio/node'
 
@@ -123,57 +122,3 @@ describe('a relay under attack', () => {
     }
   })
 })
-
-/** Asks the relay for a reservation from `node` with a raw hop RESERVE; true when it answers OK. */
-async function reserve (node: OpenStudioNode, target: Target): Promise<boolean> {
-  const stream = await node.dialProtocol(multiaddr(target.tcp), HOP)
-  // HopMessage { type: RESERVE }, length-prefixed.
-  stream.send(Uint8Array.of(0x02, 0x08, 0x00))
-  const chunks: number[] = []
-  for await (const chunk of stream) {
-    chunks.push(...(chunk instanceof Uint8Array ? chunk : chunk.subarray()))
-    const [length, at] = varint(chunks, 0)
-    if (chunks.length >= at + length) break
-  }
-  await stream.close().catch((err: Error) => { stream.abort(err) })
-  return hopStatus(chunks) === STATUS_OK
-}
-
-const HOP = '/libp2p/circuit/relay/0.2.0/hop'
-/** HopMessage.status (field 5) OK. */
-const STATUS_OK = 100
-
-/** The `status` field of a length-prefixed HopMessage (protobuf), or undefined. */
-function hopStatus (bytes: number[]): number | undefined {
-  const [length, start] = varint(bytes, 0)
-  const end = start + length
-  let at = start
-  while (at < end) {
-    const [key, next] = varint(bytes, at)
-    at = next
-    if ((key & 7) === 0) {
-      const [value, after] = varint(bytes, at)
-      if (key >> 3 === 5) return value
-      at = after
-    } else if ((key & 7) === 2) {
-      const [size, after] = varint(bytes, at)
-      at = after + size
-    } else {
-      return undefined
-    }
-  }
-  return undefined
-}
-
-function varint (bytes: number[], from: number): [number, number] {
-  let value = 0
-  let shift = 0
-  let at = from
-  while (at < bytes.length) {
-    const b = bytes[at++] as number
-    value += (b & 0x7f) * 2 ** shift
-    if ((b & 0x80) === 0) return [value, at]
-    shift += 7
-  }
-  return [Number.POSITIVE_INFINITY, at]
-}

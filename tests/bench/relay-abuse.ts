@@ -29,7 +29,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { setTimeout as sampleEvery } from 'node:timers/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { openClient, type OpenStudioNode } from '@openstudio/node'
-import { attackerHost, hostPort, startTarget, strangerNode, wellBehaved, type Health, type Target } from '../src/adversary.ts'
+import { attackerHost, hostPort, reserve, startTarget, strangerNode, wellBehaved, type Health, type Target } from '../src/adversary.ts'
 import { waitUntil } from '../src/wait.ts'
 import { distribution, median, round, type Distribution } from './measure.ts'
 
@@ -62,7 +62,7 @@ const CONNECTIONS_PER_HOST = 10
 const STRANGER_BATCH = 10
 /** Reservations per host: the relay's per-host cap. */
 const RESERVATIONS_PER_HOST = 8
-/** `/health` readings whose median is one memory figure, and the time between them. */
+/** `/health` readings that make one memory figure (see steadyMemory), and the time between them. */
 const MEMORY_READINGS = 7
 const MEMORY_READING_MS = 200
 
@@ -312,7 +312,7 @@ async function memory (): Promise<Record<string, unknown>> {
       perConnection: perEach(idle, connected, connections),
       perReservation: perEach(connected, reserved, granted),
       refusals,
-      note: 'each connection is a stranger OpenStudio node (identify, gossipsub, DHT client); median of several /health readings, no forced GC'
+      note: 'each connection is a stranger OpenStudio node (identify, gossipsub, DHT client); RSS is the median of several /health readings and heap the lowest of them; the relay cannot be made to collect garbage, so both carry GC noise (tens of KB a reservation)'
     }
   } finally {
     await Promise.all(strangers.map(async (s) => s.stop()))
@@ -322,7 +322,7 @@ async function memory (): Promise<Record<string, unknown>> {
 
 interface MemoryReading { rssBytes: number, heapUsedBytes: number, peers: number }
 
-/** The median of a few `/health` memory readings. */
+/** A few `/health` readings: the median RSS, and the lowest heap (the one nearest a collection, so nearest the live heap). */
 async function steadyMemory (target: Target): Promise<MemoryReading> {
   const readings: Health[] = []
   for (let i = 0; i < MEMORY_READINGS; i++) {
@@ -331,7 +331,7 @@ async function steadyMemory (target: Target): Promise<MemoryReading> {
   }
   return {
     rssBytes: median(readings.map((r) => r.memory.rssBytes)),
-    heapUsedBytes: median(readings.map((r) => r.memory.heapUsedBytes)),
+    heapUsedBytes: Math.min(...readings.map((r) => r.memory.heapUsedBytes)),
     peers: median(readings.map((r) => r.peers))
   }
 }
@@ -369,63 +369,4 @@ function mib (bytes: number): number {
 
 function progress (what: string): void {
   process.stderr.write(`bench: relay-abuse: ${Math.round(process.uptime())} s: ${what}\n`)
-}
-
-/*
- * A raw hop RESERVE, as tests/adversarial/relay.test.ts asks for one (that
- * file exports nothing; this copy should move to tests/src/adversary.ts).
- */
-
-const HOP = '/libp2p/circuit/relay/0.2.0/hop'
-/** HopMessage.status (field 5) OK. */
-const STATUS_OK = 100
-
-/** Asks the relay for a reservation from `node` with a raw hop RESERVE; true when it answers OK. */
-async function reserve (node: OpenStudioNode, target: Target): Promise<boolean> {
-  const stream = await node.dialProtocol(multiaddr(target.tcp), HOP)
-  // HopMessage { type: RESERVE }, length-prefixed.
-  stream.send(Uint8Array.of(0x02, 0x08, 0x00))
-  const chunks: number[] = []
-  for await (const chunk of stream) {
-    chunks.push(...(chunk instanceof Uint8Array ? chunk : chunk.subarray()))
-    const [length, at] = varint(chunks, 0)
-    if (chunks.length >= at + length) break
-  }
-  await stream.close().catch((err: Error) => { stream.abort(err) })
-  return hopStatus(chunks) === STATUS_OK
-}
-
-/** The `status` field of a length-prefixed HopMessage (protobuf), or undefined. */
-function hopStatus (bytes: number[]): number | undefined {
-  const [length, start] = varint(bytes, 0)
-  const end = start + length
-  let at = start
-  while (at < end) {
-    const [key, next] = varint(bytes, at)
-    at = next
-    if ((key & 7) === 0) {
-      const [value, after] = varint(bytes, at)
-      if (key >> 3 === 5) return value
-      at = after
-    } else if ((key & 7) === 2) {
-      const [size, after] = varint(bytes, at)
-      at = after + size
-    } else {
-      return undefined
-    }
-  }
-  return undefined
-}
-
-function varint (bytes: number[], from: number): [number, number] {
-  let value = 0
-  let shift = 0
-  let at = from
-  while (at < bytes.length) {
-    const b = bytes[at++] as number
-    value += (b & 0x7f) * 2 ** shift
-    if ((b & 0x80) === 0) return [value, at]
-    shift += 7
-  }
-  return [Number.POSITIVE_INFINITY, at]
 }

@@ -176,7 +176,8 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
       inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND,
       ...inbound === undefined
         ? {}
-        : { maxConnections: inbound.maxConnections, maxIncomingPendingConnections: inbound.maxPending, inboundUpgradeTimeout: inbound.upgradeTimeoutMs },
+        // Host limits keep the pending total themselves, dropping the oldest; libp2p's own cap is only a backstop.
+        : { maxConnections: inbound.maxConnections, maxIncomingPendingConnections: inbound.maxPending + PENDING_BACKSTOP_MARGIN, inboundUpgradeTimeout: inbound.upgradeTimeoutMs },
       ...init.connectionManager
     },
     connectionMonitor: { pingTimeout: { minTimeout: PING_TIMEOUT_MIN_MS } },
@@ -207,6 +208,9 @@ function inboundLimitsOf (init: InboundLimitsInit): Required<Omit<InboundLimitsI
     onRefuse: init.onRefuse
   }
 }
+
+/** libp2p's pending cap sits this far above the host limits' own, which a dropped connection leaves a moment later. */
+const PENDING_BACKSTOP_MARGIN = 32
 
 /** An exempt IP as `hostOf` names its host. */
 function exemptHostKey (ip: string): string {

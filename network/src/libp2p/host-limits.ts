@@ -16,14 +16,21 @@
 import { hostOf } from './host.ts'
 import type { CreateListenerOptions, Listener, MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
 
-/** Why an inbound connection was refused. */
-export type HostRefusal = 'pending-per-host' | 'connections-per-host'
+/** Why an inbound connection was refused, or (`pending-evicted`) dropped to make room. */
+export type HostRefusal = 'pending-per-host' | 'connections-per-host' | 'pending-evicted'
 
 export interface HostLimitsInit {
   /** Connections from one host that may be upgrading at once. */
   maxPendingPerHost: number
   /** Connections from one host, upgrading or open, at once. */
   maxPerHost: number
+  /**
+   * Connections upgrading at once, from every host. Past it, the one that has
+   * been upgrading longest is dropped to make room: an honest handshake takes
+   * milliseconds, so the oldest is almost always a socket that never speaks.
+   * @default no total (libp2p's own applies)
+   */
+  maxPending?: number
   /** Hosts (as `hostOf` names them, e.g. `ip4:127.0.0.1`) that no per-host limit applies to. @default none */
   exempt?: readonly string[]
   /** Told of every refusal. */
@@ -47,6 +54,8 @@ export class HostLimitError extends Error {
  */
 export class HostLimits {
   private readonly pending = new Map<string, number>()
+  /** Connections upgrading now, oldest first, with a way to drop each. */
+  private readonly upgrading = new Set<{ host: string, drop: () => void }>()
   private readonly open = new Map<string, number>()
   private readonly exempt: ReadonlySet<string>
 
@@ -65,11 +74,12 @@ export class HostLimits {
   }
 
   /**
-   * Counts an inbound connection from `host` in, or refuses it.
+   * Counts an inbound connection from `host` in, or refuses it. Past
+   * `maxPending`, the connection upgrading longest is dropped (`drop`) first.
    * @returns a function that says the upgrade is over (`upgraded`), and one that says the connection closed
    * @throws {HostLimitError}
    */
-  admit (host: string): { upgraded: () => void, closed: () => void } {
+  admit (host: string, drop: () => void = () => {}): { upgraded: () => void, closed: () => void } {
     if (!this.exempt.has(host)) {
       const { pending, open } = this.countsOf(host)
       const reason: HostRefusal | undefined = pending >= this.init.maxPendingPerHost
@@ -80,22 +90,34 @@ export class HostLimits {
         throw new HostLimitError(reason, host)
       }
     }
+    if (this.init.maxPending !== undefined && this.upgrading.size >= this.init.maxPending) this.evictOldest()
     bump(this.pending, host, 1)
     bump(this.open, host, 1)
     let upgrading = true
     let alive = true
+    const self = { host, drop: () => { upgraded(); drop() } }
+    const upgraded = (): void => {
+      if (!upgrading) return
+      upgrading = false
+      this.upgrading.delete(self)
+      bump(this.pending, host, -1)
+    }
+    this.upgrading.add(self)
     return {
-      upgraded: () => {
-        if (!upgrading) return
-        upgrading = false
-        bump(this.pending, host, -1)
-      },
+      upgraded,
       closed: () => {
         if (!alive) return
         alive = false
         bump(this.open, host, -1)
       }
     }
+  }
+
+  private evictOldest (): void {
+    const oldest = this.upgrading.values().next()
+    if (oldest.done === true) return
+    this.init.onRefuse?.('pending-evicted', oldest.value.host)
+    oldest.value.drop()
   }
 
   /** Wraps a transport factory so that its listeners admit each inbound connection first. */
@@ -113,7 +135,7 @@ export class HostLimits {
       const host = hostOf(maConn.remoteAddr)
       let entry: ReturnType<HostLimits['admit']>
       try {
-        entry = this.admit(host)
+        entry = this.admit(host, () => { maConn.abort(new HostLimitError('pending-evicted', host)) })
       } catch (err) {
         // The listener aborts the connection on a failed upgrade; close it here too, before any handshake.
         maConn.abort(err as Error)
