@@ -15,8 +15,9 @@ import { base58btc } from 'multiformats/bases/base58'
 import { base64url } from 'multiformats/bases/base64'
 import { z } from 'zod'
 import { decodeCanonical, encodeCanonical } from './cbor.ts'
+import { decodeTokenText } from './token.ts'
 import { CALL_PASS_PEER_MAX_BYTES, CALL_PASS_VERSION, DOMAIN, MAX_CALL_PASS_CHARS } from './constants.ts'
-import { MalformedError, TooLargeError, UnsupportedVersionError } from './errors.ts'
+import { MalformedError, UnsupportedVersionError } from './errors.ts'
 import { publicKeyFromStationIdBytes, signWithDomain, stationIdFromBytes, stationIdToBytes, verifyWithDomain, type StationKey } from './identity.ts'
 import { bytesSchema, parseOrThrow, uintSchema } from './schema.ts'
 
@@ -105,16 +106,7 @@ interface DecodedPass {
 
 /** @throws {MalformedError | TooLargeError | UnsupportedVersionError | InvalidStationIdError} */
 function decodeToken (token: unknown): DecodedPass {
-  if (typeof token !== 'string') throw new MalformedError('call pass is not a string')
-  if (token.length > MAX_CALL_PASS_CHARS) throw new TooLargeError('call pass', token.length, MAX_CALL_PASS_CHARS)
-  if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new MalformedError('call pass is not base64url')
-  let bytes: Uint8Array
-  try {
-    bytes = base64url.baseDecode(token)
-  } catch (err) {
-    throw new MalformedError(`call pass is not base64url: ${(err as Error).message}`)
-  }
-  const outer = decodeCanonical(bytes, 'call pass', MAX_CALL_PASS_BYTES)
+  const outer = decodeTokenText(token, 'call pass', MAX_CALL_PASS_CHARS)
   if (Array.isArray(outer) && outer[0] !== CALL_PASS_VERSION) throw new UnsupportedVersionError('call pass', outer[0])
   const [, payloadBytes, sig] = parseOrThrow(tokenSchema, outer, 'call pass')
   const payload = parseOrThrow(payloadSchema, decodeCanonical(payloadBytes, 'call pass payload', MAX_CALL_PASS_BYTES), 'call pass payload')

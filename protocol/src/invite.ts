@@ -7,8 +7,9 @@
 import { base64url } from 'multiformats/bases/base64'
 import { z } from 'zod'
 import { decodeCanonical, encodeCanonical } from './cbor.ts'
+import { decodeTokenText } from './token.ts'
 import { DOMAIN, INVITE_LABEL_MAX, INVITE_NONCE_BYTES, INVITE_VERSION, MAX_INVITE_CHARS } from './constants.ts'
-import { BadSignatureError, ExpiredError, MalformedError, TooLargeError, UnsupportedVersionError, WrongStationError } from './errors.ts'
+import { BadSignatureError, ExpiredError, MalformedError, UnsupportedVersionError, WrongStationError } from './errors.ts'
 import { publicKeyFromStationIdBytes, signWithDomain, stationIdFromBytes, stationIdToBytes, verifyWithDomain, type StationKey } from './identity.ts'
 import { bytesSchema, parseOrThrow, uintSchema } from './schema.ts'
 
@@ -87,16 +88,7 @@ export function verifyInvite (token: unknown, init: VerifyInviteInit): InviteRes
 }
 
 function verifyInviteOrThrow (token: unknown, init: VerifyInviteInit): Invite {
-  if (typeof token !== 'string') throw new MalformedError('invite is not a string')
-  if (token.length > MAX_INVITE_CHARS) throw new TooLargeError('invite', token.length, MAX_INVITE_CHARS)
-  if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new MalformedError('invite is not base64url')
-  let bytes: Uint8Array
-  try {
-    bytes = base64url.baseDecode(token)
-  } catch (err) {
-    throw new MalformedError(`invite is not base64url: ${(err as Error).message}`)
-  }
-  const outer = decodeCanonical(bytes, 'invite', MAX_INVITE_BYTES)
+  const outer = decodeTokenText(token, 'invite', MAX_INVITE_CHARS)
   if (Array.isArray(outer) && outer[0] !== INVITE_VERSION) throw new UnsupportedVersionError('invite', outer[0])
   const [, payloadBytes, sig] = parseOrThrow(tokenSchema, outer, 'invite')
   const payload = parseOrThrow(payloadSchema, decodeCanonical(payloadBytes, 'invite payload', MAX_INVITE_BYTES), 'invite payload')

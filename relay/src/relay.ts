@@ -34,7 +34,7 @@ import { refusalCounter, type Refusals } from './refusals.ts'
 import { servedStations, type ServedStations } from './stations.ts'
 import type { Server } from 'node:http'
 import type { Datastore } from 'interface-datastore'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 const log = logger('openstudio:relay')
 
@@ -177,7 +177,7 @@ export class Relay {
       const started = node
       reservationPolicy = new ReservationPolicy({
         reservations: () => started.services.relay?.reservations,
-        connections: (peer) => started.getConnections(peer),
+        hostOf: (peer) => hostOfPeer(started, peer),
         stations,
         refusals
       }, {
@@ -195,10 +195,7 @@ export class Relay {
       rooms = new RoomRouter({
         pubsub: node.services.pubsub,
         events: node,
-        hostOf: (peer) => {
-          const direct = started.getConnections(peer).find((c) => c.limits === undefined)
-          return direct === undefined ? undefined : hostOf(direct.remoteAddr)
-        },
+        hostOf: (peer) => hostOfPeer(started, peer),
         stations,
         refusals
       }, { maxRooms: init.maxRooms, roomsPerPeer: init.limits?.roomsPerPeer, roomsPerHost: init.limits?.roomsPerHost })
@@ -373,4 +370,10 @@ async function relayCandidates (node: OpenStudioNode): Promise<BootstrapCandidat
     candidates.push({ peer: id, addresses: addresses.map((a) => a.includes('/p2p/') ? a : `${a}/p2p/${id}`) })
   }
   return candidates
+}
+
+/** The host `peer` is directly connected from (see `hostOf`), or undefined when it is reached only through relays. */
+function hostOfPeer (node: OpenStudioNode, peer: PeerId): string | undefined {
+  const direct = node.getConnections(peer).find((c) => c.limits === undefined)
+  return direct === undefined ? undefined : hostOf(direct.remoteAddr)
 }

@@ -16,7 +16,7 @@ import { logger } from '@libp2p/logger'
 import { hostOf } from '@openstudio/node'
 import { NO_REFUSALS, type Refusals } from './refusals.ts'
 import type { ServedStations } from './stations.ts'
-import type { Connection, PeerId } from '@libp2p/interface'
+import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 const log = logger('openstudio:relay:reservations')
@@ -31,8 +31,8 @@ export interface HeldReservation {
 export interface ReservationPolicyComponents {
   /** The relay server's reservations, by peer (libp2p's PeerMap). */
   reservations: () => { size: number, has: (peer: PeerId) => boolean, get: (peer: PeerId) => HeldReservation | undefined, delete: (peer: PeerId) => void, entries: () => Iterable<[PeerId, HeldReservation]> } | undefined
-  /** The peer's open connections. */
-  connections: (peer: PeerId) => Array<Pick<Connection, 'remoteAddr' | 'limits'>>
+  /** The host the peer is directly connected from (see `hostOf`), if it is. */
+  hostOf: (peer: PeerId) => string | undefined
   stations: ServedStations
   refusals?: Refusals
 }
@@ -54,7 +54,7 @@ export class ReservationPolicy {
     const store = this.components.reservations()
     if (store === undefined || store.has(peer)) return false
     const own = this.components.stations.isOwn(peer.toString())
-    const host = this.hostOfPeer(peer)
+    const host = this.components.hostOf(peer)
     if (own) {
       if (store.size >= this.init.maxReservations) this.evictStranger()
       return false
@@ -88,11 +88,6 @@ export class ReservationPolicy {
     let n = 0
     for (const [, held] of this.components.reservations()?.entries() ?? []) if (hostOf(held.addr) === host) n++
     return n
-  }
-
-  private hostOfPeer (peer: PeerId): string | undefined {
-    const direct = this.components.connections(peer).find((c) => c.limits === undefined)
-    return direct === undefined ? undefined : hostOf(direct.remoteAddr)
   }
 
   /** Frees the slot of the stranger whose reservation is oldest. */

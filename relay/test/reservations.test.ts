@@ -1,5 +1,5 @@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { generateKeyPair } from '@openstudio/node'
+import { generateKeyPair, hostOf } from '@openstudio/node'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
 import { ReservationPolicy, type HeldReservation } from '../src/reservations.ts'
@@ -23,7 +23,7 @@ function harness (init: { max: number, perHost: number, forStations: number, sta
       delete: (p) => { store.delete(p.toString()) },
       entries: () => store.values()
     }),
-    connections: (p) => [{ remoteAddr: multiaddr(`/ip4/${hosts.get(p.toString()) ?? '0.0.0.0'}/tcp/1`), limits: undefined }],
+    hostOf: (p) => hostOf(multiaddr(`/ip4/${hosts.get(p.toString()) ?? '0.0.0.0'}/tcp/1`)),
     stations: servedStations(init.stations),
     refusals: { refuse: (resource, reason) => { refusals.push(`${resource}/${reason}`) } }
   }, { maxReservations: init.max, maxPerHost: init.perHost, reservedForStations: init.forStations })
