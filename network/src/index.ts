@@ -20,7 +20,7 @@ export {
   createOpenStudioNode, privateAddressGater,
   type InboundLimitsInit, type OpenStudioNode, type OpenStudioNodeInit, type OpenStudioServices, type RelayServerInit
 } from './libp2p/create-node.ts'
-export { DHT_DATASTORE_PREFIX, DIRECTORY_READER_K, GOSSIP_SCORE, INBOUND_LIMITS_DEFAULTS, PING_TIMEOUT_MIN_MS, RELAY_SERVER_DEFAULTS } from './libp2p/constants.ts'
+export { DHT_DATASTORE_PREFIX, DIRECTORY_READER_K, GOSSIP_SCORE, INBOUND_LIMITS_DEFAULTS, PING_TIMEOUT_MIN_MS, RELAY_SERVER_DEFAULTS, STREAM_LIMITS } from './libp2p/constants.ts'
 export { HostLimitError, HostLimits, type HostLimitsInit, type HostRefusal } from './libp2p/host-limits.ts'
 export { connectToRelays, type ConnectInit } from './libp2p/connect.ts'
 export { hostOf } from './libp2p/host.ts'
@@ -30,7 +30,7 @@ export { createRecordCache, recordCache, validateRecordCached, type RecordCache 
 export {
   directoryValidator, gossipScoreParams, releaseRoomTopic, roomValidator, RoomRejections, validateDirectoryData, validateGossip, validateRoomData,
   validateRoomTopic, DIRECTORY_MESSAGE_MAX_BYTES, ROOM_TOPIC_MESSAGE_MAX_BYTES,
-  type GossipValidationInit, type RoomRejectionsInit, type RoomValidatorInit
+  type GossipDropListener, type GossipTopicKind, type GossipValidationInit, type RoomRejectionsInit, type RoomValidatorInit
 } from './libp2p/gossip-validation.ts'
 export { publishStation, type PublishInit, type PublishResult, type PublishStep } from './station/publish.ts'
 export { Republisher, REPUBLISH_DEFAULTS, type RepublisherEvents, type RepublisherInit } from './station/republisher.ts'

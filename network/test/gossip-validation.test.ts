@@ -117,6 +117,20 @@ describe('validator registration', () => {
     expect(rejections.score(from.toString())).toBeLessThan(0)
   })
 
+  it('tells the drop listener of every message dropped, by topic kind and verdict, and of nothing accepted', async () => {
+    const pubsub = fakePubsub()
+    const dropped: string[] = []
+    validateGossip(pubsub, new RoomRejections(), { now: () => NOW, onDrop: (kind, verdict) => { dropped.push(`${kind}-${verdict}`) } })
+    validateRoomTopic(pubsub, station.id)
+    const directory = pubsub.topicValidators.get(TOPIC.directory) as TopicValidatorFn
+    const room = pubsub.topicValidators.get(TOPIC.room(station.id)) as TopicValidatorFn
+    await run(directory, TOPIC.directory, stationAnnouncement())
+    await run(directory, TOPIC.directory, new Uint8Array([1]))
+    await run(room, TOPIC.room(station.id), roomEnvelope())
+    await run(room, TOPIC.room(station.id), new Uint8Array([1]))
+    expect(dropped).toEqual(['directory-reject', 'room-reject'])
+  })
+
   it('counts holders: the validator goes with the last release, and a remover runs once', () => {
     const pubsub = fakePubsub()
     const topic = TOPIC.room(station.id)

@@ -169,6 +169,7 @@ export class Relay {
         transports: [tcp(), webSockets(), circuitRelayTransport()],
         metrics: prometheusMetrics({ registry, collectDefaultMetrics: true }),
         inboundLimits: { ...init.limits?.inbound, onRefuse: (reason) => { refusals.refuse('connection', reason) } },
+        onGossipDrop: (kind, verdict) => { refusals.refuse('gossip', `${kind}-${verdict}`) },
         connectionGater: {
           ...privateAddressGater(init.allowPrivate ?? false),
           denyInboundRelayReservation: async (peer) => reservationPolicy?.deny(peer) ?? true

@@ -9,6 +9,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { resolveStation } from '@openstudio/node'
 import { PROTOCOL } from '@openstudio/protocol'
 import type { Relay } from '@openstudio/relay'
+import { STREAM_LIMITS } from '@openstudio/network'
+import { waitUntil } from '../src/wait.ts'
 import { clientOf, draftFor, publishThrough, startRelay, stopAll, tcpAddr } from '../src/network.ts'
 import { rawClient, type RawClient } from '../src/raw-client.ts'
 
@@ -60,6 +62,22 @@ describe('relay under abuse', () => {
       await stream.close()
     })
     expect(sent.filter((a) => a.status === 'fulfilled').length).toBeGreaterThan(150)
+    expect((await health()).status).toBe('ok')
+  })
+
+  it('holds at most its limit of one peer\'s streams of a protocol, and resets the rest', async () => {
+    const target = multiaddr(tcpAddr(relay))
+    // Each stream sends the start of a kad message and never the rest, so the relay's handler holds it.
+    const streams = await Promise.all(Array.from({ length: STREAM_LIMITS.kad + 16 }, async () => {
+      const stream = await attacker.dialProtocol(target, PROTOCOL.kad)
+      if (stream.status === 'open') stream.send(Uint8Array.of(0x64, 0x08))
+      return stream
+    }))
+    const held = (): number => relay.node.getConnections(attacker.peerId)
+      .flatMap((c) => c.streams).filter((s) => s.direction === 'inbound' && s.protocol === PROTOCOL.kad).length
+    await waitUntil('the relay to reset the streams past the limit', () => streams.filter((s) => s.status === 'reset').length >= 16)
+    expect(held()).toBe(STREAM_LIMITS.kad)
+    for (const stream of streams) stream.abort(new Error('done'))
     expect((await health()).status).toBe('ok')
   })
 

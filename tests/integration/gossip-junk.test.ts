@@ -103,6 +103,7 @@ describe('junk on gossip topics', () => {
     expect(seen).toHaveLength(1)
     expect(same(seen[0], marker)).toBe(true)
     expect(router.getScore(junkId)).toBeLessThan(0)
+    expect((await relay.refusals.counts())['gossip/directory-reject']).toBe(2)
 
     // More junk: the sender is graylisted and leaves the relay's mesh.
     await junk.services.pubsub.publish(TOPIC.directory, forged(signedListenerReport(junkKey)))
@@ -143,6 +144,7 @@ describe('junk on gossip topics', () => {
       await waitUntil('the relay to have charged both pieces of junk', () => router.getScore(junkId) < 2 * GOSSIP_SCORE.invalidMessages.weight)
       expect(seen).toHaveLength(1)
       expect(same(seen[0], marker)).toBe(true)
+      expect((await relay.refusals.counts())['gossip/room-reject']).toBe(2)
     } finally {
       await roomJunk.stop()
     }

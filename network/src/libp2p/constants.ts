@@ -26,8 +26,26 @@ export const PING_TIMEOUT_MIN_MS = 15_000
 /** Gossipsub: largest message on the wire (a manifest announcement or room snapshot fits easily). */
 export const GOSSIP_MAX_MESSAGE_BYTES = 64 * 1024
 
-/** kad-dht: concurrent inbound streams per connection (bounded against floods). */
-export const DHT_MAX_INBOUND_STREAMS = 32
+/**
+ * Streams a peer may have open at once on one connection, per protocol, and
+ * in all (the muxer's cap). A stream past a limit is reset before any handler
+ * runs. OpenStudio's own protocols keep their limits beside their handlers
+ * (records 2, program 2, TURN 2, signal 4, ping 8). See docs/relay-limits.md.
+ */
+export const STREAM_LIMITS = {
+  /** Inbound streams of all protocols on one connection (yamux; its default is 1000). A studio's relay connection carries one per relayed caller. */
+  perConnection: 256,
+  /** kad-dht queries (its default). */
+  kad: 32,
+  /** Gossipsub keeps one stream each way per peer; a few allow for a reconnecting peer (libp2p's default is 32). */
+  gossipsub: 4,
+  /** Circuit relay hop streams: RESERVE and CONNECT requests (libp2p's default is 32). */
+  hop: 32,
+  /** identify (its default). */
+  identify: 1,
+  /** libp2p ping (its default). */
+  ping: 2
+} as const
 
 /** New inbound connections accepted per second from one host (libp2p's default of 5 is too low behind NAT). */
 export const INBOUND_CONNECTIONS_PER_SECOND = 100

@@ -15,10 +15,10 @@ import { yamux } from '@libp2p/yamux'
 import { PROTOCOL } from '@openstudio/protocol'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { DHT_DATASTORE_PREFIX, DHT_MAX_INBOUND_STREAMS, GOSSIP_MAX_MESSAGE_BYTES, GOSSIP_SCORE, INBOUND_CONNECTIONS_PER_SECOND, INBOUND_LIMITS_DEFAULTS, PING_TIMEOUT_MIN_MS, RELAY_SERVER_DEFAULTS } from './constants.ts'
+import { DHT_DATASTORE_PREFIX, GOSSIP_MAX_MESSAGE_BYTES, GOSSIP_SCORE, INBOUND_CONNECTIONS_PER_SECOND, INBOUND_LIMITS_DEFAULTS, PING_TIMEOUT_MIN_MS, RELAY_SERVER_DEFAULTS, STREAM_LIMITS } from './constants.ts'
 import { HostLimits, type HostRefusal } from './host-limits.ts'
 import { recordRules } from './dht-records.ts'
-import { gossipScoreParams, RoomRejections, validateGossip } from './gossip-validation.ts'
+import { gossipScoreParams, RoomRejections, validateGossip, type GossipDropListener } from './gossip-validation.ts'
 import { wholeFrames } from './whole-frames.ts'
 import { hostOf } from './host.ts'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
@@ -91,6 +91,8 @@ export interface OpenStudioNodeInit {
   connectionManager?: Libp2pOptions['connectionManager']
   /** Count inbound connections by host and bound them (relays). @default libp2p's own limits only */
   inboundLimits?: InboundLimitsInit
+  /** Told of every gossip message the validators dropped (relays count them). */
+  onGossipDrop?: GossipDropListener
 }
 
 export interface OpenStudioServices {
@@ -122,8 +124,8 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
   const { validators, selectors } = recordRules(init.datastore === undefined ? undefined : { datastore: init.datastore, prefix: DHT_DATASTORE_PREFIX })
   const gossipRejections = new RoomRejections()
   const services: Record<string, unknown> = {
-    identify: identify(),
-    ping: ping(),
+    identify: identify({ maxInboundStreams: STREAM_LIMITS.identify }),
+    ping: ping({ maxInboundStreams: STREAM_LIMITS.ping }),
     dht: kadDHT({
       protocol: PROTOCOL.kad,
       clientMode: (init.dhtMode ?? 'client') === 'client',
@@ -131,7 +133,7 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
       peerInfoMapper: allowPrivate ? passthroughMapper : removePrivateAddressesMapper,
       validators,
       selectors,
-      maxInboundStreams: DHT_MAX_INBOUND_STREAMS,
+      maxInboundStreams: STREAM_LIMITS.kad,
       logPrefix: 'openstudio:dht',
       // Queries wait for the first self-query; run it at once so a short-lived client is not held up.
       initialQuerySelfInterval: 0,
@@ -141,6 +143,7 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
       emitSelf: false,
       allowPublishToZeroTopicPeers: true,
       maxInboundDataLength: GOSSIP_MAX_MESSAGE_BYTES,
+      maxInboundStreams: STREAM_LIMITS.gossipsub,
       // Junk costs its sender score (GOSSIP_SCORE); many peers sharing one address (loopback, NAT, proxies) costs nothing.
       scoreParams: gossipScoreParams(gossipRejections),
       scoreThresholds: GOSSIP_SCORE.thresholds,
@@ -151,6 +154,7 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
   }
   if (relay !== undefined) {
     services.relay = circuitRelayServer({
+      maxInboundHopStreams: STREAM_LIMITS.hop,
       reservations: {
         maxReservations: relay.maxReservations,
         reservationTtl: relay.reservationTtlMs,
@@ -168,7 +172,7 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
     addresses: { listen: init.listen ?? [], announce: init.announce },
     transports: init.transports.map((t) => hostLimits === undefined ? wholeFrames(t) : hostLimits.wrap(wholeFrames(t))),
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({ maxInboundStreams: STREAM_LIMITS.perConnection })],
     peerDiscovery: (init.bootstrap?.length ?? 0) > 0 ? [bootstrap({ list: init.bootstrap ?? [] })] : [],
     connectionGater: init.connectionGater ?? privateAddressGater(allowPrivate),
     connectionManager: {
@@ -185,7 +189,7 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
     services: services as never
   })
   // Every node forwards the directory topic, browsers too: nothing is forwarded unverified.
-  validateGossip(node.services.pubsub, gossipRejections)
+  validateGossip(node.services.pubsub, gossipRejections, { onDrop: init.onGossipDrop })
   return node
 }
 

@@ -85,9 +85,17 @@ export function validateRoomData (data: Uint8Array, stationId: string, now: numb
   return VERDICT[announcement.error.name] === TopicValidatorResult.Ignore ? TopicValidatorResult.Ignore : VERDICT[envelope.error.name]
 }
 
+/** Which kind of topic a dropped message was heard on. */
+export type GossipTopicKind = 'directory' | 'room'
+
+/** Told of every message a validator dropped, e.g. to count it (a relay's `gossip/<kind>-<verdict>` refusals). */
+export type GossipDropListener = (kind: GossipTopicKind, verdict: TopicValidatorResult.Reject | TopicValidatorResult.Ignore) => void
+
 export interface GossipValidationInit {
   /** The clock that expiry is checked against. @default Date.now */
   now?: () => number
+  /** Told of every message dropped. @default nobody */
+  onDrop?: GossipDropListener
 }
 
 export interface RoomValidatorInit extends GossipValidationInit {
@@ -100,7 +108,10 @@ export function directoryValidator (init: GossipValidationInit = {}): TopicValid
   const now = init.now ?? Date.now
   return (peer, message) => {
     const verdict = validateDirectoryData(message.data, now())
-    if (verdict !== TopicValidatorResult.Accept) log('%s directory message from %p', verdict, peer)
+    if (verdict !== TopicValidatorResult.Accept) {
+      log('%s directory message from %p', verdict, peer)
+      init.onDrop?.('directory', verdict)
+    }
     return verdict
   }
 }
@@ -111,7 +122,10 @@ export function roomValidator (stationId: string, init: RoomValidatorInit = {}):
   return (peer: PeerId, message) => {
     const verdict = validateRoomData(message.data, stationId, now())
     if (verdict === TopicValidatorResult.Reject) init.rejections?.reject(peer.toString())
-    if (verdict !== TopicValidatorResult.Accept) log('%s room message for %s from %p', verdict, stationId, peer)
+    if (verdict !== TopicValidatorResult.Accept) {
+      log('%s room message for %s from %p', verdict, stationId, peer)
+      init.onDrop?.('room', verdict)
+    }
     return verdict
   }
 }
@@ -210,8 +224,8 @@ export function gossipScoreParams (rejections: Pick<RoomRejections, 'score'>): S
 
 type Validators = GossipSub['topicValidators']
 
-/** Each node's room-rejection ledger, by its validator table. */
-const ledgers = new WeakMap<Validators, RoomRejections>()
+/** Each node's room-rejection ledger and drop listener, by its validator table. */
+const ledgers = new WeakMap<Validators, { rejections: RoomRejections, onDrop?: GossipDropListener }>()
 /** How many holders asked for each room topic's validator, by validator table. */
 const holders = new WeakMap<Validators, Map<string, number>>()
 
@@ -221,7 +235,7 @@ const holders = new WeakMap<Validators, Map<string, number>>()
  */
 export function validateGossip (pubsub: Pick<GossipSub, 'topicValidators'>, rejections: RoomRejections, init: GossipValidationInit = {}): void {
   pubsub.topicValidators.set(TOPIC.directory, directoryValidator(init))
-  ledgers.set(pubsub.topicValidators, rejections)
+  ledgers.set(pubsub.topicValidators, { rejections, onDrop: init.onDrop })
 }
 
 /**
@@ -238,7 +252,7 @@ export function validateRoomTopic (pubsub: object, stationId: string): () => voi
   const counts = holders.get(validators) ?? new Map<string, number>()
   holders.set(validators, counts)
   const held = counts.get(topic) ?? 0
-  if (held === 0) validators.set(topic, roomValidator(stationId, { rejections: ledgers.get(validators) }))
+  if (held === 0) validators.set(topic, roomValidator(stationId, { ...ledgers.get(validators) }))
   counts.set(topic, held + 1)
   let released = false
   return () => {
