@@ -41,7 +41,15 @@ export { DIRECTORY_WATCHER_MAX_STATIONS, DirectoryWatcher, type DirectoryWatcher
 export { connectionKind, handlePing, pingStation, PING_MAX_BYTES, type ConnectionKind, type PingInit } from './ping.ts'
 export { dialStation, DIAL_DEFAULTS, stationAddresses, type DialedStation, type DialInit } from './dial.ts'
 export { handleSignal, openSignal, SignalChannel, SIGNAL_DEFAULTS } from './signal/channel.ts'
-export { RoomChannel, type RoomChannelComponents, type RoomChannelEvents } from './room/channel.ts'
+export { RoomChannel, type RoomChannelComponents, type RoomChannelEvents, type RoomChannelInit, type RoomRejection } from './room/channel.ts'
+export {
+  RoomAuthority, RoomFullError, ROOM_AUTHORITY_DEFAULTS,
+  type Admission, type AdmissionRefusal, type RequestOutcome, type RequestRefusal, type RoomAuthorityComponents, type RoomAuthorityEvents, type RoomAuthorityInit
+} from './room/authority.ts'
+export {
+  InviteBook, INVITE_BOOK_DEFAULTS, memoryInviteStore,
+  type InviteBookComponents, type InviteEntry, type InviteRefusal, type InviteStore, type InviteVerdict, type IssueInviteInit
+} from './room/invites.ts'
 export { handleTurn, requestTurnServers, TURN_DEFAULTS, type HandleTurnInit, type IceServer, type TurnAnswerer, type TurnRejection, type TurnRequestContext, type TurnRequestInit, type TurnServers } from './turn.ts'
 export {
   handleProgram, PROGRAM_DEFAULTS, ProgramSender,

@@ -24,8 +24,9 @@ const stationAnnouncement = (key: StationKey = station, now = T0): Uint8Array =>
   encodeAnnouncement({ type: 'station', record: signManifest(buildManifest(key.id, DRAFT, { seq: 1, now }), key).record })
 const listenerAnnouncement = (about: string = station.id, at = T0): Uint8Array =>
   encodeAnnouncement({ type: 'listeners', report: signListenerReport({ station: about, relay: relay.id, mount: '/live.ogg', listeners: 7, at }, relay) })
-const roomEnvelope = (room: string = station.id): Uint8Array =>
-  encodeRoomMessage(caller, { room, clock: 1, message: { type: 'join', name: 'Ada' } })
+/** A command the station signed for `room` (or, with `signer`, the same bytes signed by someone else). */
+const roomEnvelope = (room: string = station.id, signer: StationKey = station): Uint8Array =>
+  encodeRoomMessage(signer, { room, epoch: T0, n: 1, message: { type: 'present', peer: caller.id, name: 'Ada' } })
 
 /** `bytes` with one byte changed (never to itself). */
 const flipped = (bytes: Uint8Array, i: number, delta = 1): Uint8Array => {
@@ -76,8 +77,10 @@ describe('room topic validation', () => {
     expect(validateRoomData(listenerAnnouncement(), station.id, NOW)).toBe(Accept)
   })
 
-  it('rejects messages about another station, station records, forgeries, garbage and oversize', () => {
+  it('rejects messages about another station, anyone else\'s room messages, station records, forgeries, garbage and oversize', () => {
     expect(validateRoomData(roomEnvelope(other.id), station.id, NOW)).toBe(Reject)
+    expect(validateRoomData(roomEnvelope(station.id, caller), station.id, NOW)).toBe(Reject)
+    expect(validateRoomData(encodeRoomMessage(caller, { room: station.id, epoch: T0, n: 1, message: { type: 'leave' } }), station.id, NOW)).toBe(Reject)
     expect(validateRoomData(listenerAnnouncement(other.id), station.id, NOW)).toBe(Reject)
     expect(validateRoomData(stationAnnouncement(), station.id, NOW)).toBe(Reject)
     const envelope = roomEnvelope()
@@ -214,7 +217,8 @@ describe('validation properties', () => {
   const valid = { station: stationAnnouncement(), listeners: listenerAnnouncement(), room: roomEnvelope() }
   const verifiesOnDirectory = (data: Uint8Array): boolean => verifyAnnouncement(data, NOW).ok
   const verifiesInRoom = (data: Uint8Array): boolean => {
-    if (decodeRoomMessage(data, station.id).ok) return true
+    const envelope = decodeRoomMessage(data, station.id)
+    if (envelope.ok) return envelope.value.from === station.id
     const announcement = verifyAnnouncement(data, NOW)
     return announcement.ok && announcement.value.type === 'listeners' && announcement.value.report.station === station.id
   }

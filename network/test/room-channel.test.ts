@@ -1,69 +1,83 @@
 import { describe, expect, it } from 'vitest'
-import { encodeAnnouncement, generateStationKey, participantsOf, signListenerReport, TOPIC, type ListenerReport, type StationKey } from '@openstudio/protocol'
-import { TypedEventEmitter } from 'main-event'
-import { RoomChannel, type RoomChannelComponents } from '../src/room/channel.ts'
-import type { Message } from '@libp2p/gossipsub'
-
-/** An in-memory topic: every publish reaches every other subscriber. */
-class Bus {
-  readonly members = new Set<Member>()
-}
-
-class Member extends TypedEventEmitter<{ message: CustomEvent<Message> }> implements Pick<RoomChannelComponents['pubsub'], 'subscribe' | 'unsubscribe' | 'publish'> {
-  constructor (private readonly bus: Bus) { super() }
-  subscribe (): void { this.bus.members.add(this) }
-  unsubscribe (): void { this.bus.members.delete(this) }
-  async publish (topic: string, data: Uint8Array): Promise<never> {
-    for (const m of this.bus.members) if (m !== this) m.safeDispatchEvent('message', { detail: { type: 'unsigned', topic, data } as Message })
-    return undefined as never
-  }
-}
-
-function join (bus: Bus, room: string, key: StationKey): RoomChannel {
-  const channel = new RoomChannel({ pubsub: new Member(bus) as unknown as RoomChannelComponents['pubsub'] }, room, { id: key.id, secretKey: key.secretKey })
-  channel.start()
-  return channel
-}
+import { encodeAnnouncement, encodeRoomMessage, generateStationKey, participantsOf, signListenerReport, TOPIC, type ListenerReport, type RoomEvent } from '@openstudio/protocol'
+import { Bus, join, Member } from './room-bus.ts'
 
 describe('room channel', () => {
   const station = generateStationKey()
   const alice = generateStationKey()
   const bob = generateStationKey()
 
-  it('applies the producer\'s control messages everywhere, and nobody else\'s', async () => {
+  it('applies the station\'s commands everywhere, and nobody else\'s', async () => {
     const bus = new Bus()
     const producer = join(bus, station.id, station)
     const a = join(bus, station.id, alice)
     const b = join(bus, station.id, bob)
     expect(producer.topic).toBe(TOPIC.room(station.id))
-    await a.send({ type: 'join', name: 'Alice' })
-    await b.send({ type: 'join', name: 'Bob' })
-    await producer.send({ type: 'admit', peer: alice.id })
-    await b.send({ type: 'mute', peer: alice.id })
+    await producer.command({ type: 'present', peer: alice.id, name: 'Alice' })
+    await producer.command({ type: 'admit', peer: alice.id })
+    // Bob's signed command, published on the topic and handed in directly: nobody applies it.
+    const forged = encodeRoomMessage(bob, { room: station.id, epoch: producer.epoch, n: producer.state.n + 1, message: { type: 'mute', peer: alice.id } })
+    await new Member(bus).publish(producer.topic, forged)
+    expect(a.receive(forged)).toBeUndefined()
     for (const view of [producer, a, b]) {
-      const me = participantsOf(view.state).find((p) => p.id === alice.id)
-      expect(me).toMatchObject({ name: 'Alice', stage: 'on-air', muted: false })
+      expect(participantsOf(view.state).find((p) => p.id === alice.id)).toMatchObject({ name: 'Alice', stage: 'on-air', muted: false })
+      expect(view.state.n).toBe(2)
     }
-    await producer.send({ type: 'mute', peer: alice.id })
+    expect(a.rejections['not-from-station']).toBeGreaterThanOrEqual(2)
+    await producer.command({ type: 'mute', peer: alice.id })
     expect(participantsOf(a.state).find((p) => p.id === alice.id)?.producerMuted).toBe(true)
   })
 
-  it('drops forged, foreign and wrongly carried envelopes', async () => {
+  it('signs requests that are not published, and only the station signs commands and snapshots', async () => {
     const bus = new Bus()
     const producer = join(bus, station.id, station)
+    const a = join(bus, station.id, alice)
+    const heard: RoomEvent[] = []
+    producer.addEventListener('message:receive', (e) => { heard.push(e.detail) })
+    const first = a.request({ type: 'self-mute', muted: true })
+    const second = a.request({ type: 'leave' })
+    expect(heard).toEqual([])
+    expect(producer.verify(first, alice.id)).toMatchObject({ from: alice.id, epoch: a.epoch, n: 1 })
+    expect(producer.verify(second, alice.id)?.n).toBe(2)
+    await expect(a.command({ type: 'on-air' })).rejects.toThrow()
+    expect(() => a.snapshot()).toThrow()
+    // Before its first command, the station has nothing to snapshot.
+    expect(() => producer.snapshot()).toThrow()
+  })
+
+  it('asks for a snapshot when commands come before the ones they follow, and a snapshot fills the gap', async () => {
+    const producer = join(new Bus(), station.id, station)
+    const late = join(new Bus(), station.id, alice)
+    const gaps: number[] = []
+    late.addEventListener('state:gap', (e) => { gaps.push(e.detail.pending.length) })
+    await producer.command({ type: 'present', peer: alice.id, name: 'Alice' })
+    await producer.command({ type: 'on-air' })
+    const third = await producer.command({ type: 'admit', peer: alice.id })
+    late.receive(third)
+    expect(gaps).toEqual([1])
+    expect(late.state.onAir).toBe(false)
+    late.receive(producer.snapshot())
+    expect(late.state.n).toBe(3)
+    expect(late.state.onAir).toBe(true)
+    expect(participantsOf(late.state).find((p) => p.id === alice.id)?.stage).toBe('on-air')
+  })
+
+  it('drops forged, foreign and wrongly carried envelopes, and counts them by reason', async () => {
+    const producer = join(new Bus(), station.id, station)
     const other = join(new Bus(), generateStationKey().id, alice)
     const rejected: string[] = []
     producer.addEventListener('message:reject', (e) => { rejected.push(e.detail.reason) })
-    const foreign = await other.send({ type: 'join', name: 'Elsewhere' })
-    expect(producer.receive(foreign)).toBeUndefined()
-    const tampered = (await join(new Bus(), station.id, alice).send({ type: 'join', name: 'Alice' })).slice()
-    tampered[tampered.length - 1] = (tampered[tampered.length - 1] as number) ^ 1
-    expect(producer.receive(tampered)).toBeUndefined()
-    const genuine = await join(new Bus(), station.id, alice).send({ type: 'join', name: 'Alice' })
-    expect(producer.receive(genuine, bob.id)).toBeUndefined()
-    expect(producer.receive(new Uint8Array(100_000))).toBeUndefined()
-    expect(rejected).toHaveLength(4)
-    expect(producer.receive(genuine, alice.id)?.message).toEqual({ type: 'join', name: 'Alice' })
+    expect(producer.verify(other.request({ type: 'leave' }))).toBeUndefined()
+    const tampered = join(new Bus(), station.id, alice).request({ type: 'leave' }).slice()
+    // The envelope ends with the signature, then `v` (3 bytes).
+    tampered[tampered.length - 4] = (tampered[tampered.length - 4] as number) ^ 1
+    expect(producer.verify(tampered)).toBeUndefined()
+    const genuine = join(new Bus(), station.id, alice).request({ type: 'leave' })
+    expect(producer.verify(genuine, bob.id)).toBeUndefined()
+    expect(producer.verify(new Uint8Array(100_000))).toBeUndefined()
+    expect(rejected).toEqual(['WrongStationError', 'BadSignatureError', 'wrong-carrier', 'TooLargeError'])
+    expect(producer.rejections).toMatchObject({ WrongStationError: 1, BadSignatureError: 1, 'wrong-carrier': 1, TooLargeError: 1 })
+    expect(producer.verify(genuine, alice.id)?.message).toEqual({ type: 'leave' })
   })
 
   it('hands on a relay\'s listener report for its own station, not for another, and does not count it as a bad room message', async () => {

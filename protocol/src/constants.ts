@@ -7,7 +7,7 @@
 export const DOMAIN = {
   manifest: 'openstudio/manifest/v1\u0000',
   invite: 'openstudio/invite/v1\u0000',
-  room: 'openstudio/room/v1\u0000',
+  room: 'openstudio/room/v2\u0000',
   listeners: 'openstudio/listeners/v1\u0000',
   callPass: 'openstudio/call-pass/v1\u0000'
 } as const
@@ -18,8 +18,8 @@ export const MANIFEST_VERSION = 1
 export const RECORD_VERSION = 1
 /** The invite token version this code writes and accepts. */
 export const INVITE_VERSION = 1
-/** The room-control envelope version this code writes and accepts. */
-export const ROOM_VERSION = 1
+/** The room-control envelope version this code writes and accepts (docs/room.md). */
+export const ROOM_VERSION = 2
 /** The call pass version this code writes and accepts. */
 export const CALL_PASS_VERSION = 1
 
@@ -65,9 +65,8 @@ export const MANIFEST_LIMITS = {
 export const ROOM_LIMITS = {
   participantsMax: 64,
   nameMax: 64,
-  /** Unauthorized control messages held back per sender, in case a grant arrives later. */
-  deferredPerSender: 16,
-  deferredSendersMax: 32,
+  /** Station commands a replica holds while it waits for the ones before them. */
+  pendingMax: 64,
   gainMinDb: -60,
   gainMaxDb: 12
 } as const
@@ -76,6 +75,8 @@ export const ROOM_LIMITS = {
 export const INVITE_LABEL_MAX = 64
 /** Invite nonce length, in bytes. */
 export const INVITE_NONCE_BYTES = 16
+/** Longest an invite may stay valid: one whose expiry is further ahead than this is refused. */
+export const INVITE_MAX_TTL_MS = 7 * 24 * 60 * 60 * 1000
 
 /** DHT key prefix and the kad-dht validator/selector namespace it selects. */
 export const DHT_NAMESPACE = 'openstudio'
@@ -101,7 +102,7 @@ export const PROVIDERS_PER_FRAME = 128
 export const TOPIC = {
   directory: '/openstudio/directory/1',
   /** Room-control topic of one station. */
-  room: (stationId: string): string => `/openstudio/room/1/${stationId}`
+  room: (stationId: string): string => `/openstudio/room/2/${stationId}`
 } as const
 
 /** Strings hashed into the well-known directory provider keys. */

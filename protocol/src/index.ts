@@ -38,12 +38,12 @@ export {
   createCallPass, verifyCallPass, type CallPass, type CallPassFailure, type CallPassResult, type CreateCallPassInit, type VerifyCallPassInit
 } from './call-pass.ts'
 export {
-  decodeRoomMessage, encodeRoomMessage, roomMessageSchema,
-  type ParticipantRecord, type Register, type RoomEvent, type RoomMessage, type RoomMessageType, type RoomSigner,
-  type SnapshotState, type Stage, type Stamp
+  decodeRoomMessage, encodeRoomMessage, roomMessageSchema, ROOM_SENDERS,
+  type ParticipantSnapshot, type RoomCommand, type RoomEvent, type RoomMessage, type RoomMessageType, type RoomRequest, type RoomSigner,
+  type SnapshotState, type Stage
 } from './room/messages.ts'
 export {
-  createRoomState, isProducer, nextClock, participantsOf, reduceRoom, snapshotOf,
+  createRoomState, hasGap, isProducer, participantsOf, reduceRoom, snapshotOf,
   type ParticipantState, type ParticipantView, type RoomState
 } from './room/reducer.ts'
 export { planMix, type MixParticipant, type MixPlan, type MixPlanInit } from './mixminus.ts'

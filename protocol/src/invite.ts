@@ -1,6 +1,8 @@
 /**
- * Invite tokens: signed by the station key, naming a role, an expiry, a nonce
- * and an optional label. They travel as a compact URL-safe string:
+ * Invite tokens: signed by the station key, naming a role, an expiry (at most
+ * INVITE_MAX_TTL_MS ahead), a nonce and an optional label. Which nonces are
+ * still good (not revoked, not used up) is the studio's own record; see
+ * InviteBook in @openstudio/network and docs/room.md. They travel as a compact URL-safe string:
  * base64url(canonical CBOR `[v, payload, sig]`), where `sig` is Ed25519 over
  * `DOMAIN.invite || payload` and `payload` is canonical CBOR of the fields.
  */
@@ -8,7 +10,7 @@ import { base64url } from 'multiformats/bases/base64'
 import { z } from 'zod'
 import { decodeCanonical, encodeCanonical } from './cbor.ts'
 import { decodeTokenText } from './token.ts'
-import { DOMAIN, INVITE_LABEL_MAX, INVITE_NONCE_BYTES, INVITE_VERSION, MAX_INVITE_CHARS } from './constants.ts'
+import { DOMAIN, INVITE_LABEL_MAX, INVITE_MAX_TTL_MS, INVITE_NONCE_BYTES, INVITE_VERSION, MAX_INVITE_CHARS } from './constants.ts'
 import { BadSignatureError, ExpiredError, MalformedError, UnsupportedVersionError, WrongStationError } from './errors.ts'
 import { publicKeyFromStationIdBytes, signWithDomain, stationIdFromBytes, stationIdToBytes, verifyWithDomain, type StationKey } from './identity.ts'
 import { bytesSchema, parseOrThrow, uintSchema } from './schema.ts'
@@ -28,7 +30,10 @@ export interface Invite {
 
 export interface CreateInviteInit {
   role: InviteRole
+  /** At most INVITE_MAX_TTL_MS after `now`. */
   expiresAt: number
+  /** @default Date.now() */
+  now?: number
   /** INVITE_NONCE_BYTES random bytes; the caller supplies randomness. */
   nonce: Uint8Array
   label?: string
@@ -56,9 +61,10 @@ const tokenSchema = z.tuple([z.literal(INVITE_VERSION), z.instanceof(Uint8Array)
 
 /**
  * Creates a signed invite token for the key's station.
- * @throws {MalformedError} when the fields are out of range
+ * @throws {MalformedError} when the fields are out of range, or the expiry is further ahead than INVITE_MAX_TTL_MS
  */
 export function createInvite (key: StationKey, init: CreateInviteInit): string {
+  if (init.expiresAt > (init.now ?? Date.now()) + INVITE_MAX_TTL_MS) throw new MalformedError('an invite lasts at most a week')
   const payload = parseOrThrow(payloadSchema, {
     s: stationIdToBytes(key.id),
     r: ROLE_CODES[init.role],
@@ -98,6 +104,8 @@ function verifyInviteOrThrow (token: unknown, init: VerifyInviteInit): Invite {
     throw new BadSignatureError('invite signature does not verify with the station key')
   }
   if (payload.e <= init.now) throw new ExpiredError(`invite expired at ${new Date(payload.e).toISOString()}`)
+  // Nobody can make a longer one; a token that claims it was not made by this code.
+  if (payload.e > init.now + INVITE_MAX_TTL_MS) throw new MalformedError('invite expiry is more than a week ahead')
   const invite: Invite = { stationId, role: ROLES_BY_CODE[payload.r] as InviteRole, expiresAt: payload.e, nonce: payload.n }
   if (payload.l !== undefined) invite.label = payload.l
   return invite

@@ -37,7 +37,7 @@ export const signalMessageSchema = z.discriminatedUnion('type', [
    * carries a fresh one.
    */
   z.strictObject({ type: z.literal('welcome'), pass: z.string().max(MAX_CALL_PASS_CHARS).optional() }),
-  z.strictObject({ type: z.literal('refused'), reason: z.enum(['invite-required', 'invite-invalid', 'invite-expired', 'kicked', 'full', 'not-live']) }),
+  z.strictObject({ type: z.literal('refused'), reason: z.enum(['invite-required', 'invite-invalid', 'invite-expired', 'invite-revoked', 'invite-used', 'kicked', 'full', 'not-live']) }),
   /** An SDP offer or answer (or a rollback in perfect negotiation). */
   z.strictObject({ type: z.literal('description'), description: z.strictObject({ type: z.enum(['offer', 'answer', 'pranswer', 'rollback']), sdp: z.string().max(MAX_SDP_CHARS).optional() }) }),
   /** A trickled ICE candidate; null ends the candidates. */

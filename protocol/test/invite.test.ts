@@ -55,6 +55,15 @@ describe('invite tokens', () => {
     }), { numRuns: 300 })
   })
 
+  it('lasts at most a week: a longer one cannot be made, and a token claiming one is refused', () => {
+    const WEEK = 7 * 24 * HOUR
+    expect(() => createInvite(key, { role: 'host', expiresAt: T0 + WEEK + 1, nonce, now: T0 })).toThrow(expect.objectContaining({ name: 'MalformedError' }))
+    const week = createInvite(key, { role: 'host', expiresAt: T0 + WEEK, nonce, now: T0 })
+    expect(verifyInvite(week, { stationId: key.id, now: T0 }).ok).toBe(true)
+    // Verified a minute earlier than it was made, the same token is more than a week ahead.
+    expect(verifyInvite(week, { stationId: key.id, now: T0 - 60_000 })).toMatchObject({ ok: false, reason: 'malformed' })
+  })
+
   it('refuses out-of-range fields when creating', () => {
     expect(() => createInvite(key, { role: 'caller', expiresAt: T0, nonce: new Uint8Array(3) })).toThrow(expect.objectContaining({ name: 'MalformedError' }))
     expect(() => createInvite(key, { role: 'caller', expiresAt: T0, nonce, label: 'x'.repeat(65) })).toThrow(expect.objectContaining({ name: 'MalformedError' }))

@@ -78,18 +78,28 @@ describe('live studio', () => {
     await hears(three.page, 'returnAnalyser', [0, 1], 'caller 2 to leave caller 3\'s mix-minus')
     await waitUntil('caller 2 to see that the producer muted it', async () => (await attributeNow(two.page, '[data-testid=call-state]', 'data-muted')) === 'true')
 
-    // Caller 3 signs a mute of caller 1 with its own key and publishes it in the room.
-    await three.page.evaluate(async (peer) => { await window.openstudioDiagnostics?.caller?.roomChannel?.send({ type: 'mute', peer }) }, one.id)
-    await waitUntil('the studio to receive (and hold back) the forged mute', async () => host.evaluate((from) => {
-      const deferred = window.openstudioDiagnostics?.studio?.room.state.deferred[from]
-      return deferred !== undefined && deferred.length > 0
-    }, three.id))
+    // Caller 3, no co-host, signs a mute of caller 1 with its own key and sends it to the studio.
+    await three.page.evaluate(async (peer) => { await window.openstudioDiagnostics?.caller?.control({ type: 'mute', peer }) }, one.id)
+    await waitUntil('the studio to refuse the mute', async () => host.evaluate(() => (window.openstudioDiagnostics?.studio?.authority.refusals['not-co-host'] ?? 0) > 0))
     await hears(host, 'programAnalyser', [0, 1, 3], 'caller 1 to stay in the program')
     await hears(two.page, 'returnAnalyser', [0, 1, 3], 'caller 2 (muted) still to hear caller 1')
+
+    await waitUntil('the studio page to count the refused request', async () => Number(await attributeNow(host, '[data-testid=room-diagnostics]', 'data-refused')) > 0)
 
     await host.click(`[data-testid="caller-${two.id}"] [data-testid=mute]`)
     await hears(host, 'programAnalyser', [0, 1, 2, 3], 'caller 2 back in the program')
     await hears(one.page, 'returnAnalyser', [0, 2, 3], 'caller 2 back in caller 1\'s mix-minus')
+
+    // The host mutes themself with the button, and unmutes with M.
+    const hostMute = '[data-testid=host-mute]'
+    await host.click(hostMute)
+    await waitUntil('the host\'s button to read Unmute, pressed', async () =>
+      (await textNow(host, hostMute)).trim() === 'Unmute' && (await attributeNow(host, hostMute, 'aria-pressed')) === 'true')
+    await hears(host, 'programAnalyser', [1, 2, 3], 'the host to leave the program')
+    await host.keyboard.press('m')
+    await waitUntil('the host\'s button to read Mute again', async () =>
+      (await textNow(host, hostMute)).trim() === 'Mute' && (await attributeNow(host, hostMute, 'aria-pressed')) === 'false')
+    await hears(host, 'programAnalyser', [0, 1, 2, 3], 'the host back in the program')
   })
 
   it('reports a self-mute to the producer, and keeps the call when its signalling connection drops', async () => {
@@ -173,7 +183,7 @@ describe('live studio', () => {
   })
 
   it('a co-host invite brings its caller straight on air with producer authority: the co-host puts a caller on air and mutes them', async () => {
-    const invite = await host.evaluate(() => window.openstudioDiagnostics?.studio?.createInvite({ role: 'host', expiresAt: Date.now() + 3_600_000 }) ?? '')
+    const invite = await host.evaluate(() => window.openstudioDiagnostics?.studio?.createInvite({ role: 'host', validForMs: 3_600_000 }) ?? '')
     const page = await fixture.openPage(browsers[3]!)
     await dial(page, origin, callPath(stationId, invite), 'Co-host')
     await waitPhase(page, 'on-air')
@@ -206,8 +216,30 @@ describe('live studio', () => {
       return now !== before && /Published #/.test(now)
     })
     await host.click('a[href="/studio"]')
-    const expired = await host.evaluate(() => window.openstudioDiagnostics?.studio?.createInvite({ role: 'caller', expiresAt: Date.now() - 60_000 }) ?? '')
-    const valid = await host.evaluate(() => window.openstudioDiagnostics?.studio?.createInvite({ role: 'caller', expiresAt: Date.now() + 3_600_000 }) ?? '')
+    const expired = await host.evaluate(() => window.openstudioDiagnostics?.studio?.createInvite({ role: 'caller', validForMs: -60_000 }) ?? '')
+
+    // The producer makes a single-use invite and a second one in the invites panel, and revokes the second.
+    const createInvite = async (label: string, singleUse: boolean): Promise<{ token: string, nonce: string }> => {
+      const previous = await textNow(host, '[data-testid=invite-link]')
+      await host.selectOption('[data-testid=invite-role]', 'caller')
+      await host.selectOption('[data-testid=invite-valid-for]', String(3_600_000))
+      await host.fill('[data-testid=invite-label]', label)
+      await host.setChecked('[data-testid=invite-single-use]', singleUse)
+      await host.click('[data-testid=create-invite]')
+      const nonce = await waitUntil(`the link of the ${label} invite`, async () =>
+        (await textNow(host, '[data-testid=invite-link]')) !== previous ? await attributeNow(host, '[data-testid=invite-link]', 'data-nonce') ?? undefined : undefined)
+      const token = new URL(await textNow(host, '[data-testid=invite-link]')).searchParams.get('invite') ?? ''
+      expect(await attributeNow(host, `[data-testid="invite-${nonce}"]`, 'data-status')).toBe('active')
+      return { token, nonce }
+    }
+    const single = await createInvite('One caller', true)
+    const withdrawn = await createInvite('Withdrawn', false)
+    await host.click(`[data-testid="invite-revoke-${withdrawn.nonce}"]`)
+    await waitUntil('the revoked invite to show as revoked', async () => (await attributeNow(host, `[data-testid="invite-${withdrawn.nonce}"]`, 'data-status')) === 'revoked')
+    expect(await host.locator(`[data-testid="invite-revoke-${withdrawn.nonce}"]`).count()).toBe(0)
+    expect(await attributeNow(host, `[data-testid="invite-${single.nonce}"]`, 'data-status')).toBe('active')
+    await host.locator('[data-testid=invites]').scrollIntoViewIfNeeded()
+    await screenshot(host, 'studio-invites')
 
     const page = await fixture.openPage(browsers[2]!)
     await dial(page, origin, callPath(stationId), 'No invite')
@@ -215,8 +247,17 @@ describe('live studio', () => {
     await dial(page, origin, callPath(stationId, expired), 'Old invite')
     await waitUntil('a refusal for an expired invite', async () => /expired/.test(await textNow(page, '[data-testid=call-error]')))
     await screenshot(page, 'caller-invite-expired')
-    await dial(page, origin, callPath(stationId, valid), 'Invited')
+    await dial(page, origin, callPath(stationId, withdrawn.token), 'Withdrawn invite')
+    await waitUntil('a refusal for a revoked invite', async () => /withdrew/.test(await textNow(page, '[data-testid=call-error]')))
+    await dial(page, origin, callPath(stationId, single.token), 'Invited')
     await waitPhase(page, 'green-room')
+    await waitUntil('the studio to list the single-use invite as used once', async () => /^1 caller$/.test((await textNow(host, `[data-testid="invite-${single.nonce}"] td:nth-child(5)`)).trim()))
+
+    // Someone else with the same single-use invite stays out.
+    const second = await fixture.openPage(browsers[3]!)
+    await dial(second, origin, callPath(stationId, single.token), 'Second with a used invite')
+    await waitUntil('a refusal for a used single-use invite', async () => /used/.test(await textNow(second, '[data-testid=call-error]')))
+    await second.context().close()
   })
 
 })

@@ -135,10 +135,11 @@ describe('junk on gossip topics', () => {
         roomJunk.services.pubsub.getSubscribers(topic).some((p) => p.toString() === relayId))
 
       const junkId = roomJunk.peerId.toString()
-      const signer = generateStationKey()
+      const caller = generateStationKey()
       await roomJunk.services.pubsub.publish(topic, garbage())
-      await roomJunk.services.pubsub.publish(topic, encodeRoomMessage(signer, { room: generateStationKey().id, clock: 1, message: { type: 'join', name: 'Elsewhere' } }))
-      const marker = encodeRoomMessage(signer, { room: station.id, clock: 1, message: { type: 'join', name: 'Ada' } })
+      // A caller's own request (requests never belong on the topic), then the station's command, which the junk peer passes on.
+      await roomJunk.services.pubsub.publish(topic, encodeRoomMessage(caller, { room: station.id, epoch: 1, n: 1, message: { type: 'self-mute', muted: true } }))
+      const marker = encodeRoomMessage(station, { room: station.id, epoch: 1, n: 1, message: { type: 'present', peer: caller.id, name: 'Ada' } })
       await roomJunk.services.pubsub.publish(topic, marker)
       await waitUntil('the valid room message at the subscriber', () => seen.some((data) => same(data, marker)))
       await waitUntil('the relay to have charged both pieces of junk', () => router.getScore(junkId) < 2 * GOSSIP_SCORE.invalidMessages.weight)

@@ -205,21 +205,23 @@ describe('relay TURN credentials and room routing', () => {
   })
 
   it('carries room messages between two peers connected only through the relay', async () => {
-    const topic = TOPIC.room(generateStationKey().id)
+    const station = generateStationKey()
+    const topic = TOPIC.room(station.id)
     const [studio, caller] = [await client(), await client()]
     await subscribeVia(studio, relay, topic)
     await subscribeVia(caller, relay, topic)
-    expect(await deliver(studio, caller, topic)).toMatch(/^on air \d+$/)
+    expect(await deliver(studio, caller, station)).toMatch(/^on air \d+$/)
     expect(studio.getConnections(caller.peerId)).toHaveLength(0)
   })
 
   it('carries room messages across two relays, and neither keeps the room for the other', async () => {
-    const room = generateStationKey().id
+    const station = generateStationKey()
+    const room = station.id
     const topic = TOPIC.room(room)
     const [studio, caller] = [await client(relay), await client(plain)]
     await subscribeVia(studio, relay, topic)
     await subscribeVia(caller, plain, topic)
-    expect(await deliver(studio, caller, topic)).toMatch(/^on air \d+$/)
+    expect(await deliver(studio, caller, station)).toMatch(/^on air \d+$/)
     expect(studio.getConnections(caller.peerId)).toHaveLength(0)
     // Each relay sees the other subscribed; only its own peers keep it in the room.
     await studio.stop()
@@ -244,23 +246,23 @@ describe('relay TURN credentials and room routing', () => {
   })
 })
 
-/** Publishes on `topic` from `from` until `to` receives one message (a mesh forms within a heartbeat); returns its text. */
-async function deliver (from: OpenStudioNode, to: OpenStudioNode, topic: string): Promise<string> {
-  // Relays forward only signed room messages for the topic's station: send joins signed by a key of the sender's.
-  const room = topic.slice(TOPIC.room('').length)
-  const signer = generateStationKey()
+/** Publishes a command of `station` on its room topic from `from` until `to` receives one (a mesh forms within a heartbeat); returns its name. */
+async function deliver (from: OpenStudioNode, to: OpenStudioNode, station: StationKey): Promise<string> {
+  // Relays forward only the station's own commands on its room topic.
+  const room = station.id
+  const topic = TOPIC.room(room)
   let got: string | undefined
   const onMessage = (event: CustomEvent<{ topic: string, data: Uint8Array }>): void => {
     if (event.detail.topic !== topic) return
     const decoded = decodeRoomMessage(event.detail.data, room)
-    if (decoded.ok && decoded.value.message.type === 'join') got ??= decoded.value.message.name
+    if (decoded.ok && decoded.value.message.type === 'present') got ??= decoded.value.message.name
   }
   to.services.pubsub.addEventListener('message', onMessage)
   try {
     let n = 0
     return await waitUntil(`a message on ${topic} to reach ${to.peerId.toString()}`, async () => {
       if (got !== undefined) return got
-      await from.services.pubsub.publish(topic, encodeRoomMessage(signer, { room, clock: n + 1, message: { type: 'join', name: `on air ${n}` } }))
+      await from.services.pubsub.publish(topic, encodeRoomMessage(station, { room, epoch: 1, n: n + 1, message: { type: 'present', peer: from.peerId.toString(), name: `on air ${n}` } }))
       n++
       return got
     })

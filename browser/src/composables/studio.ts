@@ -1,10 +1,15 @@
 /**
  * The studio for the unlocked station: start it, the callers and their
- * controls, meters, the on-air state and clock, and invite links. The studio
- * keeps running while the app moves between pages; it stops on "Close studio"
- * or when the key is locked.
+ * controls, meters, the on-air state and clock, invites, and the room's
+ * diagnostics. The studio keeps running while the app moves between pages; it
+ * stops on "Close studio" or when the key is locked.
+ *
+ * What the studio service holds in plain objects (the room state, the invite
+ * book, the authority's counters) is copied into refs on the service's events,
+ * so that templates never read non-reactive state through `studio.value`.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { InviteEntry, RequestRefusal, RoomRejection } from '@openstudio/network'
 import type { InviteRole } from '@openstudio/protocol'
 import { shallowRef, watch, type ShallowRef } from 'vue'
 import { watchRender, type MixerLevels, type RenderHealth } from '../audio/index.ts'
@@ -18,9 +23,32 @@ import { meterFrames } from './meter-frames.ts'
 import { useStationHost } from './my-station.ts'
 import { useNetworkService } from './network.ts'
 
+/** An invite to make; see StudioService.createInvite. */
+export interface StudioInviteInit {
+  role: InviteRole
+  /** How long it lasts: at most a week. */
+  validForMs: number
+  label?: string
+  /** Lets in one caller only. @default false */
+  singleUse?: boolean
+}
+
+/** What the room turned away, by reason, since the studio started. */
+export interface RoomDiagnostics {
+  /** Requests from participants the studio refused (the authority's refusals). */
+  refused: Partial<Record<RequestRefusal, number>>
+  /** Room messages dropped as forged or garbled. */
+  dropped: Record<RoomRejection, number>
+}
+
 export interface StudioState {
   studio: ShallowRef<StudioService | undefined>
   callers: ShallowRef<StudioCaller[]>
+  /** Whether the producer muted the host's own microphone in the room. */
+  hostMuted: ShallowRef<boolean>
+  /** The invites this studio issued, newest first. */
+  invites: ShallowRef<InviteEntry[]>
+  room: ShallowRef<RoomDiagnostics>
   onAir: ShallowRef<{ onAir: boolean, since?: number }>
   levels: ShallowRef<MixerLevels | undefined>
   /** Audio this machine skipped in the last minute (the studio's audio did not get the CPU in time). */
@@ -31,7 +59,14 @@ export interface StudioState {
   error: ShallowRef<string | undefined>
   start: (init: { voiceProcessing: boolean }) => Promise<void>
   stop: () => Promise<void>
-  invite: (init: { role: InviteRole, validForMs: number, label?: string }) => string
+  /**
+   * Issues an invite.
+   * @returns the call link that carries it
+   * @throws {MalformedError} when it would last longer than a week, or the label is too long
+   */
+  invite: (init: StudioInviteInit) => string
+  /** Revokes an invite (and the co-host grant given through it). */
+  revokeInvite: (nonce: string) => Promise<void>
   /** Puts the room on air, streams the program to the station's relay, and publishes the station as live. */
   goLive: (init: { bitrate: number, channels: 1 | 2 }) => Promise<void>
   /** Ends the stream and the show, and publishes the station as off air. */
@@ -40,6 +75,9 @@ export interface StudioState {
 
 const studio = shallowRef<StudioService>()
 const callers = shallowRef<StudioCaller[]>([])
+const hostMuted = shallowRef(false)
+const invites = shallowRef<InviteEntry[]>([])
+const room = shallowRef<RoomDiagnostics>({ refused: {}, dropped: {} })
 const onAir = shallowRef<{ onAir: boolean, since?: number }>({ onAir: false })
 const levels = shallowRef<MixerLevels>()
 const render = shallowRef<RenderHealth>()
@@ -48,6 +86,10 @@ const busy = shallowRef(false)
 const error = shallowRef<string>()
 let stopMeters = (): void => {}
 let stopRenderWatch = (): void => {}
+
+function roomDiagnostics (service: StudioService): RoomDiagnostics {
+  return { refused: { ...service.authority.refusals }, dropped: { ...service.room.rejections } }
+}
 
 function meter (): void {
   stopMeters()
@@ -64,6 +106,9 @@ export function useStudio (): StudioState {
     stopMeters()
     stopRenderWatch()
     callers.value = []
+    hostMuted.value = false
+    invites.value = []
+    room.value = { refused: {}, dropped: {} }
     onAir.value = { onAir: false }
     render.value = undefined
     const wasLive = running?.broadcast !== undefined
@@ -134,10 +179,21 @@ export function useStudio (): StudioState {
         // The studio's own node (the station key) gets TURN credentials from the relays that serve the station.
         iceServers: async () => turnServersFor(station.node, relays, station.key.id, policy)
       })
-      service.addEventListener('callers:change', (e) => { callers.value = e.detail })
+      const current = (): boolean => studio.value === service
+      service.addEventListener('callers:change', (e) => {
+        callers.value = e.detail
+        if (current()) hostMuted.value = service.host?.producerMuted === true
+      })
       service.addEventListener('on-air:change', (e) => { onAir.value = e.detail })
+      // A caller who came in with an invite is in the room once its presence is: its use shows then.
+      service.room.addEventListener('state:change', () => { if (current()) invites.value = service.invites.list() })
+      service.authority.addEventListener('request:refuse', () => { if (current()) room.value = roomDiagnostics(service) })
+      service.room.addEventListener('message:reject', () => { if (current()) room.value = roomDiagnostics(service) })
       studio.value = service
       callers.value = service.callers
+      hostMuted.value = service.host?.producerMuted === true
+      invites.value = service.invites.list()
+      room.value = roomDiagnostics(service)
       stopRenderWatch = watchRender(service.context, (health) => { render.value = health })
       window.openstudioDiagnostics = { ...window.openstudioDiagnostics, studio: service, programAnalyser: service.programAnalyser }
       meter()
@@ -150,12 +206,26 @@ export function useStudio (): StudioState {
     }
   }
 
-  const invite = (init: { role: InviteRole, validForMs: number, label?: string }): string => {
+  const invite = (init: StudioInviteInit): string => {
     const running = studio.value
     if (running === undefined) throw new Error('start the studio first')
-    const token = running.createInvite({ role: init.role, expiresAt: Date.now() + init.validForMs, label: init.label })
+    const token = running.createInvite(init)
+    invites.value = running.invites.list()
     return `${location.origin}/s/${running.stationId}/call?invite=${token}`
   }
 
-  return { studio, callers, onAir, levels, render, broadcast, busy, error, start, stop, invite, goLive, endShow }
+  const revokeInvite = async (nonce: string): Promise<void> => {
+    const running = studio.value
+    if (running === undefined) return
+    // The book holds the revocation before the end of a grant goes out: list it even when sending that fails.
+    try {
+      await running.revokeInvite(nonce)
+    } finally {
+      if (studio.value === running) invites.value = running.invites.list()
+    }
+  }
+
+  return {
+    studio, callers, hostMuted, invites, room, onAir, levels, render, broadcast, busy, error, start, stop, invite, revokeInvite, goLive, endShow
+  }
 }

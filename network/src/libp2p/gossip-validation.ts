@@ -4,8 +4,9 @@
  * delivers and forwards it, Ignore drops it, Reject drops it and charges the
  * peer that sent it (see GOSSIP_SCORE). A validator here asks only whether a
  * message is well-formed, signed, and about the station whose topic carries
- * it. What a message may change (room authority, the newest seq) is the
- * readers' call: the room reducer and the directory watcher.
+ * it (on a room topic: signed by that station). What a message may change
+ * (the room's order, the newest seq) is the readers' call: the room reducer
+ * and the directory watcher.
  *
  * Every check is protocol/'s own decoder (size capped first, then shape, then
  * signature); this module maps their typed errors to a verdict.
@@ -67,14 +68,16 @@ export function validateDirectoryData (data: Uint8Array, now: number): TopicVali
 }
 
 /**
- * The verdict on bytes heard on the room topic of `stationId`: a signed room
- * envelope for this room, or a relay's signed listener report for this
- * station. Room authority is not checked here. Never throws.
+ * The verdict on bytes heard on the room topic of `stationId`: a room
+ * command the station signed for this room, or a relay's signed listener
+ * report for this station. Everyone else's room messages are requests, which
+ * go to the studio on signalling streams and never on the topic (docs/room.md).
+ * Never throws.
  */
 export function validateRoomData (data: Uint8Array, stationId: string, now: number): TopicValidatorResult {
   if (!(data instanceof Uint8Array) || data.length > ROOM_TOPIC_MESSAGE_MAX_BYTES) return TopicValidatorResult.Reject
   const envelope = decodeRoomMessage(data, stationId)
-  if (envelope.ok) return TopicValidatorResult.Accept
+  if (envelope.ok) return envelope.value.from === stationId ? TopicValidatorResult.Accept : TopicValidatorResult.Reject
   const announcement = verifyAnnouncement(data, now)
   if (announcement.ok) {
     // Station records belong on the directory topic; a count about another station belongs in its own room.

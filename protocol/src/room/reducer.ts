@@ -1,30 +1,41 @@
 /**
- * The producer-authoritative room state, as a pure reducer:
- * `reduceRoom(state, event) => state`.
+ * The room state, as a pure reducer: `reduceRoom(state, event) => state`.
+ * The rules are written down in docs/room.md.
  *
- * Every field is a last-write-wins register stamped with the sender's Lamport
- * clock (ties: peer id, then value), so applying the same set of messages in
- * any order gives the same state. Control messages count only from the
- * station key (the producer) or from a peer it granted producer authority. A
- * control message that arrives before its sender's grant is held back
- * (bounded) and applied when the grant arrives. A self-mute is recorded
- * beside the producer's mute; either one silences, so the producer's wins.
+ * The room is a replicated state machine with one writer, the station. Its
+ * commands carry its session (`epoch`) and a count `n` with no gaps, and
+ * every replica applies them in `n` order, each exactly once:
+ *
+ * - a command of an older session, or one already applied, changes nothing;
+ * - one of a newer session starts that session from an empty room;
+ * - one that comes early waits (at most ROOM_LIMITS.pendingMax) until the
+ *   ones before it arrive, or a snapshot covers them;
+ * - a snapshot replaces the state as of its `n`: the count of the last
+ *   command it covers (it takes no count of its own, so the studio can send
+ *   one to a single replica without leaving a gap at the others).
+ *
+ * A message from anyone else never changes the state, the session or the
+ * count: it is a request, for the studio to decide (see RoomAuthority in
+ * @openstudio/network). So no sequence of messages from non-producers can
+ * stop the station's next command from taking effect.
  */
 import { ROOM_LIMITS } from '../constants.ts'
-import type { ParticipantRecord, Register, RoomEvent, RoomMessage, RoomMessageType, SnapshotState, Stage, Stamp } from './messages.ts'
+import type { ParticipantSnapshot, RoomEvent, RoomMessage, SnapshotState, Stage } from './messages.ts'
 
-/** One participant's replicated registers. */
-export type ParticipantState = ParticipantRecord
+/** One participant, as the room holds it. */
+export type ParticipantState = ParticipantSnapshot
 
 export interface RoomState {
-  /** The station id: the producer authority of this room. */
+  /** The station id: the one writer of this room. */
   readonly room: string
-  /** Highest Lamport clock seen. */
-  readonly clock: number
-  readonly onAir?: Register<boolean>
+  /** The station session these commands belong to (0: none heard yet). */
+  readonly epoch: number
+  /** The last command applied in this session. */
+  readonly n: number
+  readonly onAir: boolean
   readonly participants: Readonly<Record<string, ParticipantState>>
-  /** Control messages from senders not (yet) granted authority. */
-  readonly deferred: Readonly<Record<string, readonly RoomEvent[]>>
+  /** Commands of this session that came before the ones they follow, in `n` order. */
+  readonly pending: readonly RoomEvent[]
 }
 
 /** A participant as the UI and the mixer see it. */
@@ -37,147 +48,131 @@ export interface ParticipantView {
   producerMuted: boolean
   selfMuted: boolean
   gainDb: number
+  /** The station itself, or a holder of a grant that has not ended. */
   producer: boolean
 }
 
-export function createRoomState (room: string): RoomState {
-  return { room, clock: 0, participants: {}, deferred: {} }
+/** An empty room; the station's own replica passes its session. */
+export function createRoomState (room: string, epoch = 0): RoomState {
+  return { room, epoch, n: 0, onAir: false, participants: {}, pending: [] }
 }
 
-/** The clock to stamp the next message sent into this room with. */
-export function nextClock (state: RoomState): number {
-  return state.clock + 1
+/** True while `peer` may have the studio carry out co-host requests: the station, or a holder of a live grant. */
+export function isProducer (state: RoomState, peer: string, now: number): boolean {
+  if (peer === state.room) return true
+  const p = state.participants[peer]
+  return p !== undefined && !p.kicked && p.grantExpiresAt !== undefined && p.grantExpiresAt > now
 }
 
-/** True when `peer` may send control messages in this room. */
-export function isProducer (state: RoomState, peer: string): boolean {
-  return peer === state.room || state.participants[peer]?.producer?.v === true
+/** True while commands are waiting for earlier ones: the replica should ask for a snapshot. */
+export function hasGap (state: RoomState): boolean {
+  return state.pending.length > 0
 }
 
 /** Applies one verified message. Returns the same object when nothing changed. */
 export function reduceRoom (state: RoomState, event: RoomEvent): RoomState {
-  if (event.room !== state.room) return state
-  const handler = handlers[event.message.type] as Handler<RoomMessage>
-  const next = handler(state, event, event.message)
-  if (next === state && event.clock <= state.clock) return state
-  return event.clock > next.clock ? { ...next, clock: event.clock } : next
+  if (event.room !== state.room || event.from !== state.room) return state
+  if (event.epoch < state.epoch) return state
+  const base = event.epoch > state.epoch ? createRoomState(state.room, event.epoch) : state
+  if (event.n <= base.n) return state
+  if (event.message.type === 'snapshot') {
+    return drain({ ...fromSnapshot(base, event.message.state), n: event.n, pending: base.pending.filter((p) => p.n > event.n) })
+  }
+  if (event.n > base.n + 1) return hold(base, event)
+  return drain({ ...apply(base, event.message), n: event.n })
 }
 
-/** The replicated part of the state, to answer a snapshot request. */
+/** The replicated state, for a snapshot. */
 export function snapshotOf (state: RoomState): SnapshotState {
-  const snapshot: SnapshotState = { participants: Object.values(state.participants) }
-  if (state.onAir !== undefined) snapshot.onAir = state.onAir
-  return snapshot
+  return { onAir: state.onAir, participants: Object.values(state.participants) }
 }
 
 /** Participants with their effective state, in id order. */
-export function participantsOf (state: RoomState): ParticipantView[] {
+export function participantsOf (state: RoomState, now = Date.now()): ParticipantView[] {
   return Object.values(state.participants)
     .sort((a, b) => a.id < b.id ? -1 : 1)
     .map((p) => ({
       id: p.id,
-      name: p.name?.v ?? p.id.slice(-8),
-      stage: p.kicked?.v === true ? 'kicked' : p.present?.v === false ? 'left' : p.stage?.v ?? 'green-room',
-      muted: p.producerMuted?.v === true || p.selfMuted?.v === true,
-      producerMuted: p.producerMuted?.v === true,
-      selfMuted: p.selfMuted?.v === true,
-      gainDb: p.gainDb?.v ?? 0,
-      producer: p.id === state.room || p.producer?.v === true
+      name: p.name,
+      stage: p.kicked ? 'kicked' : !p.present ? 'left' : p.stage,
+      muted: p.producerMuted || p.selfMuted,
+      producerMuted: p.producerMuted,
+      selfMuted: p.selfMuted,
+      gainDb: p.gainDb,
+      producer: isProducer(state, p.id, now)
     }))
 }
 
-type Handler<M extends RoomMessage> = (state: RoomState, event: RoomEvent, message: M) => RoomState
-type Handlers = { [T in RoomMessageType]: Handler<Extract<RoomMessage, { type: T }>> }
-type RegisterField = Exclude<keyof ParticipantState, 'id'>
-
-const handlers: Handlers = {
-  // A join never touches the stage: a participant that comes back keeps its place.
-  join: (s, e, m) => writeFields(s, e.from, stampOf(e), { name: m.name, present: true }),
-  // Leaving gives up one's place on air.
-  leave: (s, e) => writeFields(s, e.from, stampOf(e), { present: false, stage: 'green-room' }),
-  'self-mute': (s, e, m) => writeFields(s, e.from, stampOf(e), { selfMuted: m.muted }),
-  'snapshot-request': (s) => s,
-  admit: control((s, e, m) => writeFields(s, m.peer, stampOf(e), { stage: 'on-air', kicked: false })),
-  hold: control((s, e, m) => writeFields(s, m.peer, stampOf(e), { stage: 'green-room' })),
-  mute: control((s, e, m) => writeFields(s, m.peer, stampOf(e), { producerMuted: true })),
-  unmute: control((s, e, m) => writeFields(s, m.peer, stampOf(e), { producerMuted: false })),
-  gain: control((s, e, m) => writeFields(s, m.peer, stampOf(e), { gainDb: m.db })),
-  kick: control((s, e, m) => writeFields(s, m.peer, stampOf(e), { kicked: true })),
-  'on-air': control((s, e) => writeOnAir(s, { v: true, t: stampOf(e) })),
-  'off-air': control((s, e) => writeOnAir(s, { v: false, t: stampOf(e) })),
-  grant: (s, e, m) => e.from === s.room ? releaseDeferred(writeFields(s, m.peer, stampOf(e), { producer: m.producer })) : s,
-  snapshot: control((s, _e, m) => releaseDeferred(mergeSnapshot(s, m.state)))
-}
-
-/** Wraps a handler so it runs only for producers; others are deferred. */
-function control<M extends RoomMessage> (handler: Handler<M>): Handler<M> {
-  return (state, event, message) => isProducer(state, event.from) ? handler(state, event, message) : defer(state, event)
-}
-
-function stampOf (event: RoomEvent): Stamp {
-  return { c: event.clock, p: event.from }
-}
-
-/** Orders two register writes: clock, then peer id, then value. */
-function newer<T> (a: Register<T>, b: Register<T> | undefined): boolean {
-  if (b === undefined) return true
-  if (a.t.c !== b.t.c) return a.t.c > b.t.c
-  if (a.t.p !== b.t.p) return a.t.p > b.t.p
-  return JSON.stringify(a.v) > JSON.stringify(b.v)
-}
-
-type FieldValues = { [K in RegisterField]?: NonNullable<ParticipantState[K]>['v'] }
-
-function writeFields (state: RoomState, peer: string, stamp: Stamp, values: FieldValues): RoomState {
-  const record: Partial<Record<RegisterField, Register<unknown>>> = {}
-  for (const [field, v] of Object.entries(values)) record[field as RegisterField] = { v, t: stamp }
-  return mergeParticipant(state, { id: peer, ...record } as ParticipantState)
-}
-
-function mergeParticipant (state: RoomState, incoming: ParticipantState): RoomState {
-  const current = state.participants[incoming.id]
-  if (current === undefined && Object.keys(state.participants).length >= ROOM_LIMITS.participantsMax) return state
-  let merged: Record<string, unknown> = current ?? { id: incoming.id }
-  for (const [field, reg] of Object.entries(incoming)) {
-    if (field === 'id') continue
-    const existing = merged[field] as Register<unknown> | undefined
-    if (newer(reg as Register<unknown>, existing)) merged = { ...merged, [field]: reg }
+/** Applies the pending commands that now follow on. */
+function drain (state: RoomState): RoomState {
+  let next = state
+  while (next.pending[0] !== undefined && next.pending[0].n <= next.n + 1) {
+    const [first, ...rest] = next.pending
+    next = first.n === next.n + 1 ? reduceRoom({ ...next, pending: rest }, first) : { ...next, pending: rest }
   }
-  if (merged === current) return state
-  return { ...state, participants: { ...state.participants, [incoming.id]: merged as ParticipantState } }
-}
-
-function writeOnAir (state: RoomState, reg: Register<boolean>): RoomState {
-  return newer(reg, state.onAir) ? { ...state, onAir: reg } : state
-}
-
-function mergeSnapshot (state: RoomState, snapshot: SnapshotState): RoomState {
-  let next = snapshot.onAir === undefined ? state : writeOnAir(state, snapshot.onAir)
-  for (const participant of snapshot.participants) next = mergeParticipant(next, participant)
   return next
 }
 
-function defer (state: RoomState, event: RoomEvent): RoomState {
-  const queue = state.deferred[event.from]
-  if (queue === undefined && Object.keys(state.deferred).length >= ROOM_LIMITS.deferredSendersMax) return state
-  // Kept sorted and cut by clock, so the same messages leave the same queue in any order.
-  const kept = [...(queue ?? []), event].sort(byClock).slice(-ROOM_LIMITS.deferredPerSender)
-  return { ...state, deferred: { ...state.deferred, [event.from]: kept } }
+/** Keeps an early command, in `n` order, without duplicates; past the bound the latest go first. */
+function hold (state: RoomState, event: RoomEvent): RoomState {
+  if (state.pending.some((p) => p.n === event.n)) return state
+  const pending = [...state.pending, event].sort((a, b) => a.n - b.n).slice(0, ROOM_LIMITS.pendingMax)
+  return pending.includes(event) ? { ...state, pending } : state
 }
 
-function byClock (a: RoomEvent, b: RoomEvent): number {
-  if (a.clock !== b.clock) return a.clock - b.clock
-  const x = JSON.stringify(a.message)
-  const y = JSON.stringify(b.message)
-  return x < y ? -1 : x > y ? 1 : 0
+function fromSnapshot (state: RoomState, snapshot: SnapshotState): RoomState {
+  return { ...state, onAir: snapshot.onAir, participants: Object.fromEntries(snapshot.participants.map((p) => [p.id, p])) }
 }
 
-/** Applies the held-back messages of every sender that is now a producer. */
-function releaseDeferred (state: RoomState): RoomState {
-  const ready = Object.keys(state.deferred).filter((peer) => isProducer(state, peer))
-  if (ready.length === 0) return state
-  const deferred = { ...state.deferred }
-  const events = ready.flatMap((peer) => deferred[peer] ?? [])
-  for (const peer of ready) delete deferred[peer]
-  return events.reduce(reduceRoom, { ...state, deferred })
+type Command = Exclude<RoomMessage, { type: 'snapshot' | 'leave' | 'self-mute' | 'snapshot-request' }>
+
+function apply (state: RoomState, message: RoomMessage): RoomState {
+  switch (message.type) {
+    case 'present': {
+      const current = state.participants[message.peer]
+      if (current === undefined && Object.keys(state.participants).length >= ROOM_LIMITS.participantsMax) return state
+      return put(state, { ...(current ?? newcomer(message.peer)), name: message.name, present: true })
+    }
+    case 'forget': {
+      if (state.participants[message.peer] === undefined) return state
+      const { [message.peer]: _gone, ...participants } = state.participants
+      return { ...state, participants }
+    }
+    case 'on-air': return { ...state, onAir: true }
+    case 'off-air': return { ...state, onAir: false }
+    // Requests never reach here from the station in a well-behaved studio; as commands they change nothing.
+    case 'leave': case 'self-mute': case 'snapshot-request': case 'snapshot': return state
+    default: return update(state, message)
+  }
+}
+
+/** A command about one participant that is already in the room; about anyone else it changes nothing. */
+function update (state: RoomState, message: Exclude<Command, { type: 'present' | 'forget' | 'on-air' | 'off-air' }>): RoomState {
+  const p = state.participants[message.peer]
+  if (p === undefined) return state
+  switch (message.type) {
+    case 'absent': return put(state, { ...p, present: false, stage: 'green-room' })
+    case 'kick': return put(state, withoutGrant({ ...p, kicked: true, present: false, stage: 'green-room' }))
+    case 'self-muted': return put(state, { ...p, selfMuted: message.muted })
+    case 'grant': return put(state, { ...p, grantExpiresAt: message.expiresAt })
+    case 'revoke': return put(state, withoutGrant(p))
+    case 'admit': return put(state, { ...p, stage: 'on-air', kicked: false })
+    case 'hold': return put(state, { ...p, stage: 'green-room' })
+    case 'mute': return put(state, { ...p, producerMuted: true })
+    case 'unmute': return put(state, { ...p, producerMuted: false })
+    case 'gain': return put(state, { ...p, gainDb: message.db })
+  }
+}
+
+function newcomer (id: string): ParticipantState {
+  return { id, name: id.slice(-8), present: true, stage: 'green-room', kicked: false, producerMuted: false, selfMuted: false, gainDb: 0 }
+}
+
+function withoutGrant (p: ParticipantState): ParticipantState {
+  const { grantExpiresAt: _ended, ...rest } = p
+  return rest
+}
+
+function put (state: RoomState, p: ParticipantState): RoomState {
+  return { ...state, participants: { ...state.participants, [p.id]: p } }
 }

@@ -12,8 +12,8 @@
  */
 import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { openSignal, RoomChannel, type SignalChannel } from '@openstudio/network'
-import { participantsOf, type Manifest, type ParticipantView, type RoomMessage, type RoomState, type SignalMessage } from '@openstudio/protocol'
+import { openSignal, RoomChannel, ROOM_AUTHORITY_DEFAULTS, type SignalChannel } from '@openstudio/network'
+import { participantsOf, type Manifest, type ParticipantView, type RoomMessage, type RoomRequest, type RoomState, type SignalMessage } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import type { NetworkService } from '../network.ts'
 import { PerfectNegotiation } from './negotiation.ts'
@@ -72,6 +72,7 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
   private negotiation?: PerfectNegotiation
   private iceServers?: RTCIceServer[]
   private reconnecting = false
+  private snapshotAskedAt = -Infinity
 
   constructor (private readonly network: NetworkService, private readonly init: CallerInit) {
     super()
@@ -85,6 +86,12 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
       const identity = this.network.identity
       this.room = new RoomChannel(node.services, this.init.stationId, { id: identity.id, secretKey: identity.secretKey })
       this.room.addEventListener('state:change', (e) => { this.onRoom(e.detail.state) })
+      // Commands came before the ones they follow: ask for the whole state, at most once a second.
+      this.room.addEventListener('state:gap', () => {
+        if (Date.now() - this.snapshotAskedAt < ROOM_AUTHORITY_DEFAULTS.snapshotIntervalMs) return
+        this.snapshotAskedAt = Date.now()
+        void this.sendRoom({ type: 'snapshot-request' })
+      })
       this.room.addEventListener('listeners:report', (e) => {
         const shown = listenersFor(this.manifest as Manifest, [e.detail], Date.now())
         if (shown !== undefined) this.update({ listeners: shown.count })
@@ -98,9 +105,9 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
   }
 
   /**
-   * A co-host's control, signed with this caller's key. The studio applies it
-   * because the producer granted this key authority; from anyone else it
-   * changes nothing.
+   * A co-host's control, signed with this caller's key and sent to the
+   * studio, which carries it out while the station's grant to this key lasts
+   * (docs/room.md); from anyone else it changes nothing.
    */
   async control (message: CoHostControl): Promise<void> {
     await this.sendRoom(message)
@@ -137,9 +144,8 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     if (answer?.type === 'refused') throw new CallRefusedError(answer.reason)
     if (answer?.type !== 'welcome') throw new Error(`the studio answered ${answer?.type ?? 'nothing'} to hello`)
     this.channel = channel
-    // A join keeps a returning caller's place (on air, say): the producer owns the stage.
-    await this.sendRoom({ type: 'join', name: this.init.name })
-    await this.sendRoom({ type: 'snapshot-request' })
+    // The hello put this caller in the room (a returning one keeps its place); the studio sends the room state next.
+    if (this.status.selfMuted) await this.sendRoom({ type: 'self-mute', muted: true })
     // The station's relays serve it, so they come first; the welcome's pass opens their TURN (an invite, for a studio that sends none).
     const relays = [...manifest.relays, ...this.network.config?.relays ?? []]
     const credentials = answer.pass === undefined ? { invite: this.init.invite } : { pass: answer.pass }
@@ -272,8 +278,9 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     this.update({ phase, producerMuted: me.producerMuted, coHost: me.producer, others })
   }
 
-  private async sendRoom (message: Parameters<RoomChannel['send']>[0]): Promise<void> {
-    const envelope = await this.room?.send(message)
+  /** Sends the studio a request on the signalling stream (requests never go on the topic). */
+  private async sendRoom (message: RoomRequest): Promise<void> {
+    const envelope = this.room?.request(message)
     if (envelope !== undefined) await this.channel?.send({ type: 'room', envelope }).catch((err: Error) => { log('room message not sent on the stream: %s', err.message) })
   }
 

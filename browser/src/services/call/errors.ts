@@ -59,6 +59,8 @@ const refusals: Record<RefusalReason, string> = {
   'invite-required': 'This station takes calls by invitation only. Ask the producer for an invite link.',
   'invite-invalid': 'This invite is not valid for this station. Ask the producer for a new invite link.',
   'invite-expired': 'This invite has expired. Ask the producer for a new invite link.',
+  'invite-revoked': 'The producer withdrew this invite. Ask the producer for a new invite link.',
+  'invite-used': 'This invite was for one caller only, and has been used. Ask the producer for a new invite link.',
   kicked: 'The producer removed you from the show.',
   full: 'The studio is full. Try again later.',
   'not-live': 'The studio is not taking calls right now.',

@@ -1,21 +1,24 @@
 /**
  * The studio: the station's own node takes calls on `/openstudio/signal/1`,
- * keeps the room under the producer's authority (the station key signs every
- * control message), and mixes everyone locally: the program, and one
- * mix-minus per caller, rebuilt from the room state on every change.
+ * runs the room as its one authority (RoomAuthority: the station key signs
+ * every command; callers' and co-hosts' requests come on their signalling
+ * streams and are judged there; see docs/room.md), and mixes everyone
+ * locally: the program, and one mix-minus per caller, rebuilt from the room
+ * state on every change.
  */
 import { logger } from '@libp2p/logger'
-import { handleSignal, RoomChannel, type SignalChannel } from '@openstudio/network'
+import { handleSignal, InviteBook, RoomAuthority, RoomChannel, type InviteEntry, type InviteStore, type SignalChannel } from '@openstudio/network'
 import {
-  CALL_PASS_TTL_MS, createCallPass, createInvite, INVITE_NONCE_BYTES, participantsOf, planMix, snapshotOf, verifyInvite,
-  type InviteRole, type MixParticipant, type ParticipantView, type RoomMessage, type RoomState, type StationKey
+  CALL_PASS_TTL_MS, createCallPass, participantsOf, planMix,
+  type InviteRole, type MixParticipant, type ParticipantView, type RoomCommand, type RoomState, type StationKey
 } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import { createStudioMixer, type MixerLevels, type StudioMixer } from '../../audio/index.ts'
-import { CALL_DEFAULTS, type RefusalReason } from '../call/errors.ts'
+import { CALL_DEFAULTS } from '../call/errors.ts'
 import { createCallAudioContext, microphoneConstraints, type CallStats } from '../call/peer.ts'
 import type { OpenStudioNode } from '@openstudio/network'
 import { CallerLink } from './caller-link.ts'
+import { localStorageInviteStore } from './invite-store.ts'
 import { Broadcast, type BroadcastInit } from '../program/broadcast.ts'
 
 const log = logger('openstudio:app:studio')
@@ -43,10 +46,16 @@ export interface StudioInit {
   /** TURN servers, asked for once the studio is in its room. @default none */
   iceServers?: () => Promise<RTCIceServer[]>
   iceTransportPolicy?: RTCIceTransportPolicy
+  /** Where the invites this studio issues are kept. @default this browser's localStorage */
+  invites?: InviteStore
 }
 
 export class StudioService extends TypedEventEmitter<StudioEvents> {
   readonly room: RoomChannel
+  /** Decides everything that happens in the room. */
+  readonly authority: RoomAuthority
+  /** The invites this studio issued. */
+  readonly invites: InviteBook
   /** A tap on the program, after the limiter (meters, diagnostics, the encoder). */
   readonly programAnalyser: AnalyserNode
   onAirSince?: number
@@ -63,6 +72,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     this.programAnalyser.fftSize = 8192
     this.mixer.programOutput.connect(this.programAnalyser)
     this.room = new RoomChannel(init.node.services, init.key.id, { id: init.key.id, secretKey: init.key.secretKey })
+    this.invites = new InviteBook({ key: init.key, store: init.invites ?? localStorageInviteStore(init.key.id) })
+    this.authority = new RoomAuthority({ channel: this.room, invites: this.invites, access: init.access })
   }
 
   /** Opens the host microphone and starts taking calls. */
@@ -89,11 +100,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     // The host's headphones: everyone but the host.
     this.mixer.busOutput(this.stationId).connect(this.context.destination)
     this.room.addEventListener('state:change', () => { this.replan() })
-    this.room.addEventListener('message:receive', (e) => {
-      if (e.detail.message.type === 'snapshot-request' && e.detail.from !== this.stationId) void this.control({ type: 'snapshot', state: snapshotOf(this.room.state) })
-    })
-    this.room.start()
-    await this.control({ type: 'join', name: 'Host' })
+    this.authority.start()
+    await this.control({ type: 'present', peer: this.stationId, name: 'Host' })
     await this.control({ type: 'admit', peer: this.stationId })
     this.iceServers = await this.init.iceServers?.() ?? []
     await handleSignal(this.init.node, (channel) => { void this.answer(channel) })
@@ -140,6 +148,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     await running?.stop()
   }
 
+  /** Removes a caller, and ends its co-host grant if it holds one. */
   async kick (peer: string): Promise<void> {
     await this.control({ type: 'kick', peer })
     const link = this.links.get(peer)
@@ -147,9 +156,18 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     this.drop(peer)
   }
 
-  /** Signs an invite link token for this station. */
-  createInvite (init: { role: InviteRole, expiresAt: number, label?: string }): string {
-    return createInvite(this.init.key, { ...init, nonce: crypto.getRandomValues(new Uint8Array(INVITE_NONCE_BYTES)) })
+  /**
+   * Signs an invite link token for this station and records it.
+   * @throws {MalformedError} when it would last longer than a week
+   */
+  createInvite (init: { role: InviteRole, validForMs: number, label?: string, singleUse?: boolean }): string {
+    return this.invites.issue(init).token
+  }
+
+  /** Revokes an invite; a co-host who came in with it loses its grant at once. */
+  async revokeInvite (nonce: string): Promise<InviteEntry[]> {
+    await this.fanOut(await this.authority.revokeInvite(nonce))
+    return this.invites.list()
   }
 
   /** Talks privately with a caller in the green room (the program does not hear it). */
@@ -165,18 +183,24 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     await this.endBroadcast()
     for (const peer of [...this.links.keys()]) this.drop(peer)
     await this.init.node.unhandle('/openstudio/signal/1').catch(() => {})
-    this.room.stop()
+    this.authority.stop()
     for (const track of this.microphone.getTracks()) track.stop()
     this.mixer.dispose()
     await this.context.close()
   }
 
-  /** Signs a control message as the producer, applies it, and sends it on every path. */
-  private async control (message: RoomMessage): Promise<void> {
-    const envelope = await this.room.send(message)
-    // A caller whose stream just broke misses it here and gets it on the topic, or in the snapshot when it is back.
-    const sent = await Promise.allSettled([...this.links.values()].map(async (link) => link.send({ type: 'room', envelope })))
-    for (const result of sent) if (result.status === 'rejected') log('room message not sent on a stream: %s', (result.reason as Error).message)
+  /** Signs a command as the station, applies it, and sends it on every path. */
+  private async control (message: Exclude<RoomCommand, { type: 'snapshot' }>): Promise<void> {
+    await this.fanOut([await this.authority.command(message)])
+  }
+
+  /** Hands commands (already on the topic) to every caller on its own stream too. */
+  private async fanOut (envelopes: Uint8Array[]): Promise<void> {
+    // A caller whose stream just broke misses them here and gets them on the topic, or in the snapshot when it is back.
+    for (const envelope of envelopes) {
+      const sent = await Promise.allSettled([...this.links.values()].map(async (link) => link.send({ type: 'room', envelope })))
+      for (const result of sent) if (result.status === 'rejected') log('room message not sent on a stream: %s', (result.reason as Error).message)
+    }
   }
 
   private async answer (channel: SignalChannel): Promise<void> {
@@ -184,10 +208,11 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     try {
       const hello = await channel.read({ signal: AbortSignal.timeout(CALL_DEFAULTS.helloTimeoutMs) })
       if (hello?.type !== 'hello') throw new Error(`expected hello, got ${hello?.type ?? 'nothing'}`)
-      const refusal = this.admission(peer, hello.invite)
-      if (refusal !== undefined) {
-        log('refused %s (%s): %s', peer, hello.name, refusal)
-        await channel.send({ type: 'refused', reason: refusal })
+      const full = this.links.size >= CALL_DEFAULTS.maxCallers && !this.links.has(peer)
+      const admission = full ? { ok: false as const, reason: 'full' as const } : this.authority.admit(peer, hello.invite)
+      if (!admission.ok) {
+        log('refused %s (%s): %s', peer, hello.name, admission.reason)
+        await channel.send({ type: 'refused', reason: admission.reason })
         await channel.close()
         return
       }
@@ -220,13 +245,11 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       this.links.set(peer, link)
       this.mixer.busOutput(peer).connect(link.returnDestination)
       link.watchStats(CALL_DEFAULTS.statsIntervalMs)
+      // In the room (a host invite: with a grant, and straight on air); everyone else hears of it, the caller gets the whole state.
+      const entered = await this.authority.enter(peer, hello.name, admission)
+      await this.fanOut(entered)
       await this.sendSnapshot(link)
-      if (this.isCoHostInvite(hello.invite)) {
-        // A co-host invite: producer authority, and straight on air.
-        await this.control({ type: 'grant', peer, producer: true })
-        await this.control({ type: 'admit', peer })
-      }
-      log('%s (%s) is in', hello.name, peer)
+      log('%s (%s) is in%s', hello.name, peer, admission.grantUntil === undefined ? '' : ' as a co-host')
       await this.serve(link)
     } catch (err) {
       log('call from %s: %s', peer, (err as Error).message)
@@ -234,27 +257,9 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     }
   }
 
-  /** Brings a caller up to date: the room state, signed, on its own stream (and on the topic). */
+  /** Brings a caller up to date: the room state as of the last command, signed, on its own stream only. */
   private async sendSnapshot (link: CallerLink): Promise<void> {
-    await link.send({ type: 'room', envelope: await this.room.send({ type: 'snapshot', state: snapshotOf(this.room.state) }) })
-  }
-
-  private isCoHostInvite (invite: string | undefined): boolean {
-    if (invite === undefined) return false
-    const result = verifyInvite(invite, { stationId: this.stationId, now: Date.now() })
-    return result.ok && result.invite.role === 'host'
-  }
-
-  /** Why a caller may not come in, if they may not. */
-  private admission (peer: string, invite: string | undefined): Exclude<RefusalReason, 'ended'> | undefined {
-    const known = participantsOf(this.room.state).find((p) => p.id === peer)
-    if (known?.stage === 'kicked') return 'kicked'
-    if (this.links.size >= CALL_DEFAULTS.maxCallers && !this.links.has(peer)) return 'full'
-    if (this.init.access() === 'open') return undefined
-    if (invite === undefined) return 'invite-required'
-    const result = verifyInvite(invite, { stationId: this.stationId, now: Date.now() })
-    if (result.ok) return undefined
-    return result.reason === 'expired' ? 'invite-expired' : 'invite-invalid'
+    await link.send({ type: 'room', envelope: this.authority.snapshot() })
   }
 
   private async serve (link: CallerLink): Promise<void> {
@@ -266,8 +271,10 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
           void link.negotiation.handle(message)
           break
         case 'room': {
-          // Only the caller's own signed messages, handed on to the topic for everyone else.
-          if (this.room.receive(message.envelope, link.id) !== undefined) void this.room.publish(message.envelope)
+          // The caller's own signed request: the authority judges it; what it carries out, everyone hears.
+          const outcome = await this.authority.request(message.envelope, link.id)
+          if (outcome.kind === 'command') void this.fanOut([outcome.envelope])
+          if (outcome.kind === 'snapshot') void link.send({ type: 'room', envelope: outcome.envelope }).catch(() => {})
           break
         }
         case 'bye':
@@ -284,6 +291,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     if (this.links.get(link.id) === link && link.channel === channel && !link.connected) this.drop(link.id)
   }
 
+  /** Ends a call: the caller is no longer present (its record stays a while, for a redial). */
   private drop (peer: string): void {
     const link = this.links.get(peer)
     if (link === undefined) return
@@ -292,6 +300,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     this.mixer.removeParticipant(peer)
     this.privateTalk.delete(peer)
     this.replan()
+    if (!this.stopped) void this.authority.absent(peer).then(async (envelope) => { await this.fanOut(envelope === undefined ? [] : [envelope]) })
   }
 
   private replan (): void {
@@ -302,7 +311,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       .map((p) => ({ id: p.id, kind: p.id === this.stationId ? 'host' : 'caller', onAir: p.stage === 'on-air', muted: p.muted }))
     const plan = planMix(participants, { privateTalk: [...this.privateTalk] })
     this.mixer.apply(plan, Object.fromEntries(views.map((p) => [p.id, p.gainDb])))
-    const onAir = state.onAir?.v === true
+    const onAir = state.onAir
     if (onAir && this.onAirSince === undefined) this.onAirSince = Date.now()
     if (!onAir) this.onAirSince = undefined
     this.safeDispatchEvent('on-air:change', { detail: { onAir, since: this.onAirSince } })
