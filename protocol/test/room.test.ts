@@ -80,14 +80,15 @@ describe('room reducer', () => {
     expect(view(admitted, bob.id)?.stage).toBe('green-room')
   })
 
-  it('keeps a returning caller\'s place while its record lasts; absence and kicks take it away', () => {
-    const onAir = apply(commands([{ type: 'admit', peer: alice.id }, { type: 'absent', peer: bob.id }, { type: 'present', peer: bob.id, name: 'Bob' }], 3), joined)
-    expect(view(onAir, bob.id)?.stage).toBe('green-room')
-    const back = apply(commands([{ type: 'present', peer: alice.id, name: 'Alice' }], 6), onAir)
+  it('keeps a dropped caller\'s place while its record lasts; a hold, a kick or a forget takes it away', () => {
+    const onAir = apply(commands([{ type: 'admit', peer: alice.id }, { type: 'absent', peer: alice.id }], 3), joined)
+    expect(view(onAir, alice.id)?.stage).toBe('left')
+    const back = apply(commands([{ type: 'present', peer: alice.id, name: 'Alice' }], 5), onAir)
     expect(view(back, alice.id)?.stage).toBe('on-air')
-    const gone = apply(commands([{ type: 'absent', peer: alice.id }], 7), back)
-    expect(view(gone, alice.id)?.stage).toBe('left')
-    const forgotten = apply(commands([{ type: 'forget', peer: alice.id }], 8), gone)
+    // Leaving: the studio holds, then marks absent; coming back starts in the green room.
+    const left = apply(commands([{ type: 'hold', peer: alice.id }, { type: 'absent', peer: alice.id }, { type: 'present', peer: alice.id, name: 'Alice' }], 6), back)
+    expect(view(left, alice.id)?.stage).toBe('green-room')
+    const forgotten = apply(commands([{ type: 'forget', peer: alice.id }], 9), left)
     expect(view(forgotten, alice.id)).toBeUndefined()
   })
 

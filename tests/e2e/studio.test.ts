@@ -251,7 +251,7 @@ describe('live studio', () => {
     await waitUntil('a refusal for a revoked invite', async () => /withdrew/.test(await textNow(page, '[data-testid=call-error]')))
     await dial(page, origin, callPath(stationId, single.token), 'Invited')
     await waitPhase(page, 'green-room')
-    await waitUntil('the studio to list the single-use invite as used once', async () => /^1 caller$/.test((await textNow(host, `[data-testid="invite-${single.nonce}"] td:nth-child(5)`)).trim()))
+    await waitUntil('the studio to list the single-use invite as used once', async () => (await attributeNow(host, `[data-testid="invite-${single.nonce}"]`, 'data-used')) === '1')
 
     // Someone else with the same single-use invite stays out.
     const second = await fixture.openPage(browsers[3]!)

@@ -18,7 +18,7 @@
  * authority.start()
  * await authority.present(peer, 'Ada')          // the hello was accepted
  * const outcome = await authority.request(envelope, peer)  // a room message on that peer's stream
- * if (outcome.kind === 'command') fanOut(outcome.envelope)
+ * if (outcome.kind === 'command') fanOut(outcome.envelopes)
  * if (outcome.kind === 'snapshot') reply(outcome.envelope)
  * ```
  */
@@ -56,8 +56,8 @@ export type RequestRefusal =
 
 /** What a request came to. */
 export type RequestOutcome =
-  /** Carried out: send this command to every caller (it is already on the topic). */
-  | { kind: 'command', envelope: Uint8Array }
+  /** Carried out: send these commands, in order, to every caller (they are already on the topic). */
+  | { kind: 'command', envelopes: Uint8Array[] }
   /** A snapshot for the requester only. */
   | { kind: 'snapshot', envelope: Uint8Array }
   | { kind: 'refused', reason: RequestRefusal }
@@ -203,7 +203,7 @@ export class RoomAuthority extends TypedEventEmitter<RoomAuthorityEvents> {
   /** A caller's call ended; its record stays for a redial until forgotten. */
   async absent (peer: string): Promise<Uint8Array | undefined> {
     const p = this.components.channel.state.participants[peer]
-    if (p === undefined || (!p.present && p.stage === 'green-room')) return undefined
+    if (p === undefined || !p.present) return undefined
     return this.command({ type: 'absent', peer })
   }
 
@@ -245,12 +245,13 @@ export class RoomAuthority extends TypedEventEmitter<RoomAuthorityEvents> {
           this.lastSnapshot.set(peer, this.now())
           return { kind: 'snapshot', envelope: this.snapshot() }
         case 'leave':
-          return { kind: 'command', envelope: await this.command({ type: 'absent', peer }) }
+          // Leaving gives up one's place; a dropped call (absent alone) keeps it.
+          return { kind: 'command', envelopes: [await this.command({ type: 'hold', peer }), await this.command({ type: 'absent', peer })] }
         case 'self-mute':
-          return { kind: 'command', envelope: await this.command({ type: 'self-muted', peer, muted: message.muted }) }
+          return { kind: 'command', envelopes: [await this.command({ type: 'self-muted', peer, muted: message.muted })] }
         case 'admit': case 'hold': case 'mute': case 'unmute': case 'gain':
           log('co-host %s: %s %s', peer, message.type, message.peer)
-          return { kind: 'command', envelope: await this.command(message) }
+          return { kind: 'command', envelopes: [await this.command(message)] }
         default:
           return this.refuse(peer, message.type, 'station-only')
       }

@@ -98,7 +98,7 @@ export class InviteBook {
     if (init.label !== undefined && init.label !== '') entry.label = init.label
     this.entries = [...this.entries, entry]
     this.save()
-    return { token, entry }
+    return { token, entry: { ...entry, usedBy: [] } }
   }
 
   /** Every invite still on record, newest first. */

@@ -54,7 +54,7 @@ export const roomMessageSchema = z.discriminatedUnion('type', [
   // Commands: the station only.
   /** A caller is in a live call with the studio (the studio's own hello check let it in); new ones wait in the green room. */
   z.strictObject({ type: z.literal('present'), peer, name: nameSchema }),
-  /** A caller left or was lost; it keeps its record (and place) for a redial, back in the green room. */
+  /** A caller's call ended; it keeps its record and its place (on air, say) for a redial. */
   z.strictObject({ type: z.literal('absent'), peer }),
   /** A caller's record goes: stale presence expired. */
   z.strictObject({ type: z.literal('forget'), peer }),

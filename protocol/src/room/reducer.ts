@@ -151,7 +151,8 @@ function update (state: RoomState, message: Exclude<Command, { type: 'present' |
   const p = state.participants[message.peer]
   if (p === undefined) return state
   switch (message.type) {
-    case 'absent': return put(state, { ...p, present: false, stage: 'green-room' })
+    // A dropped call keeps its place (a caller who reloads comes back on air); leaving is `absent` after a `hold`.
+    case 'absent': return put(state, { ...p, present: false })
     case 'kick': return put(state, withoutGrant({ ...p, kicked: true, present: false, stage: 'green-room' }))
     case 'self-muted': return put(state, { ...p, selfMuted: message.muted })
     case 'grant': return put(state, { ...p, grantExpiresAt: message.expiresAt })

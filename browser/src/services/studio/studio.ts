@@ -273,7 +273,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         case 'room': {
           // The caller's own signed request: the authority judges it; what it carries out, everyone hears.
           const outcome = await this.authority.request(message.envelope, link.id)
-          if (outcome.kind === 'command') void this.fanOut([outcome.envelope])
+          if (outcome.kind === 'command') void this.fanOut(outcome.envelopes)
           if (outcome.kind === 'snapshot') void link.send({ type: 'room', envelope: outcome.envelope }).catch(() => {})
           break
         }
