@@ -5,6 +5,7 @@
  * other hosts they would be), and the well-behaved studio and caller whose
  * work must go on throughout. See docs/relay-limits.md.
  */
+import { request, type Agent, type IncomingHttpHeaders } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
@@ -31,6 +32,10 @@ export interface Target {
   tcp: string
   ws: string
   http: string
+  /** Where `/metrics` is served: the `--metrics` address when one was given, else on `--http`. */
+  metricsUrl: string
+  /** The `/metrics` page, asked for with the token when the relay wants one. */
+  metrics: () => Promise<string>
   /** The station this relay serves (`--station`), whose studio the suite runs. */
   station: StationKey
   health: () => Promise<Health>
@@ -41,8 +46,14 @@ export interface Target {
   stop: () => Promise<void>
 }
 
+/** What the suite must know of a relay's flags to read it. */
+export interface TargetInit {
+  /** What `--metrics-token-file` holds (given in `args`): sent with every read of `/metrics`. */
+  metricsToken?: string
+}
+
 /** Starts `openstudio relay` on loopback, serving a new station, with `args` added. */
-export async function startTarget (args: string[] = []): Promise<Target> {
+export async function startTarget (args: string[] = [], init: TargetInit = {}): Promise<Target> {
   const station = generateStationKey()
   const process = await startCliRelay([
     '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip4/127.0.0.1/tcp/0/ws', '--http', '127.0.0.1:0', '--allow-private', '--station', station.id, ...args
@@ -50,6 +61,13 @@ export async function startTarget (args: string[] = []): Promise<Target> {
   const tcpAddr = process.addrs.find((a) => !a.includes('/ws')) as string
   const wsAddr = process.addrs.find((a) => a.includes('/ws')) as string
   const http = process.http as string
+  const metricsUrl = process.lines.find((l) => l.startsWith('metrics '))?.slice('metrics '.length) ?? `${http}/metrics`
+  const headers: Record<string, string> = init.metricsToken === undefined ? {} : { authorization: `Bearer ${init.metricsToken}` }
+  const metrics = async (): Promise<string> => {
+    const res = await fetch(metricsUrl, { headers, signal: AbortSignal.timeout(10_000) })
+    if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`)
+    return res.text()
+  }
   let exited = false
   process.child.once('exit', () => { exited = true })
   return {
@@ -57,13 +75,15 @@ export async function startTarget (args: string[] = []): Promise<Target> {
     tcp: tcpAddr,
     ws: wsAddr,
     http,
+    metricsUrl,
+    metrics,
     station,
     health: async () => {
       const res = await fetch(`${http}/health`, { signal: AbortSignal.timeout(10_000) })
       if (res.status !== 200) throw new Error(`/health answered ${res.status}`)
       return res.json() as Promise<Health>
     },
-    refusals: async () => refusalsOf(await (await fetch(`${http}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()),
+    refusals: async () => refusalsOf(await metrics()),
     alive: () => !exited && process.child.exitCode === null,
     stop: async () => { await process.stop() }
   }
@@ -76,6 +96,12 @@ export function refusalsOf (metrics: string): Record<string, number> {
     out[`${match[1]}/${match[2]}`] = Number(match[3])
   }
   return out
+}
+
+/** The value of sample `name` (with its labels, as the page writes them: `x{a="b"}`) on a Prometheus text page, or undefined when it has none. */
+export function metricOf (metrics: string, name: string): number | undefined {
+  const match = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (\\S+)$`, 'm').exec(metrics)
+  return match === null ? undefined : Number(match[1])
 }
 
 /** The loopback address of attacker host `n` (1 is 127.0.0.2). */
@@ -118,6 +144,87 @@ export function hostPort (addr: string): { host: string, port: number } {
   const match = /^\/ip4\/([\d.]+)\/tcp\/(\d+)/.exec(addr)
   if (match === null) throw new Error(`not a TCP multiaddr: ${addr}`)
   return { host: match[1] as string, port: Number(match[2]) }
+}
+
+/** What a raw HTTP exchange heard. */
+export interface RawAnswer {
+  /** Everything the relay wrote, as latin1 text. */
+  text: string
+  /** Whether the socket closed within the time given (false: the client gave up and destroyed it). */
+  closed: boolean
+}
+
+/**
+ * Writes `bytes` to the HTTP server at `url` (http://host:port) on a raw
+ * socket from `localAddress`, then half-closes it (so the relay has seen the
+ * whole input) unless `end` is false, and resolves with what came back once
+ * the socket closes, or after `timeoutMs`.
+ */
+export async function rawHttp (url: string, localAddress: string, bytes: Uint8Array | string, init: { end?: boolean, timeoutMs?: number } = {}): Promise<RawAnswer> {
+  const { hostname, port } = new URL(url)
+  return new Promise<RawAnswer>((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port), localAddress })
+    let text = ''
+    const done = (closed: boolean): void => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve({ text, closed })
+    }
+    const timer = setTimeout(() => { done(false) }, init.timeoutMs ?? 5_000)
+    socket.on('data', (d: Buffer) => { text += d.toString('latin1') })
+    socket.on('error', () => { /* a reset is a close, seen below */ })
+    socket.once('close', () => { done(true) })
+    socket.write(bytes)
+    if (init.end !== false) socket.end()
+  })
+}
+
+/** A GET of `url` from `localAddress`, through `agent` when given; resolves with the status, headers and body. */
+export async function httpGet (url: string, init: { localAddress?: string, agent?: Agent, headers?: Record<string, string>, timeoutMs?: number } = {}): Promise<{ status: number, headers: IncomingHttpHeaders, body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { localAddress: init.localAddress, agent: init.agent, headers: init.headers, signal: AbortSignal.timeout(init.timeoutMs ?? 10_000) }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d: string) => { body += d })
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body }) })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** Every message `node` is handed on `topic` from now on, in order. */
+export function heard (node: OpenStudioNode, topic: string): Uint8Array[] {
+  const seen: Uint8Array[] = []
+  node.services.pubsub.addEventListener('message', (e) => { if (e.detail.topic === topic) seen.push(e.detail.data) })
+  return seen
+}
+
+/** Whether two byte arrays hold the same bytes. */
+export function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
+
+/**
+ * Publishes `next()` from `from` on `topic` every 100 ms until one of them is
+ * in `seen` (what a subscriber was handed): the way from `from` through the
+ * relay to that subscriber is then open. Resolves with the message that came.
+ */
+export async function untilHeard (from: OpenStudioNode, topic: string, seen: Uint8Array[], next: () => Uint8Array): Promise<Uint8Array> {
+  const published: Uint8Array[] = []
+  let last = 0
+  return waitUntil(`a message from ${from.peerId.toString()} on ${topic} through the relay`, async () => {
+    const arrived = seen.find((data) => published.some((p) => sameBytes(p, data)))
+    if (arrived !== undefined) return arrived
+    if (Date.now() - last >= 100) {
+      last = Date.now()
+      const message = next()
+      published.push(message)
+      await from.services.pubsub.publish(topic, message)
+    }
+    return undefined
+  })
 }
 
 /** What the well-behaved check measured. */
