@@ -383,6 +383,36 @@ describe('room authority: requests', () => {
     expectReplicasInSync(s)
   })
 
+  it('a kicked co-host\'s invite never makes it a co-host again this session, and no co-host can let a kicked caller back', async () => {
+    const s = studio()
+    await s.enter(alice)
+    const invite = s.hostInvite().token
+    await s.enter(bob, invite)
+    await s.enter(carol, s.hostInvite().token)
+    await s.authority.kick(bob.id)
+    await s.authority.kick(alice.id)
+    // Another co-host tries to let them back: only the station may.
+    expect(await s.ask(carol, { type: 'admit', peer: bob.id })).toEqual(refused('bad-target'))
+    expect(await s.ask(carol, { type: 'admit', peer: alice.id })).toEqual(refused('bad-target'))
+    // The station lets Bob back; he redials with his host invite, and comes in as a caller only.
+    await s.authority.command({ type: 'admit', peer: bob.id })
+    const admission = s.authority.admit(bob.id, invite)
+    expect(admission).toEqual({ ok: true })
+    await s.authority.enter(bob.id, 'Bob', { ok: true })
+    expect(isProducer(s.state, bob.id, s.clock.now)).toBe(false)
+    expectReplicasInSync(s)
+  })
+
+  it('counts a caller\'s requests afresh on each new call, so a caller whose clock went back is not locked out', async () => {
+    const s = studio()
+    await s.enter(alice)
+    expect((await s.authority.request(signed(alice, { type: 'self-mute', muted: true }, 1, T0 + HOUR), alice.id)).kind).toBe('command')
+    // A new page (its clock an hour behind) calls again.
+    await s.authority.enter(alice.id, 'Alice', { ok: true })
+    expect((await s.authority.request(signed(alice, { type: 'self-mute', muted: false }, 1, T0), alice.id)).kind).toBe('command')
+    expect(s.participant(alice)?.selfMuted).toBe(false)
+  })
+
   it('refuses the station\'s own message types from anyone, co-hosts included', async () => {
     const s = studio()
     await s.enter(alice)

@@ -62,6 +62,20 @@ describe('room channel', () => {
     expect(participantsOf(late.state).find((p) => p.id === alice.id)?.stage).toBe('on-air')
   })
 
+  it('at the station, follows only its own session: a second studio with the same key changes nothing there', async () => {
+    const bus = new Bus()
+    const first = join(bus, station.id, station, { now: () => 1000 })
+    const listener = join(bus, station.id, alice)
+    await first.command({ type: 'on-air' })
+    const second = join(bus, station.id, station, { now: () => 2000 })
+    await second.command({ type: 'present', peer: bob.id, name: 'Bob' })
+    expect(first.state.epoch).toBe(1000)
+    expect(first.state.onAir).toBe(true)
+    expect(first.rejections['other-session']).toBe(1)
+    // Everyone else follows the newest session.
+    expect(listener.state.epoch).toBe(2000)
+  })
+
   it('drops forged, foreign and wrongly carried envelopes, and counts them by reason', async () => {
     const producer = join(new Bus(), station.id, station)
     const other = join(new Bus(), generateStationKey().id, alice)

@@ -110,6 +110,8 @@ export class RoomAuthority extends TypedEventEmitter<RoomAuthorityEvents> {
   private readonly lastSnapshot = new Map<string, number>()
   /** Participants not in a call, and when they left. */
   private readonly leftAt = new Map<string, number>()
+  /** Peers kicked this session: an invite never makes them co-hosts again (the station may still admit them). */
+  private readonly kicked = new Set<string>()
   private forgetTimer?: ReturnType<typeof setInterval>
 
   constructor (private readonly components: RoomAuthorityComponents, init: RoomAuthorityInit = {}) {
@@ -137,7 +139,12 @@ export class RoomAuthority extends TypedEventEmitter<RoomAuthorityEvents> {
 
   /** Signs and publishes a command of the station. */
   async command (message: Command): Promise<Uint8Array> {
-    if (message.type === 'present') this.leftAt.delete(message.peer)
+    if (message.type === 'kick') this.kicked.add(message.peer)
+    // A new hello is a new call: the caller's requests count afresh (its session may be older, if its clock went back).
+    if (message.type === 'present') {
+      this.leftAt.delete(message.peer)
+      this.lastRequest.delete(message.peer)
+    }
     if (message.type === 'absent' || message.type === 'kick') this.leftAt.set(message.peer, this.now())
     if (message.type === 'forget') this.leftAt.delete(message.peer)
     return this.components.channel.command(message)
@@ -156,7 +163,7 @@ export class RoomAuthority extends TypedEventEmitter<RoomAuthorityEvents> {
     const verdict = this.components.invites?.use(invite, peer) ?? { ok: false, reason: 'invite-invalid' as const }
     // On an open station a bad invite only means no co-host authority.
     if (!verdict.ok) return byInvite ? { ok: false, reason: verdict.reason } : { ok: true }
-    return verdict.invite.role === 'host' ? { ok: true, grantUntil: verdict.invite.expiresAt } : { ok: true }
+    return verdict.invite.role === 'host' && !this.kicked.has(peer) ? { ok: true, grantUntil: verdict.invite.expiresAt } : { ok: true }
   }
 
   /**
@@ -273,8 +280,9 @@ export class RoomAuthority extends TypedEventEmitter<RoomAuthorityEvents> {
     if (type === 'snapshot-request' && this.now() - (this.lastSnapshot.get(event.from) ?? -Infinity) < this.snapshotIntervalMs) return 'rate-limited'
     if (ROOM_SENDERS[type] === 'co-host') {
       if (!isProducer(state, event.from, this.now())) return 'not-co-host'
-      const target = (event.message as { peer: string }).peer
-      if (target === this.room || state.participants[target] === undefined) return 'bad-target'
+      const target = state.participants[(event.message as { peer: string }).peer]
+      // Only the station lets a kicked caller back.
+      if (target === undefined || target.id === this.room || target.kicked) return 'bad-target'
     }
     return undefined
   }

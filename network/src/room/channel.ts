@@ -21,8 +21,10 @@ const log = logger('openstudio:room')
 
 /**
  * Why a room message was dropped: a verification error's name, or
- * `wrong-carrier` (signed by one peer, handed in by another), or
- * `not-from-station` (heard where only the station's commands belong).
+ * `wrong-carrier` (signed by one peer, handed in by another),
+ * `not-from-station` (heard where only the station's commands belong), or
+ * `other-session` (at the station's own channel: a command of another
+ * studio session, such as the same key open in a second browser).
  */
 export type RoomRejection = string
 
@@ -178,6 +180,11 @@ export class RoomChannel extends TypedEventEmitter<RoomChannelEvents> {
     if (event === undefined) return undefined
     if (event.from !== this.room) {
       this.reject('not-from-station', `a ${event.message.type} from ${event.from}`)
+      return undefined
+    }
+    // The station's own channel is the authority of its session: it follows no other (another studio open with the same key).
+    if (this.isStation && event.epoch !== this.epoch) {
+      this.reject('other-session', `a ${event.message.type} of station session ${event.epoch}`)
       return undefined
     }
     this.apply(event)
