@@ -28,6 +28,19 @@ async function hears (page: Page, analyser: StudioAnalyser, expected: number[], 
   }, timeoutMs)
 }
 
+/** A dial's answer can take this long while the whole suite loads the machine. */
+const DIAL_TIMEOUT_MS = 45_000
+
+/** Waits for the call page to show a refusal matching `pattern`; on a timeout, says what the page showed instead. */
+async function refusal (page: Page, pattern: RegExp, what: string): Promise<void> {
+  try {
+    await waitUntil(what, async () => pattern.test(await textNow(page, '[data-testid=call-error]')), DIAL_TIMEOUT_MS)
+  } catch (err) {
+    const shown = await textNow(page, '[data-testid=call-error]').catch(() => '')
+    throw new Error(`${(err as Error).message}; the page said: ${shown === '' ? `nothing (phase ${String(await phaseOf(page))})` : shown}`, { cause: err })
+  }
+}
+
 describe('live studio', () => {
   let fixture: StudioFixture
   let origin: string
@@ -243,12 +256,12 @@ describe('live studio', () => {
 
     const page = await fixture.openPage(browsers[2]!)
     await dial(page, origin, callPath(stationId), 'No invite')
-    await waitUntil('a refusal for a caller without invite', async () => /invitation only/.test(await textNow(page, '[data-testid=call-error]')))
+    await refusal(page, /invitation only/, 'a refusal for a caller without invite')
     await dial(page, origin, callPath(stationId, expired), 'Old invite')
-    await waitUntil('a refusal for an expired invite', async () => /expired/.test(await textNow(page, '[data-testid=call-error]')))
+    await refusal(page, /expired/, 'a refusal for an expired invite')
     await screenshot(page, 'caller-invite-expired')
     await dial(page, origin, callPath(stationId, withdrawn.token), 'Withdrawn invite')
-    await waitUntil('a refusal for a revoked invite', async () => /withdrew/.test(await textNow(page, '[data-testid=call-error]')))
+    await refusal(page, /withdrew/, 'a refusal for a revoked invite')
     await dial(page, origin, callPath(stationId, single.token), 'Invited')
     await waitPhase(page, 'green-room')
     await waitUntil('the studio to list the single-use invite as used once', async () => (await attributeNow(host, `[data-testid="invite-${single.nonce}"]`, 'data-used')) === '1')
@@ -256,7 +269,7 @@ describe('live studio', () => {
     // Someone else with the same single-use invite stays out.
     const second = await fixture.openPage(browsers[3]!)
     await dial(second, origin, callPath(stationId, single.token), 'Second with a used invite')
-    await waitUntil('a refusal for a used single-use invite', async () => /used/.test(await textNow(second, '[data-testid=call-error]')))
+    await refusal(second, /used/, 'a refusal for a used single-use invite')
     await second.context().close()
   })
 
