@@ -1,5 +1,5 @@
 // One lint config for the whole repository. It enforces the architecture's
-// boundaries (DESIGN.md): protocol/ is pure, browser/ never reaches into the
+// boundaries (docs/architecture.md): protocol/ is pure, browser/ never reaches into the
 // Node side, and node/ and relay/ never reach into browser/.
 import { builtinModules } from 'node:module'
 import js from '@eslint/js'

@@ -30,7 +30,7 @@ export const PROGRAM_BITRATE_RANGE = { min: 16, max: 256 } as const
 export const PROGRAM_FORMATS = ['ogg-opus', 'webm-opus'] as const
 export type ProgramFormat = typeof PROGRAM_FORMATS[number]
 
-/** The Content-Type Icecast gets for each format: bare, no parameters (see ENVIRONMENT.md). */
+/** The Content-Type Icecast gets for each format: bare, no parameters (see docs/icecast.md). */
 export const PROGRAM_CONTENT_TYPE: Record<ProgramFormat, string> = { 'ogg-opus': 'audio/ogg', 'webm-opus': 'audio/webm' }
 
 const bytesUpTo = (max: number, what: string): z.ZodType<Uint8Array> =>

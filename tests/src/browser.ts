@@ -1,6 +1,6 @@
 /**
  * Debian's Chromium driven by playwright-core, with the flags that work on
- * these machines (see ENVIRONMENT.md). Never downloads a browser.
+ * these machines (see docs/architecture.md, "Browsers in the tests"). Never downloads a browser.
  */
 import { chromium, type Browser, type LaunchOptions } from 'playwright-core'
 

@@ -30,9 +30,9 @@ export interface RelayServerInit {
   maxReservations?: number
   /** @default 10 minutes */
   reservationTtlMs?: number
-  /** Longest life of one relayed connection. @default 2 minutes */
+  /** Longest life of one relayed connection. @default RELAY_SERVER_DEFAULTS.durationLimitMs (1 hour) */
   durationLimitMs?: number
-  /** Bytes one relayed connection may carry, both directions together. @default 128 KiB */
+  /** Bytes one relayed connection may carry, both directions together. @default RELAY_SERVER_DEFAULTS.dataLimitBytes (1 MiB) */
   dataLimitBytes?: number
 }
 

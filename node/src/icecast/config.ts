@@ -1,5 +1,5 @@
 /**
- * A deliberate Icecast 2.4 configuration for OpenStudio (see ENVIRONMENT.md):
+ * A deliberate Icecast 2.4 configuration for OpenStudio (see docs/icecast.md):
  * bound to one address, no root (Icecast refuses to run as root, so it drops
  * to the Debian `icecast2` user when started as root), a CORS header so the
  * web app's meter can read the stream, a chosen burst size, fallback mounts,
