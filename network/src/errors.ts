@@ -1,7 +1,7 @@
 /**
  * Typed errors of the network layer. Match on `name`, never on message text.
  */
-import type { TurnRefusal } from '@openstudio/protocol'
+import type { ProgramRefusal, TurnRefusal } from '@openstudio/protocol'
 
 /** No record of the station was found in the DHT. */
 export class StationNotFoundError extends Error {
@@ -52,10 +52,13 @@ export class TurnUnavailableError extends Error {
   override readonly name = 'TurnUnavailableError'
 }
 
-/** A relay refused (or ended) a program stream; `reason` says why. */
+/**
+ * A relay refused (or ended) a program stream; `reason` says why. A relay
+ * that does not speak `/openstudio/program/1` at all refuses as `not-station`.
+ */
 export class ProgramRefusedError extends Error {
   override readonly name = 'ProgramRefusedError'
-  constructor (message: string, readonly reason: 'not-station' | 'malformed' | 'bad-manifest' | 'replaced' | 'stalled') {
+  constructor (message: string, readonly reason: ProgramRefusal) {
     super(message)
   }
 }

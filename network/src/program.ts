@@ -6,15 +6,15 @@
  * program streams: it bounds every message, cuts off stalled senders, and
  * hands well-formed messages to the relay's policy ({@link ProgramIngest}).
  */
+import { StreamBufferError, UnsupportedProtocolError, type Libp2p, type PeerId, type Stream } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
-import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import { InvalidDataLengthError, InvalidDataLengthLengthError, InvalidMessageLengthError, lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import {
-  decodeProgramDown, decodeProgramUp, encodeProgramDown, encodeProgramUp, MAX_PROGRAM_MESSAGE_BYTES, PROTOCOL,
+  decodeProgramDown, decodeProgramUp, encodeProgramDown, encodeProgramUp, MalformedError, MAX_PROGRAM_MESSAGE_BYTES, PROTOCOL, TooLargeError,
   type ProgramDown, type ProgramRefusal, type ProgramStart, type ProgramStatus, type ProgramUp
 } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import { ProgramRefusedError, TimeoutError } from './errors.ts'
-import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 
 const log = logger('openstudio:program')
 
@@ -43,6 +43,7 @@ export interface ProgramSenderEvents {
 }
 
 export interface OpenProgramInit {
+  /** Gives up on the dial or the verdict: the stream is aborted, and `open` rejects with the signal's reason. */
   signal?: AbortSignal
   /** @default PROGRAM_DEFAULTS.openTimeoutMs */
   timeoutMs?: number
@@ -69,6 +70,8 @@ export class ProgramSender extends TypedEventEmitter<ProgramSenderEvents> {
   private readonly queue: Uint8Array[] = []
   private queued = 0
   private sending = false
+  /** The write loop that runs (or last ran): `end` waits for it. */
+  private pumping: Promise<void> = Promise.resolve()
   private closed = false
   /** Bytes of audio handed to the stream. */
   bytesSent = 0
@@ -84,10 +87,12 @@ export class ProgramSender extends TypedEventEmitter<ProgramSenderEvents> {
 
   /**
    * Dials the relay, sends `start`, and waits for its verdict.
-   * @throws {ProgramRefusedError} the relay refused (`reason`: not-station, bad-manifest, malformed)
+   * @throws {ProgramRefusedError} the relay refused (`reason`: not-station, bad-manifest, malformed), or takes no program at all (`not-station`)
    * @throws {TimeoutError} no verdict within `timeoutMs`
+   * @throws the signal's reason when `init.signal` aborts
    */
   static async open (node: Pick<Libp2p, 'dialProtocol'>, relay: PeerId, start: ProgramStart, init: OpenProgramInit = {}): Promise<ProgramSender> {
+    init.signal?.throwIfAborted()
     const timeoutMs = init.timeoutMs ?? PROGRAM_DEFAULTS.openTimeoutMs
     const timeout = AbortSignal.timeout(timeoutMs)
     const signal = init.signal === undefined ? timeout : AbortSignal.any([init.signal, timeout])
@@ -103,7 +108,9 @@ export class ProgramSender extends TypedEventEmitter<ProgramSenderEvents> {
       return new ProgramSender(stream, lp, relay, verdict, init.maxQueueBytes ?? PROGRAM_DEFAULTS.maxQueueBytes)
     } catch (err) {
       stream?.abort(err as Error)
-      if (timeout.aborted && init.signal?.aborted !== true) throw new TimeoutError(`the relay did not accept the program within ${timeoutMs} ms`)
+      if (init.signal?.aborted === true) throw init.signal.reason
+      if (timeout.aborted) throw new TimeoutError(`the relay did not accept the program within ${timeoutMs} ms`)
+      if (err instanceof UnsupportedProtocolError) throw new ProgramRefusedError('the relay takes no program', 'not-station')
       throw err
     }
   }
@@ -140,7 +147,8 @@ export class ProgramSender extends TypedEventEmitter<ProgramSenderEvents> {
   /** Sends what is queued, then `end`, and closes. */
   async end (): Promise<void> {
     if (this.closed) return
-    await this.drain()
+    // What was queued goes out first, including pages queued while an earlier write was in flight.
+    while (!this.closed && (this.sending || this.queue.length > 0)) await this.drain()
     this.closed = true
     try {
       await this.lp.write(encodeProgramUp({ type: 'end' }), { signal: AbortSignal.timeout(2_000) })
@@ -155,9 +163,16 @@ export class ProgramSender extends TypedEventEmitter<ProgramSenderEvents> {
     this.fail(err)
   }
 
+  /** Writes the queue out (one loop at a time); resolves when that loop stops. */
   private async drain (): Promise<void> {
-    if (this.sending) return
-    this.sending = true
+    if (!this.sending) {
+      this.sending = true
+      this.pumping = this.pump()
+    }
+    await this.pumping
+  }
+
+  private async pump (): Promise<void> {
     try {
       while (this.queue.length > 0 && !this.closed) {
         const bytes = this.queue[0] as Uint8Array
@@ -257,11 +272,12 @@ export async function handleProgram (node: Pick<Libp2p, 'handle'>, ingest: Progr
 async function serveProgram (stream: Stream, from: PeerId, ingest: ProgramIngest, init: HandleProgramInit): Promise<void> {
   const lp = lpStream(stream, LP_INIT)
   let start: ProgramUp
+  const startWait = AbortSignal.timeout(init.startTimeoutMs ?? PROGRAM_DEFAULTS.startTimeoutMs)
   try {
-    start = decodeProgramUp((await lp.read({ signal: AbortSignal.timeout(init.startTimeoutMs ?? PROGRAM_DEFAULTS.startTimeoutMs) })).subarray())
-    if (start.type !== 'start') throw new Error(`expected start, got ${start.type}`)
+    start = decodeProgramUp((await lp.read({ signal: startWait })).subarray())
+    if (start.type !== 'start') throw new MalformedError(`expected start, got ${start.type}`)
   } catch (err) {
-    const why: ProgramRejection = (err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError' ? 'timeout' : 'malformed'
+    const why: ProgramRejection = startWait.aborted ? 'timeout' : 'malformed'
     log('%s program stream from %p: %s', why, from, (err as Error).message)
     ingest.onRejected?.(from, why, err as Error)
     if (why === 'malformed') await writeDown(lp, { type: 'refused', reason: 'malformed' }).catch(() => {})
@@ -289,11 +305,14 @@ async function serveProgram (stream: Stream, from: PeerId, ingest: ProgramIngest
     return
   }
   const sink = verdict
-  await writeDown(lp, { type: 'accepted', mount: sink.mount, listenUrl: sink.listenUrl })
   const idleMs = init.idleTimeoutMs ?? PROGRAM_DEFAULTS.idleTimeoutMs
+  let idle: AbortSignal | undefined
   try {
+    // A studio that gave up while the policy decided (the show ended) is gone by now: the sink hears it closed.
+    await writeDown(lp, { type: 'accepted', mount: sink.mount, listenUrl: sink.listenUrl })
     while (!ended) {
-      const bytes = await lp.read({ signal: AbortSignal.timeout(idleMs) })
+      idle = AbortSignal.timeout(idleMs)
+      const bytes = await lp.read({ signal: idle })
       const message = decodeProgramUp(bytes.subarray())
       if (message.type === 'data') sink.data(message.bytes)
       else if (message.type === 'end') {
@@ -301,18 +320,23 @@ async function serveProgram (stream: Stream, from: PeerId, ingest: ProgramIngest
         sink.close('end')
         await stream.close().catch(() => {})
         return
-      } else throw new Error('a second start on one stream')
+      } else throw new MalformedError('a second start on one stream')
     }
   } catch (err) {
     if (ended) return
     ended = true
-    const name = (err as Error).name
-    const why = name === 'AbortError' || name === 'TimeoutError' ? 'stalled' : name === 'UnexpectedEOFError' || name === 'StreamResetError' || name === 'StreamStateError' ? 'closed' : 'malformed'
+    const why = idle?.aborted === true ? 'stalled' : isMalformed(err) ? 'malformed' : 'closed'
     log('program stream from %p ended (%s): %s', from, why, (err as Error).message)
     sink.close(why)
     if (why === 'stalled' || why === 'malformed') await writeDown(lp, { type: 'refused', reason: why }).catch(() => {})
     stream.abort(err as Error)
   }
+}
+
+/** The sender broke the protocol (as against a link that broke or went quiet): bytes that do not decode, frames too long, a policy's MalformedError. */
+function isMalformed (err: unknown): boolean {
+  return err instanceof MalformedError || err instanceof TooLargeError || err instanceof StreamBufferError ||
+    err instanceof InvalidDataLengthError || err instanceof InvalidDataLengthLengthError || err instanceof InvalidMessageLengthError
 }
 
 async function writeDown (lp: LengthPrefixedStream<Stream>, message: ProgramDown): Promise<void> {

@@ -1,7 +1,7 @@
 /** Program encoding and streaming defaults. */
 export const PROGRAM_ENCODER = {
   sampleRate: 48_000,
-  /** Opus frame length; each frame leaves in its own Ogg page (ENVIRONMENT.md: 10 ms frames cut page → listener latency from ~60 to ~11 ms). */
+  /** Opus frame length; each frame leaves in its own Ogg page (docs/icecast.md: 10 ms frames cut page → listener latency from ~60 to ~11 ms). */
   frameMs: 10,
   /** Samples per encoder input block: one frame. */
   frames: 480,
@@ -11,7 +11,7 @@ export const PROGRAM_ENCODER = {
   defaultPreSkip: 312,
   /** Blocks (10 ms each) waiting for the encoder before new ones are dropped: 2 s rides out a busy page. */
   maxEncodeQueue: 200,
-  /** MediaRecorder timeslice: smaller slices stalled Icecast (ENVIRONMENT.md). */
+  /** MediaRecorder timeslice: smaller slices stalled Icecast (docs/icecast.md). */
   recorderSliceMs: 250
 } as const
 

@@ -1,7 +1,7 @@
 /**
  * The program encoders. WebCodecs Opus with 10 ms frames, each packet in its
  * own Ogg page the moment the encoder hands it out (a muxer that gathers
- * packets into pages holds audio back: see ENVIRONMENT.md). Where the browser
+ * packets into pages holds audio back: see docs/icecast.md). Where the browser
  * has no WebCodecs Opus, MediaRecorder's WebM is the fallback; it costs about
  * a quarter of a second more, because it hands out audio only in timeslices.
  */
@@ -46,11 +46,22 @@ export async function hasWebCodecsOpus (init: EncoderInit): Promise<boolean> {
   }
 }
 
-/** The best encoder this browser has for the program at `input`. */
-export async function createProgramEncoder (input: AudioNode, init: EncoderInit, onUnit: UnitSink): Promise<ProgramEncoder> {
-  if (await hasWebCodecsOpus(init)) return OggOpusEncoder.start(input, init, onUnit)
-  log('no WebCodecs Opus here: MediaRecorder fallback')
-  return WebmEncoder.start(input, init, onUnit)
+/**
+ * The best encoder this browser has for the program at `input`.
+ * @throws the signal's reason when it aborts first (an encoder that came up by then is stopped)
+ */
+export async function createProgramEncoder (input: AudioNode, init: EncoderInit, onUnit: UnitSink, options: { signal?: AbortSignal } = {}): Promise<ProgramEncoder> {
+  const { signal } = options
+  signal?.throwIfAborted()
+  const webCodecs = await hasWebCodecsOpus(init)
+  signal?.throwIfAborted()
+  if (!webCodecs) log('no WebCodecs Opus here: MediaRecorder fallback')
+  const encoder = webCodecs ? await OggOpusEncoder.start(input, init, onUnit) : await WebmEncoder.start(input, init, onUnit)
+  if (signal?.aborted === true) {
+    await encoder.stop()
+    throw signal.reason
+  }
+  return encoder
 }
 
 function opusConfig (init: EncoderInit): AudioEncoderConfig {
