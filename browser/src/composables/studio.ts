@@ -86,6 +86,8 @@ const busy = shallowRef(false)
 const error = shallowRef<string>()
 let stopMeters = (): void => {}
 let stopRenderWatch = (): void => {}
+/** Aborts a start in progress: closing the studio while it starts leaves nothing running. */
+let starting: AbortController | undefined
 
 function roomDiagnostics (service: StudioService): RoomDiagnostics {
   return { refused: { ...service.authority.refusals }, dropped: { ...service.room.rejections } }
@@ -101,6 +103,7 @@ export function useStudio (): StudioState {
   const network = useNetworkService()
 
   const stop = async (): Promise<void> => {
+    starting?.abort()
     const running = studio.value
     studio.value = undefined
     stopMeters()
@@ -166,6 +169,8 @@ export function useStudio (): StudioState {
     if (station === undefined || studio.value !== undefined || busy.value) return
     busy.value = true
     error.value = undefined
+    const abort = new AbortController()
+    starting = abort
     try {
       const forceTurn = loadSettings().forceTurn
       const policy: RTCIceTransportPolicy = forceTurn ? 'relay' : 'all'
@@ -177,8 +182,8 @@ export function useStudio (): StudioState {
         voiceProcessing: init.voiceProcessing,
         iceTransportPolicy: policy,
         // The studio's own node (the station key) gets TURN credentials from the relays that serve the station.
-        iceServers: async () => turnServersFor(station.node, relays, station.key.id, policy)
-      })
+        iceServers: async ({ signal }) => turnServersFor(station.node, relays, station.key.id, policy, { signal })
+      }, { signal: abort.signal })
       const current = (): boolean => studio.value === service
       service.addEventListener('callers:change', (e) => {
         callers.value = e.detail
@@ -198,10 +203,13 @@ export function useStudio (): StudioState {
       window.openstudioDiagnostics = { ...window.openstudioDiagnostics, studio: service, programAnalyser: service.programAnalyser }
       meter()
     } catch (err) {
+      // Closed while it started: nothing runs, and nothing went wrong.
+      if (abort.signal.aborted) return
       error.value = (err as Error).name === 'NotAllowedError'
         ? 'Microphone access was denied. Allow it for this site in the browser, then start the studio again.'
         : humanCallError(err as Error)
     } finally {
+      if (starting === abort) starting = undefined
       busy.value = false
     }
   }

@@ -9,20 +9,37 @@
  * If the network drops, an ICE restart is tried while the signalling stream
  * lives, and otherwise a fresh dial; the producer's room state puts the
  * caller back where it was.
+ *
+ * The network, the peer connection, TURN, the return audio and the clock
+ * are components (CallerComponents); in the app they come from the page's
+ * NetworkService (browser-components.ts).
+ *
+ * @example
+ * ```ts
+ * const call = new CallerSession(network, { stationId, name, microphone: track, context })   // the app
+ * const call = new CallerSession({ network, turn, createPeer, receiveAudio }, { stationId, name, microphone })   // a test
+ * call.addEventListener('status:change', (e) => { render(e.detail.phase) })
+ * await call.start({ signal })
+ * await call.leave()
+ * ```
  */
 import { logger } from '@libp2p/logger'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { openSignal, RoomChannel, ROOM_AUTHORITY_DEFAULTS, type SignalChannel } from '@openstudio/network'
+import { RoomChannel, ROOM_AUTHORITY_DEFAULTS } from '@openstudio/network'
 import { participantsOf, type Manifest, type ParticipantView, type RoomMessage, type RoomRequest, type RoomState, type SignalMessage } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
+import { Backoff, pause } from '../backoff.ts'
 import type { NetworkService } from '../network.ts'
-import { PerfectNegotiation } from './negotiation.ts'
-import { createCallPeer, preferLowLatency, readCallStats, receiveAudio, type MediaPath, type RemoteAudio } from './peer.ts'
-import { CALL_DEFAULTS, CallRefusedError, humanCallError, TurnUnreachableError } from './errors.ts'
-import { turnServersFor } from './turn.ts'
 import { listenersFor } from '../listeners.ts'
+import { browserCallerComponents } from './browser-components.ts'
+import type { AbortOptions, CallerComponents } from './caller-components.ts'
+import { CALL_DEFAULTS, CallRefusedError, humanCallError, TurnUnreachableError, UnexpectedMessageError } from './errors.ts'
+import { PerfectNegotiation } from './negotiation.ts'
+import { preferLowLatency, readCallStats, type MediaPath, type RemoteAudio } from './peer.ts'
+import type { SignalEndpoint } from './signal-endpoint.ts'
 
 const log = logger('openstudio:app:caller')
+
+export type { CallerComponents, CallerNetwork, TurnCredentials } from './caller-components.ts'
 
 export type CallPhase = 'connecting' | 'green-room' | 'on-air' | 'reconnecting' | 'ended' | 'failed'
 
@@ -51,57 +68,61 @@ export interface CallerEvents {
   'return:start': CustomEvent<AudioNode>
 }
 
-export interface CallerInit {
+/** A call, whatever runs it. */
+export interface CallerSettings {
   stationId: string
   name: string
   invite?: string
   microphone: MediaStreamTrack
-  context: AudioContext
   /** 'relay' sends everything through TURN. @default 'all' */
   iceTransportPolicy?: RTCIceTransportPolicy
 }
 
+/** A call in the app: the return is heard in `context`. */
+export interface CallerInit extends CallerSettings {
+  context: AudioContext
+}
+
 export class CallerSession extends TypedEventEmitter<CallerEvents> {
   status: CallStatus = { phase: 'connecting', producerMuted: false, selfMuted: false, path: 'connecting' }
+  /** Aborted when the call ends: cancels every dial, read, pause and check. */
   private readonly shutdown = new AbortController()
+  private readonly components: CallerComponents
+  private readonly init: CallerSettings
+  private readonly now: () => number
+  private readonly pause: NonNullable<CallerComponents['pause']>
   private room?: RoomChannel
   private manifest?: Manifest
-  private channel?: SignalChannel
+  private channel?: SignalEndpoint
   private pc?: RTCPeerConnection
   private remote?: RemoteAudio
   private negotiation?: PerfectNegotiation
   private iceServers?: RTCIceServer[]
+  private starting?: Promise<void>
+  private leaving?: Promise<void>
   private reconnecting = false
   private snapshotAskedAt = -Infinity
 
-  constructor (private readonly network: NetworkService, private readonly init: CallerInit) {
+  /** A call on the page's network. */
+  constructor (network: NetworkService, init: CallerInit)
+  /** A call on the components given (tests, other platforms). */
+  constructor (components: CallerComponents, init: CallerSettings)
+  constructor (network: NetworkService | CallerComponents, init: CallerInit | CallerSettings) {
     super()
+    this.components = 'network' in network ? network : browserCallerComponents(network, init as CallerInit)
+    this.init = init
+    this.now = this.components.now ?? Date.now
+    this.pause = this.components.pause ?? pause
   }
 
-  /** Dials and joins. Rejects with a typed error when the first attempt fails. */
-  async start (): Promise<void> {
-    try {
-      const node = await this.network.start()
-      this.manifest = (await this.network.resolve(this.init.stationId, this.shutdown.signal)).manifest
-      const identity = this.network.identity
-      this.room = new RoomChannel(node.services, this.init.stationId, { id: identity.id, secretKey: identity.secretKey })
-      this.room.addEventListener('state:change', (e) => { this.onRoom(e.detail.state) })
-      // Commands came before the ones they follow: ask for the whole state, at most once a second.
-      this.room.addEventListener('state:gap', () => {
-        if (Date.now() - this.snapshotAskedAt < ROOM_AUTHORITY_DEFAULTS.snapshotIntervalMs) return
-        this.snapshotAskedAt = Date.now()
-        void this.sendRoom({ type: 'snapshot-request' })
-      })
-      this.room.addEventListener('listeners:report', (e) => {
-        const shown = listenersFor(this.manifest as Manifest, [e.detail], Date.now())
-        if (shown !== undefined) this.update({ listeners: shown.count })
-      })
-      this.room.start()
-      await this.dial(CALL_DEFAULTS.firstDialAttempts)
-    } catch (err) {
-      this.fail(err as Error)
-      throw err
-    }
+  /**
+   * Dials and joins. Idempotent. A `leave` during it wins: it resolves, and
+   * nothing runs; `signal` abandons it the same way, and it rejects.
+   * @throws {CallRefusedError | TurnUnreachableError} and the last network error, when the first attempts fail
+   */
+  async start (options: AbortOptions = {}): Promise<void> {
+    this.starting ??= this.begin(options.signal)
+    await this.starting
   }
 
   /**
@@ -109,8 +130,8 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
    * studio, which carries it out while the station's grant to this key lasts
    * (docs/room.md); from anyone else it changes nothing.
    */
-  async control (message: CoHostControl): Promise<void> {
-    await this.sendRoom(message)
+  async control (message: CoHostControl, options: AbortOptions = {}): Promise<void> {
+    await this.sendRoom(message, options)
   }
 
   setSelfMuted (muted: boolean): void {
@@ -119,13 +140,10 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     void this.sendRoom({ type: 'self-mute', muted })
   }
 
-  /** Leaves the show and hangs up. */
-  async leave (): Promise<void> {
-    if (this.shutdown.signal.aborted) return
-    await this.sendRoom({ type: 'leave' }).catch(() => {})
-    await this.channel?.send({ type: 'bye', reason: 'caller left' }).catch(() => {})
-    this.close()
-    this.update({ phase: 'ended' })
+  /** Leaves the show and hangs up: the call's stop. Idempotent; resolves once nothing runs. */
+  async leave (options: AbortOptions = {}): Promise<void> {
+    this.leaving ??= this.hangUp(options)
+    await this.leaving
   }
 
   /** For diagnostics and support: the room as this caller sees it. */
@@ -133,23 +151,81 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     return this.room
   }
 
-  private async connect (): Promise<void> {
+  private async begin (signal?: AbortSignal): Promise<void> {
+    const aborted = signal === undefined ? this.shutdown.signal : AbortSignal.any([this.shutdown.signal, signal])
+    const abandon = (): void => { this.end() }
+    signal?.addEventListener('abort', abandon, { once: true })
+    try {
+      aborted.throwIfAborted()
+      const { network } = this.components
+      const components = await network.start({ signal: aborted })
+      this.manifest = await network.resolve(this.init.stationId, { signal: aborted })
+      aborted.throwIfAborted()
+      const room = new RoomChannel(components, this.init.stationId, { id: network.identity.id, secretKey: network.identity.secretKey })
+      room.addEventListener('state:change', (e) => { this.onRoom(e.detail.state) })
+      // Commands came before the ones they follow: ask for the whole state, at most once a second.
+      room.addEventListener('state:gap', () => {
+        if (this.now() - this.snapshotAskedAt < ROOM_AUTHORITY_DEFAULTS.snapshotIntervalMs) return
+        this.snapshotAskedAt = this.now()
+        void this.sendRoom({ type: 'snapshot-request' })
+      })
+      room.addEventListener('listeners:report', (e) => {
+        const shown = listenersFor(this.manifest as Manifest, [e.detail], this.now())
+        if (shown !== undefined) this.update({ listeners: shown.count })
+      })
+      this.room = room
+      room.start()
+      await this.dial(CALL_DEFAULTS.firstDialAttempts, aborted)
+    } catch (err) {
+      if (this.shutdown.signal.aborted) {
+        // Left, or abandoned, while it started: nothing runs.
+        this.end()
+        if (signal?.aborted === true) throw signal.reason
+        return
+      }
+      this.fail(err as Error)
+      throw err
+    } finally {
+      signal?.removeEventListener('abort', abandon)
+    }
+  }
+
+  private async hangUp (options: AbortOptions): Promise<void> {
+    if (this.shutdown.signal.aborted) return
+    await this.sendRoom({ type: 'leave' }, options)
+    await this.channel?.send({ type: 'bye', reason: 'caller left' }, options).catch((err: Error) => { log('bye not sent: %s', err.message) })
+    this.end()
+  }
+
+  /**
+   * One attempt: a signalling stream, hello, welcome, TURN, then the peer
+   * connection (or, when only the signalling was lost, the same one).
+   * @throws {CallRefusedError} when the studio refuses the hello
+   */
+  private async connect (signal: AbortSignal): Promise<void> {
     const manifest = this.manifest as Manifest
-    const node = await this.network.start()
-    await this.network.dial(manifest, { signal: this.shutdown.signal, webrtcAttemptsMs: CALL_DEFAULTS.webrtcAttemptsMs })
-    const channel = await openSignal(node, peerIdFromString(manifest.studio?.peer ?? manifest.id), { signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(CALL_DEFAULTS.helloTimeoutMs)]) })
+    const { network } = this.components
+    await network.dial(manifest, { signal })
+    const opening = AbortSignal.any([signal, AbortSignal.timeout(CALL_DEFAULTS.helloTimeoutMs)])
+    const channel = await network.openSignal(manifest.studio?.peer ?? manifest.id, { signal: opening })
     const resume = this.pc?.connectionState === 'connected'
-    await channel.send({ type: 'hello', name: this.init.name, invite: this.init.invite, resume })
-    const answer = await channel.read({ signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(CALL_DEFAULTS.helloTimeoutMs)]) })
-    if (answer?.type === 'refused') throw new CallRefusedError(answer.reason)
-    if (answer?.type !== 'welcome') throw new Error(`the studio answered ${answer?.type ?? 'nothing'} to hello`)
+    try {
+      opening.throwIfAborted()
+      await channel.send({ type: 'hello', name: this.init.name, invite: this.init.invite, resume }, { signal: opening })
+      const answer = await channel.read({ signal: opening })
+      if (answer?.type === 'refused') throw new CallRefusedError(answer.reason)
+      if (answer?.type !== 'welcome') throw new UnexpectedMessageError('welcome', answer?.type)
+      // The hello put this caller in the room (a returning one keeps its place); the studio sends the room state next.
+      // The welcome's pass opens the station's TURN (an invite, for a studio that sends none).
+      const credentials = answer.pass === undefined ? { invite: this.init.invite } : { pass: answer.pass }
+      this.iceServers ??= await this.components.turn(manifest, credentials, { policy: this.init.iceTransportPolicy ?? 'all', signal })
+      signal.throwIfAborted()
+    } catch (err) {
+      void channel.close()
+      throw err
+    }
+    // From here to the read loop nothing is awaited: a call that ended meanwhile has thrown above.
     this.channel = channel
-    // The hello put this caller in the room (a returning one keeps its place); the studio sends the room state next.
-    if (this.status.selfMuted) await this.sendRoom({ type: 'self-mute', muted: true })
-    // The station's relays serve it, so they come first; the welcome's pass opens their TURN (an invite, for a studio that sends none).
-    const relays = [...manifest.relays, ...this.network.config?.relays ?? []]
-    const credentials = answer.pass === undefined ? { invite: this.init.invite } : { pass: answer.pass }
-    this.iceServers ??= await turnServersFor(node, relays, this.init.stationId, this.init.iceTransportPolicy ?? 'all', { ...credentials, signal: this.shutdown.signal })
     if (resume && this.negotiation !== undefined) {
       // Only the signalling was lost (a relayed connection reached its limit, say): the audio never stopped.
       this.negotiation.setSend(async (m) => { await channel.send(m) })
@@ -158,29 +234,32 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
       this.startPeer(channel)
     }
     void this.readLoop(channel)
+    if (this.status.selfMuted) await this.sendRoom({ type: 'self-mute', muted: true })
   }
 
-  private startPeer (channel: SignalChannel): void {
+  private startPeer (channel: SignalEndpoint): void {
     this.pc?.close()
     this.remote?.stop()
-    const pc = createCallPeer({ iceServers: this.iceServers, iceTransportPolicy: this.init.iceTransportPolicy })
+    const pc = this.components.createPeer({ iceServers: this.iceServers, iceTransportPolicy: this.init.iceTransportPolicy })
     this.pc = pc
     const send = async (m: SignalMessage): Promise<void> => { await channel.send(m) }
     const negotiation = new PerfectNegotiation(pc, send, { polite: true, onError: (err) => { log('negotiation: %s', err.message) } })
     pc.addTransceiver(this.init.microphone, { direction: 'sendrecv' })
     pc.addEventListener('track', ({ track, receiver }) => {
+      if (pc !== this.pc) return
       preferLowLatency(receiver)
       this.remote?.stop()
-      this.remote = receiveAudio(this.init.context, track)
+      this.remote = this.components.receiveAudio(track)
       this.safeDispatchEvent('return:start', { detail: this.remote.source })
     })
     pc.addEventListener('connectionstatechange', () => { this.onPeerState(pc) })
     this.negotiation = negotiation
   }
 
-  private async readLoop (channel: SignalChannel): Promise<void> {
+  /** The one reader of the signalling stream: negotiation, the room, the studio's refusal or bye. */
+  private async readLoop (channel: SignalEndpoint): Promise<void> {
     try {
-      for await (const message of channel.messages()) {
+      for await (const message of channel.messages({ signal: this.shutdown.signal })) {
         switch (message.type) {
           case 'description':
           case 'candidate':
@@ -201,15 +280,15 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
         }
       }
     } catch (err) {
-      log('signalling stream failed: %s', (err as Error).message)
+      if (!this.shutdown.signal.aborted) log('signalling stream failed: %s', (err as Error).message)
     }
     if (this.channel === channel && !this.shutdown.signal.aborted) void this.reconnect('the signalling stream closed')
   }
 
   private onPeerState (pc: RTCPeerConnection): void {
-    if (pc !== this.pc) return
+    if (pc !== this.pc || this.shutdown.signal.aborted) return
     if (pc.connectionState === 'connected') {
-      void readCallStats(pc).then((s) => { this.update({ path: s.path }) })
+      void readCallStats(pc).then((s) => { this.update({ path: s.path }) }, (err: Error) => { log('stats: %s', err.message) })
       if (this.status.phase === 'reconnecting') this.onRoom(this.room?.state)
       return
     }
@@ -219,10 +298,9 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
         pc.restartIce()
       }
       // A drop that an ICE restart has not mended in time becomes a fresh dial.
-      const check = setTimeout(() => {
+      this.pause(CALL_DEFAULTS.iceRestartGraceMs, { signal: this.shutdown.signal }).then(() => {
         if (pc === this.pc && pc.connectionState !== 'connected') void this.reconnect(`the media path is ${pc.connectionState}`)
-      }, CALL_DEFAULTS.iceRestartGraceMs)
-      this.shutdown.signal.addEventListener('abort', () => { clearTimeout(check) }, { once: true })
+      }, () => { /* the call ended first: nothing to check */ })
     }
   }
 
@@ -230,14 +308,16 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     if (this.reconnecting || this.shutdown.signal.aborted) return
     this.reconnecting = true
     log('reconnecting: %s', why)
-    if (this.pc?.connectionState !== 'connected') this.update({ phase: 'reconnecting' })
+    const audioFlows = this.pc?.connectionState === 'connected'
+    if (!audioFlows) this.update({ phase: 'reconnecting' })
     void this.channel?.close()
     this.channel = undefined
     try {
-      await pause(redialWait(this.pc?.connectionState === 'connected'))
-      await this.dial(Infinity)
+      await this.pause(redialWait(audioFlows, this.components.random), { signal: this.shutdown.signal })
+      await this.dial(Infinity, this.shutdown.signal)
     } catch (err) {
       if (err instanceof CallRefusedError) this.end(err)
+      else if (!this.shutdown.signal.aborted) log('redial failed: %s', (err as Error).message)
     } finally {
       this.reconnecting = false
     }
@@ -245,27 +325,27 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
 
   /**
    * Dials until it works, backing off between attempts; a refusal ends it at once.
-   * @throws the last error after `attempts` failures, or the refusal
+   * @throws the last error after `attempts` failures, the refusal, or the signal's reason
    */
-  private async dial (attempts: number): Promise<void> {
-    let delay: number = CALL_DEFAULTS.redialFirstMs
-    for (let attempt = 1; !this.shutdown.signal.aborted; attempt++) {
+  private async dial (attempts: number, signal: AbortSignal): Promise<void> {
+    const backoff = new Backoff({ initialMs: CALL_DEFAULTS.redialFirstMs, maxMs: CALL_DEFAULTS.redialMaxMs })
+    for (let attempt = 1; ; attempt++) {
+      signal.throwIfAborted()
       try {
-        await this.connect()
+        await this.connect(signal)
         return
       } catch (err) {
+        signal.throwIfAborted()
         if (err instanceof CallRefusedError || err instanceof TurnUnreachableError || attempt >= attempts) throw err
         log('dial attempt %d failed: %s', attempt, (err as Error).message)
-        void this.channel?.close()
-        this.channel = undefined
-        await pause(delay)
-        delay = Math.min(delay * 2, CALL_DEFAULTS.redialMaxMs)
+        await this.pause(backoff.next(), { signal })
       }
     }
   }
 
   private onRoom (state: RoomState | undefined): void {
-    const me = state === undefined ? undefined : participantsOf(state).find((p) => p.id === this.network.identity.id)
+    if (this.shutdown.signal.aborted) return
+    const me = state === undefined ? undefined : participantsOf(state, this.now()).find((p) => p.id === this.components.network.identity.id)
     if (me === undefined) return
     if (me.stage === 'kicked') {
       this.end(new CallRefusedError('kicked'))
@@ -274,19 +354,24 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     const phase = this.status.phase === 'reconnecting' && this.pc?.connectionState !== 'connected'
       ? 'reconnecting'
       : me.stage === 'on-air' ? 'on-air' : me.stage === 'left' ? this.status.phase : 'green-room'
-    const others = me.producer ? participantsOf(state as RoomState).filter((p) => p.id !== me.id && p.id !== this.init.stationId && p.stage !== 'left' && p.stage !== 'kicked') : undefined
+    const others = me.producer ? participantsOf(state as RoomState, this.now()).filter((p) => p.id !== me.id && p.id !== this.init.stationId && p.stage !== 'left' && p.stage !== 'kicked') : undefined
     this.update({ phase, producerMuted: me.producerMuted, coHost: me.producer, others })
   }
 
   /** Sends the studio a request on the signalling stream (requests never go on the topic). */
-  private async sendRoom (message: RoomRequest): Promise<void> {
+  private async sendRoom (message: RoomRequest, options: AbortOptions = {}): Promise<void> {
     const envelope = this.room?.request(message)
-    if (envelope !== undefined) await this.channel?.send({ type: 'room', envelope }).catch((err: Error) => { log('room message not sent on the stream: %s', err.message) })
+    if (envelope !== undefined) await this.channel?.send({ type: 'room', envelope }, options).catch((err: Error) => { log('room message not sent on the stream: %s', err.message) })
   }
 
-  private end (err: Error): void {
+  /** The call is over (`err` says why, when it was not this caller's choice): nothing runs after it. */
+  private end (err?: Error): void {
+    if (this.status.phase === 'ended' || this.status.phase === 'failed') {
+      this.close()
+      return
+    }
     this.close()
-    this.update({ phase: 'ended', error: humanCallError(err) })
+    this.update({ phase: 'ended', error: err === undefined ? undefined : humanCallError(err) })
   }
 
   private fail (err: Error): void {
@@ -294,8 +379,9 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     this.update({ phase: 'failed', error: humanCallError(err) })
   }
 
+  /** Stops everything the call runs. Idempotent. */
   private close (): void {
-    this.shutdown.abort()
+    if (!this.shutdown.signal.aborted) this.shutdown.abort()
     this.room?.stop()
     this.remote?.stop()
     this.pc?.close()
@@ -315,8 +401,4 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
  */
 export function redialWait (audioFlows: boolean, random: () => number = Math.random): number {
   return audioFlows ? Math.floor(random() * CALL_DEFAULTS.signallingRedialSpreadMs) : 0
-}
-
-async function pause (ms: number): Promise<void> {
-  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms))
 }

@@ -50,6 +50,14 @@ export class TurnUnreachableError extends Error {
   override readonly name = 'TurnUnreachableError'
 }
 
+/** The other end of a signalling stream sent a message out of turn (anything but a hello first, or a welcome in answer). */
+export class UnexpectedMessageError extends Error {
+  override readonly name = 'UnexpectedMessageError'
+  constructor (readonly expected: string, readonly got: SignalMessage['type'] | undefined) {
+    super(`expected ${expected}, got ${got ?? 'nothing'}`)
+  }
+}
+
 /** The microphone could not be opened. */
 export class MicrophoneError extends Error {
   override readonly name = 'MicrophoneError'

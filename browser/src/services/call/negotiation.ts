@@ -7,11 +7,11 @@
 import { logger } from '@libp2p/logger'
 import type { SignalMessage } from '@openstudio/protocol'
 import { tuneOpus, type OpusInit } from './opus.ts'
+import type { NegotiationMessage } from './signal-endpoint.ts'
 
 const log = logger('openstudio:app:negotiation')
 
 type Send = (message: SignalMessage) => Promise<void>
-type Negotiating = Extract<SignalMessage, { type: 'description' | 'candidate' }>
 
 export interface NegotiationInit {
   polite: boolean
@@ -41,7 +41,7 @@ export class PerfectNegotiation {
   }
 
   /** Handles a description or candidate from the other side. */
-  async handle (message: Negotiating): Promise<void> {
+  async handle (message: NegotiationMessage): Promise<void> {
     this.queue = this.queue.then(async () => this.apply(message)).catch((err: Error) => {
       log('negotiation failed: %s', err.message)
       this.init.onError?.(err)
@@ -62,7 +62,7 @@ export class PerfectNegotiation {
     }
   }
 
-  private async apply (message: Negotiating): Promise<void> {
+  private async apply (message: NegotiationMessage): Promise<void> {
     const pc = this.pc
     if (message.type === 'candidate') {
       if (message.candidate === null) return

@@ -1,43 +1,38 @@
 /**
- * The studio's side of one caller: its signalling stream, its audio peer
- * connection (impolite in perfect negotiation), its microphone as a mixer
- * source, and its mix-minus going back as the return track.
+ * The studio's side of one caller in the browser: its signalling stream, its
+ * audio peer connection (impolite in perfect negotiation), its microphone as
+ * a mixer source, and its mix-minus going back as the return track.
  */
 import { logger } from '@libp2p/logger'
-import type { SignalChannel } from '@openstudio/network'
 import type { SignalMessage } from '@openstudio/protocol'
 import { PerfectNegotiation } from '../call/negotiation.ts'
 import { createCallPeer, preferLowLatency, readCallStats, receiveAudio, type CallStats, type RemoteAudio } from '../call/peer.ts'
+import type { NegotiationMessage, SignalEndpoint } from '../call/signal-endpoint.ts'
+import type { StudioCall, StudioCallInit } from './components.ts'
 
 const log = logger('openstudio:app:studio:link')
 
-export interface CallerLinkInit {
-  id: string
-  name: string
+export interface CallerLinkInit extends StudioCallInit {
+  /** The studio's AudioContext: the caller's microphone is heard in it, and the return track made there. */
   context: AudioContext
-  iceServers?: RTCIceServer[]
+  /** 'relay' sends everything through TURN. @default 'all' */
   iceTransportPolicy?: RTCIceTransportPolicy
-  /** The caller's microphone is heard: add it to the mixer. */
-  onSource: (source: AudioNode) => void
-  /** Media statistics were read. */
-  onStats: (stats: CallStats) => void
-  /** The audio failed and no signalling is left to mend it: the caller is gone. */
-  onLost: () => void
 }
 
-export class CallerLink {
+export class CallerLink implements StudioCall {
   readonly pc: RTCPeerConnection
   readonly negotiation: PerfectNegotiation
   stats?: CallStats
   private remote?: RemoteAudio
-  /** Connect the caller's mix-minus bus here: it is sent back as the return track. */
+  /** The caller's mix-minus arrives here and is sent back as the return track. */
   readonly returnDestination: MediaStreamAudioDestinationNode
   private statsTimer?: ReturnType<typeof setInterval>
   private closed = false
 
-  constructor (public channel: SignalChannel, private readonly init: CallerLinkInit) {
+  constructor (public channel: SignalEndpoint, private readonly init: CallerLinkInit) {
     this.pc = createCallPeer(init)
     this.returnDestination = init.context.createMediaStreamDestination()
+    init.returnFeed.connect(this.returnDestination)
     const send = async (m: SignalMessage): Promise<void> => { await channel.send(m) }
     this.negotiation = new PerfectNegotiation(this.pc, send, { polite: false, onError: (err) => { log('negotiation with %s: %s', init.id, err.message) } })
     this.pc.addEventListener('track', ({ track, receiver, transceiver }) => {
@@ -62,8 +57,12 @@ export class CallerLink {
     return this.pc.connectionState === 'connected'
   }
 
+  negotiate (message: NegotiationMessage): void {
+    void this.negotiation.handle(message)
+  }
+
   /** Moves the call onto a new signalling stream; the audio is untouched. */
-  rebind (channel: SignalChannel): void {
+  rebind (channel: SignalEndpoint): void {
     const old = this.channel
     this.channel = channel
     this.negotiation.setSend(async (m) => { await channel.send(m) })
@@ -84,6 +83,8 @@ export class CallerLink {
 
   /** Starts reading media statistics every `intervalMs`. */
   watchStats (intervalMs: number): void {
+    if (this.closed) return
+    clearInterval(this.statsTimer)
     this.statsTimer = setInterval(() => {
       void readCallStats(this.pc, this.stats).then((stats) => {
         this.stats = stats
@@ -92,9 +93,9 @@ export class CallerLink {
     }, intervalMs)
   }
 
-  async send (message: SignalMessage): Promise<void> {
+  async send (message: SignalMessage, options?: { signal?: AbortSignal }): Promise<void> {
     if (!this.channel.open) return
-    await this.channel.send(message).catch((err: Error) => { log('to %s: %s', this.init.id, err.message) })
+    await this.channel.send(message, options).catch((err: Error) => { log('to %s: %s', this.init.id, err.message) })
   }
 
   close (): void {

@@ -5,21 +5,43 @@
  * streams and are judged there; see docs/room.md), and mixes everyone
  * locally: the program, and one mix-minus per caller, rebuilt from the room
  * state on every change.
+ *
+ * Everything outside the room's logic comes in as components
+ * (StudioComponents): the host's audio, the signalling handler, the WebRTC
+ * side of each call, the room topic, TURN and the clock. Signalling streams
+ * come in through `handleChannel`; what changes goes out as typed events.
+ * `StudioService.start(init)` wires the browser's components
+ * (browser-components.ts); unit tests wire in-memory ones.
+ *
+ * @example
+ * ```ts
+ * // The app:
+ * const studio = await StudioService.start({ key, node, access: () => 'open' }, { signal })
+ * // A test (or another platform):
+ * const studio = new StudioService({ audio, signal, calls, pubsub, invites }, { key })
+ * await studio.start({ signal })
+ * studio.addEventListener('callers:change', (e) => { render(e.detail) })
+ * await studio.admit(peer)
+ * await studio.stop()
+ * ```
  */
 import { logger } from '@libp2p/logger'
-import { handleSignal, InviteBook, RoomAuthority, RoomChannel, type InviteEntry, type InviteStore, type SignalChannel } from '@openstudio/network'
+import { InviteBook, RoomAuthority, RoomChannel, type InviteEntry } from '@openstudio/network'
 import {
   CALL_PASS_TTL_MS, createCallPass, participantsOf, planMix,
-  type InviteRole, type MixParticipant, type ParticipantView, type RoomCommand, type RoomState, type StationKey
+  type InviteRole, type MixParticipant, type ParticipantView, type RoomCommand, type StationKey
 } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
-import { createStudioMixer, type MixerLevels, type StudioMixer } from '../../audio/index.ts'
-import { CALL_DEFAULTS } from '../call/errors.ts'
-import { createCallAudioContext, microphoneConstraints, type CallStats } from '../call/peer.ts'
-import type { OpenStudioNode } from '@openstudio/network'
-import { CallerLink } from './caller-link.ts'
-import { localStorageInviteStore } from './invite-store.ts'
-import { Broadcast, type BroadcastInit } from '../program/broadcast.ts'
+import type { MixerLevels } from '../../audio/index.ts'
+import { CALL_DEFAULTS, UnexpectedMessageError } from '../call/errors.ts'
+import type { CallStats } from '../call/peer.ts'
+import type { SignalEndpoint } from '../call/signal-endpoint.ts'
+import type { Broadcast, BroadcastInit } from '../program/broadcast.ts'
+import { browserStudioComponents, type BrowserStudioInit } from './browser-components.ts'
+import type { AbortOptions, StudioAudio, StudioCall, StudioComponents, StudioMixerPart } from './components.ts'
+import { StudioNotRunningError, StudioStoppedError } from './errors.ts'
+
+export type { SignalHandler, StudioAudio, StudioCall, StudioCallInit, StudioComponents, StudioMixerPart } from './components.ts'
 
 const log = logger('openstudio:app:studio')
 
@@ -33,21 +55,14 @@ export interface StudioCaller extends ParticipantView {
 export interface StudioEvents {
   /** The room or a call changed: re-render the callers. */
   'callers:change': CustomEvent<StudioCaller[]>
+  /** The show went on or off air (also sent on every other room change). */
   'on-air:change': CustomEvent<{ onAir: boolean, since?: number }>
 }
 
 export interface StudioInit {
   key: StationKey
-  node: OpenStudioNode
-  /** The station's access policy, read at each call ('invite': callers need a valid invite token). */
-  access: () => 'open' | 'invite'
-  /** Echo cancellation, noise suppression and AGC on the host microphone. @default false (studio microphone on headphones) */
-  voiceProcessing?: boolean
-  /** TURN servers, asked for once the studio is in its room. @default none */
-  iceServers?: () => Promise<RTCIceServer[]>
-  iceTransportPolicy?: RTCIceTransportPolicy
-  /** Where the invites this studio issues are kept. @default this browser's localStorage */
-  invites?: InviteStore
+  /** The station's access policy, read at each call ('invite': callers need a valid invite token). @default () => 'open' */
+  access?: () => 'open' | 'invite'
 }
 
 export class StudioService extends TypedEventEmitter<StudioEvents> {
@@ -56,38 +71,37 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   readonly authority: RoomAuthority
   /** The invites this studio issued. */
   readonly invites: InviteBook
-  /** A tap on the program, after the limiter (meters, diagnostics, the encoder). */
-  readonly programAnalyser: AnalyserNode
   onAirSince?: number
   /** The program on its way to Icecast, while the show is live. */
   broadcast?: Broadcast
-  private readonly links = new Map<string, CallerLink>()
+  private readonly links = new Map<string, StudioCall>()
   private readonly privateTalk = new Set<string>()
+  /** Aborted by `stop` (or a failed start): cancels the start, hello reads, and every call. */
+  private readonly shutdown = new AbortController()
+  private readonly now: () => number
   private iceServers: RTCIceServer[] = []
-  private stopped = false
+  private audio?: StudioAudio
+  private unhandle?: () => Promise<void>
+  private starting?: Promise<void>
+  private stopping?: Promise<void>
 
-  private constructor (private readonly init: StudioInit, readonly context: AudioContext, private readonly microphone: MediaStream, readonly mixer: StudioMixer) {
+  constructor (private readonly components: StudioComponents, private readonly init: StudioInit) {
     super()
-    this.programAnalyser = context.createAnalyser()
-    this.programAnalyser.fftSize = 8192
-    this.mixer.programOutput.connect(this.programAnalyser)
-    this.room = new RoomChannel(init.node.services, init.key.id, { id: init.key.id, secretKey: init.key.secretKey })
-    this.invites = new InviteBook({ key: init.key, store: init.invites ?? localStorageInviteStore(init.key.id) })
-    this.authority = new RoomAuthority({ channel: this.room, invites: this.invites, access: init.access })
+    this.now = components.now ?? Date.now
+    this.room = new RoomChannel({ pubsub: components.pubsub }, init.key.id, { id: init.key.id, secretKey: init.key.secretKey }, { now: this.now })
+    this.invites = new InviteBook({ key: init.key, store: components.invites, now: this.now })
+    this.authority = new RoomAuthority({ channel: this.room, invites: this.invites, access: init.access, now: this.now })
+    this.room.addEventListener('state:change', () => { this.replan() })
   }
 
-  /** Opens the host microphone and starts taking calls. */
-  static async start (init: StudioInit): Promise<StudioService> {
-    const microphone = await navigator.mediaDevices.getUserMedia({ audio: microphoneConstraints(init.voiceProcessing ?? false) })
-    const context = createCallAudioContext()
-    await context.resume()
-    const studio = new StudioService(init, context, microphone, await createStudioMixer(context))
-    try {
-      await studio.begin()
-    } catch (err) {
-      await studio.stop()
-      throw err
-    }
+  /**
+   * The app's studio: opens the host microphone and starts taking calls on
+   * the station's node.
+   * @throws the signal's reason when `signal` aborted the start (nothing runs then), or why the start failed (rolled back)
+   */
+  static async start (init: BrowserStudioInit, options: AbortOptions = {}): Promise<StudioService> {
+    const studio = new StudioService(browserStudioComponents(init), init)
+    await studio.start(options)
     return studio
   }
 
@@ -95,65 +109,99 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     return this.init.key.id
   }
 
-  private async begin (): Promise<void> {
-    this.mixer.addParticipant(this.stationId, this.context.createMediaStreamSource(this.microphone))
-    // The host's headphones: everyone but the host.
-    this.mixer.busOutput(this.stationId).connect(this.context.destination)
-    this.room.addEventListener('state:change', () => { this.replan() })
-    this.authority.start()
-    await this.control({ type: 'present', peer: this.stationId, name: 'Host' })
-    await this.control({ type: 'admit', peer: this.stationId })
-    this.iceServers = await this.init.iceServers?.() ?? []
-    await handleSignal(this.init.node, (channel) => { void this.answer(channel) })
-    log('studio of %s is taking calls (%s)', this.stationId, this.init.access())
+  /**
+   * Opens the host's audio, puts the host in the room and starts taking
+   * calls. Idempotent. A studio runs once: a `stop`, or `signal`, during it
+   * leaves nothing running; so does a failure.
+   * @throws {StudioStoppedError} when stopped before or during it
+   * @throws the signal's reason when `signal` aborted it, or a component's error (the start is rolled back)
+   */
+  async start (options: AbortOptions = {}): Promise<void> {
+    this.starting ??= this.begin(options.signal)
+    await this.starting
+    if (this.shutdown.signal.aborted) throw new StudioStoppedError()
   }
 
-  /** Everyone in the room, with live call data. */
+  /** Ends every call and closes the audio. Idempotent; resolves once nothing runs. */
+  async stop (): Promise<void> {
+    this.stopping ??= this.halt()
+    await this.stopping
+  }
+
+  /** Everyone in the room but the host, with live call data. */
   get callers (): StudioCaller[] {
-    return participantsOf(this.room.state).filter((p) => p.id !== this.stationId).map((p) => {
+    return participantsOf(this.room.state, this.now()).filter((p) => p.id !== this.stationId).map((p) => {
       const link = this.links.get(p.id)
       return { ...p, connected: link !== undefined, stats: link?.stats, privateTalk: this.privateTalk.has(p.id) }
     })
   }
 
   get host (): ParticipantView | undefined {
-    return participantsOf(this.room.state).find((p) => p.id === this.stationId)
+    return participantsOf(this.room.state, this.now()).find((p) => p.id === this.stationId)
   }
 
+  /** The AudioContext the studio mixes in. @throws {StudioNotRunningError} */
+  get context (): AudioContext {
+    return this.running().context ?? notRunning('the studio\'s audio has no context')
+  }
+
+  /** A tap on the program, after the limiter (meters, diagnostics, the encoder). @throws {StudioNotRunningError} */
+  get programAnalyser (): AnalyserNode {
+    return this.running().programTap ?? notRunning('the studio\'s audio has no program tap')
+  }
+
+  /** The mixer (diagnostics and benchmarks tap its program). @throws {StudioNotRunningError} */
+  get mixer (): StudioMixerPart {
+    return this.running().mixer
+  }
+
+  /** Every meter. @throws {StudioNotRunningError} */
   levels (): MixerLevels {
-    return this.mixer.levels()
+    return this.running().mixer.levels()
   }
 
-  admit = async (peer: string): Promise<void> => { this.privateTalk.delete(peer); await this.control({ type: 'admit', peer }) }
-  hold = async (peer: string): Promise<void> => { await this.control({ type: 'hold', peer }) }
-  mute = async (peer: string): Promise<void> => { await this.control({ type: 'mute', peer }) }
-  unmute = async (peer: string): Promise<void> => { await this.control({ type: 'unmute', peer }) }
-  setGain = async (peer: string, db: number): Promise<void> => { await this.control({ type: 'gain', peer, db }) }
-  goOnAir = async (): Promise<void> => { await this.control({ type: 'on-air' }) }
-  goOffAir = async (): Promise<void> => { await this.control({ type: 'off-air' }) }
+  admit = async (peer: string, options?: AbortOptions): Promise<void> => {
+    this.privateTalk.delete(peer)
+    await this.control({ type: 'admit', peer }, options)
+  }
+
+  hold = async (peer: string, options?: AbortOptions): Promise<void> => { await this.control({ type: 'hold', peer }, options) }
+  mute = async (peer: string, options?: AbortOptions): Promise<void> => { await this.control({ type: 'mute', peer }, options) }
+  unmute = async (peer: string, options?: AbortOptions): Promise<void> => { await this.control({ type: 'unmute', peer }, options) }
+  setGain = async (peer: string, db: number, options?: AbortOptions): Promise<void> => { await this.control({ type: 'gain', peer, db }, options) }
+  goOnAir = async (options?: AbortOptions): Promise<void> => { await this.control({ type: 'on-air' }, options) }
+  goOffAir = async (options?: AbortOptions): Promise<void> => { await this.control({ type: 'off-air' }, options) }
+
+  /** Removes a caller, and ends its co-host grant if it holds one. */
+  async kick (peer: string, options?: AbortOptions): Promise<void> {
+    await this.control({ type: 'kick', peer }, options)
+    await this.links.get(peer)?.send({ type: 'refused', reason: 'kicked' }, options)
+    this.drop(peer)
+  }
 
   /**
    * Starts encoding the program and streaming it to a relay. The returned
    * broadcast reports how that goes; `endBroadcast` ends it.
+   * @throws {StudioNotRunningError} before start, after stop, or without a broadcast component
    */
-  async startBroadcast (init: Omit<BroadcastInit, 'input' | 'node'>): Promise<Broadcast> {
+  async startBroadcast (init: Omit<BroadcastInit, 'input' | 'node'>, options: AbortOptions = {}): Promise<Broadcast> {
+    const start = this.components.broadcast ?? notRunning('this studio has no way to broadcast')
+    const input = this.running().mixer.programOutput
     await this.endBroadcast()
-    this.broadcast = await Broadcast.start({ ...init, node: this.init.node, input: this.mixer.programOutput })
-    return this.broadcast
+    const broadcast = await start({ ...init, input }, { signal: this.signalWith(options.signal) })
+    // A stop while it started: the studio's teardown has run already, so this one ends here.
+    if (this.shutdown.signal.aborted) {
+      await broadcast.stop()
+      throw new StudioStoppedError()
+    }
+    this.broadcast = broadcast
+    return broadcast
   }
 
   async endBroadcast (): Promise<void> {
     const running = this.broadcast
     this.broadcast = undefined
     await running?.stop()
-  }
-
-  /** Removes a caller, and ends its co-host grant if it holds one. */
-  async kick (peer: string): Promise<void> {
-    await this.control({ type: 'kick', peer })
-    const link = this.links.get(peer)
-    await link?.send({ type: 'refused', reason: 'kicked' })
-    this.drop(peer)
   }
 
   /**
@@ -165,8 +213,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   }
 
   /** Revokes an invite; a co-host who came in with it loses its grant at once. */
-  async revokeInvite (nonce: string): Promise<InviteEntry[]> {
-    await this.fanOut(await this.authority.revokeInvite(nonce))
+  async revokeInvite (nonce: string, options?: AbortOptions): Promise<InviteEntry[]> {
+    await this.fanOut(await this.authority.revokeInvite(nonce), options)
     return this.invites.list()
   }
 
@@ -177,37 +225,18 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     this.replan()
   }
 
-  async stop (): Promise<void> {
-    if (this.stopped) return
-    this.stopped = true
-    await this.endBroadcast()
-    for (const peer of [...this.links.keys()]) this.drop(peer)
-    await this.init.node.unhandle('/openstudio/signal/1').catch(() => {})
-    this.authority.stop()
-    for (const track of this.microphone.getTracks()) track.stop()
-    this.mixer.dispose()
-    await this.context.close()
-  }
-
-  /** Signs a command as the station, applies it, and sends it on every path. */
-  private async control (message: Exclude<RoomCommand, { type: 'snapshot' }>): Promise<void> {
-    await this.fanOut([await this.authority.command(message)])
-  }
-
-  /** Hands commands (already on the topic) to every caller on its own stream too. */
-  private async fanOut (envelopes: Uint8Array[]): Promise<void> {
-    // A caller whose stream just broke misses them here and gets them on the topic, or in the snapshot when it is back.
-    for (const envelope of envelopes) {
-      const sent = await Promise.allSettled([...this.links.values()].map(async (link) => link.send({ type: 'room', envelope })))
-      for (const result of sent) if (result.status === 'rejected') log('room message not sent on a stream: %s', (result.reason as Error).message)
-    }
-  }
-
-  private async answer (channel: SignalChannel): Promise<void> {
+  /**
+   * Takes one incoming signalling stream (the signal handler hands each
+   * here): the caller's hello, then its call until the stream ends. A caller
+   * whose audio still flows and who says hello again with `resume` keeps its
+   * call, now on the new stream. Never throws: a bad stream is aborted.
+   */
+  async handleChannel (channel: SignalEndpoint): Promise<void> {
     const peer = channel.remotePeer.toString()
     try {
-      const hello = await channel.read({ signal: AbortSignal.timeout(CALL_DEFAULTS.helloTimeoutMs) })
-      if (hello?.type !== 'hello') throw new Error(`expected hello, got ${hello?.type ?? 'nothing'}`)
+      const hello = await channel.read({ signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(CALL_DEFAULTS.helloTimeoutMs)]) })
+      if (hello?.type !== 'hello') throw new UnexpectedMessageError('hello', hello?.type)
+      this.running()
       const full = this.links.size >= CALL_DEFAULTS.maxCallers && !this.links.has(peer)
       const admission = full ? { ok: false as const, reason: 'full' as const } : this.authority.admit(peer, hello.invite)
       if (!admission.ok) {
@@ -217,7 +246,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         return
       }
       // The pass gets the caller TURN credentials from the station's relays; a resumed call gets a fresh one.
-      await channel.send({ type: 'welcome', pass: createCallPass(this.init.key, { peer, expiresAt: Date.now() + CALL_PASS_TTL_MS }) })
+      await channel.send({ type: 'welcome', pass: createCallPass(this.init.key, { peer, expiresAt: this.now() + CALL_PASS_TTL_MS }) })
       const existing = this.links.get(peer)
       if (hello.resume === true && existing?.connected === true) {
         log('%s is back on a new signalling stream; the call goes on', peer)
@@ -227,24 +256,23 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         return
       }
       if (existing !== undefined) this.drop(peer)
-      const link = new CallerLink(channel, {
+      // Checked again with nothing awaited until the call is in `links`, so that a stop's teardown ends it.
+      const mixer = this.running().mixer
+      const link = this.components.calls(channel, {
         id: peer,
         name: hello.name,
-        context: this.context,
         iceServers: this.iceServers,
-        iceTransportPolicy: this.init.iceTransportPolicy,
+        returnFeed: mixer.busOutput(peer),
         onSource: (source) => {
           if (this.links.get(peer) !== link) return
           // A second track from the same caller swaps the source and keeps the routing.
-          this.mixer.addParticipant(peer, source)
+          this.audio?.mixer.addParticipant(peer, source)
           this.replan()
         },
         onStats: () => { this.emitCallers() },
         onLost: () => { if (this.links.get(peer) === link) this.drop(peer) }
       })
       this.links.set(peer, link)
-      this.mixer.busOutput(peer).connect(link.returnDestination)
-      link.watchStats(CALL_DEFAULTS.statsIntervalMs)
       // In the room (a host invite: with a grant, and straight on air); everyone else hears of it, the caller gets the whole state.
       const entered = await this.authority.enter(peer, hello.name, admission)
       await this.fanOut(entered)
@@ -254,31 +282,109 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     } catch (err) {
       log('call from %s: %s', peer, (err as Error).message)
       channel.abort(err as Error)
+      // A call whose stream failed and whose audio does not flow is over.
+      const link = this.links.get(peer)
+      if (link?.channel === channel && !link.connected) this.drop(peer)
+    }
+  }
+
+  private async begin (signal?: AbortSignal): Promise<void> {
+    const aborted = this.signalWith(signal)
+    try {
+      aborted.throwIfAborted()
+      this.audio = await this.components.audio({ signal: aborted })
+      aborted.throwIfAborted()
+      const { mixer, microphone, monitor } = this.audio
+      mixer.addParticipant(this.stationId, microphone)
+      // The host's headphones: everyone but the host.
+      mixer.busOutput(this.stationId).connect(monitor)
+      this.authority.start()
+      await this.control({ type: 'present', peer: this.stationId, name: 'Host' }, { signal: aborted })
+      await this.control({ type: 'admit', peer: this.stationId }, { signal: aborted })
+      this.iceServers = await this.components.iceServers?.({ signal: aborted }) ?? []
+      aborted.throwIfAborted()
+      this.unhandle = await this.components.signal((channel) => { void this.handleChannel(channel) }, { signal: aborted })
+      aborted.throwIfAborted()
+      log('studio of %s is taking calls (%s)', this.stationId, this.init.access?.() ?? 'open')
+    } catch (err) {
+      // A studio runs once: a failed or abandoned start leaves nothing running.
+      if (!this.shutdown.signal.aborted) this.shutdown.abort(new StudioStoppedError('the studio did not start'))
+      await this.teardown()
+      // Stopped or aborted: say so (a component may have failed its own way on the abort).
+      throw aborted.aborted ? aborted.reason : err
+    }
+  }
+
+  private async halt (): Promise<void> {
+    if (!this.shutdown.signal.aborted) this.shutdown.abort(new StudioStoppedError())
+    // A start in progress sees the abort and rolls itself back.
+    await this.starting?.catch(() => {})
+    await this.teardown()
+  }
+
+  /** Releases everything the start took, in reverse. Idempotent. */
+  private async teardown (): Promise<void> {
+    await this.endBroadcast().catch((err: Error) => { log('broadcast did not stop cleanly: %s', err.message) })
+    for (const peer of [...this.links.keys()]) this.drop(peer)
+    const unhandle = this.unhandle
+    this.unhandle = undefined
+    await unhandle?.().catch((err: Error) => { log('signal handler not removed: %s', err.message) })
+    this.authority.stop()
+    const audio = this.audio
+    this.audio = undefined
+    await audio?.close()
+  }
+
+  /** The shutdown signal, and `signal` too when given. */
+  private signalWith (signal?: AbortSignal): AbortSignal {
+    return signal === undefined ? this.shutdown.signal : AbortSignal.any([this.shutdown.signal, signal])
+  }
+
+  /** The audio of the running studio. @throws {StudioNotRunningError} before start and after stop */
+  private running (): StudioAudio {
+    if (this.audio === undefined || this.shutdown.signal.aborted) throw new StudioNotRunningError()
+    return this.audio
+  }
+
+  /** Signs a command as the station, applies it, and sends it on every path. */
+  private async control (message: Exclude<RoomCommand, { type: 'snapshot' }>, options: AbortOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted()
+    await this.fanOut([await this.authority.command(message)], options)
+  }
+
+  /** Hands commands (already on the topic) to every caller on its own stream too. */
+  private async fanOut (envelopes: Uint8Array[], options: AbortOptions = {}): Promise<void> {
+    // A caller whose stream just broke misses them here and gets them on the topic, or in the snapshot when it is back.
+    for (const envelope of envelopes) {
+      const sent = await Promise.allSettled([...this.links.values()].map(async (link) => { await link.send({ type: 'room', envelope }, options) }))
+      for (const result of sent) if (result.status === 'rejected') log('room message not sent on a stream: %s', (result.reason as Error).message)
     }
   }
 
   /** Brings a caller up to date: the room state as of the last command, signed, on its own stream only. */
-  private async sendSnapshot (link: CallerLink): Promise<void> {
+  private async sendSnapshot (link: StudioCall): Promise<void> {
     await link.send({ type: 'room', envelope: this.authority.snapshot() })
   }
 
-  private async serve (link: CallerLink): Promise<void> {
+  /** The one reader of a call's stream while it is the call's: negotiation, requests, bye. */
+  private async serve (link: StudioCall): Promise<void> {
     const channel = link.channel
-    for await (const message of channel.messages()) {
+    const peer = channel.remotePeer.toString()
+    for await (const message of channel.messages({ signal: this.shutdown.signal })) {
       switch (message.type) {
         case 'description':
         case 'candidate':
-          void link.negotiation.handle(message)
+          link.negotiate(message)
           break
         case 'room': {
           // The caller's own signed request: the authority judges it; what it carries out, everyone hears.
-          const outcome = await this.authority.request(message.envelope, link.id)
+          const outcome = await this.authority.request(message.envelope, peer)
           if (outcome.kind === 'command') void this.fanOut(outcome.envelopes)
-          if (outcome.kind === 'snapshot') void link.send({ type: 'room', envelope: outcome.envelope }).catch(() => {})
+          if (outcome.kind === 'snapshot') void link.send({ type: 'room', envelope: outcome.envelope })
           break
         }
         case 'bye':
-          this.drop(link.id)
+          this.drop(peer)
           return
         case 'hello':
         case 'welcome':
@@ -288,7 +394,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     }
     // The stream ended without a bye: the caller may redial, and its room
     // state stays. While the audio flows, the call waits for new signalling.
-    if (this.links.get(link.id) === link && link.channel === channel && !link.connected) this.drop(link.id)
+    if (this.links.get(peer) === link && link.channel === channel && !link.connected) this.drop(peer)
   }
 
   /** Ends a call: the caller is no longer present (its record stays a while, for a redial). */
@@ -297,22 +403,25 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     if (link === undefined) return
     this.links.delete(peer)
     link.close()
-    this.mixer.removeParticipant(peer)
+    this.audio?.mixer.removeParticipant(peer)
     this.privateTalk.delete(peer)
     this.replan()
-    if (!this.stopped) void this.authority.absent(peer).then(async (envelope) => { await this.fanOut(envelope === undefined ? [] : [envelope]) })
+    if (!this.shutdown.signal.aborted) void this.authority.absent(peer).then(async (envelope) => { await this.fanOut(envelope === undefined ? [] : [envelope]) })
   }
 
+  /** Routes the mixer by the room: who is in the program, and what each bus hears. */
   private replan (): void {
-    const state: RoomState = this.room.state
-    const views = participantsOf(state)
+    const mixer = this.audio?.mixer
+    if (mixer === undefined) return
+    const state = this.room.state
+    const views = participantsOf(state, this.now())
     const participants: MixParticipant[] = views
-      .filter((p) => p.id === this.stationId || this.mixer.has(p.id))
+      .filter((p) => p.id === this.stationId || mixer.has(p.id))
       .map((p) => ({ id: p.id, kind: p.id === this.stationId ? 'host' : 'caller', onAir: p.stage === 'on-air', muted: p.muted }))
     const plan = planMix(participants, { privateTalk: [...this.privateTalk] })
-    this.mixer.apply(plan, Object.fromEntries(views.map((p) => [p.id, p.gainDb])))
+    mixer.apply(plan, Object.fromEntries(views.map((p) => [p.id, p.gainDb])))
     const onAir = state.onAir
-    if (onAir && this.onAirSince === undefined) this.onAirSince = Date.now()
+    if (onAir && this.onAirSince === undefined) this.onAirSince = this.now()
     if (!onAir) this.onAirSince = undefined
     this.safeDispatchEvent('on-air:change', { detail: { onAir, since: this.onAirSince } })
     this.emitCallers()
@@ -321,4 +430,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   private emitCallers (): void {
     this.safeDispatchEvent('callers:change', { detail: this.callers })
   }
+}
+
+function notRunning (message: string): never {
+  throw new StudioNotRunningError(message)
 }
