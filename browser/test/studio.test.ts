@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { memoryInviteStore, RoomChannel } from '@openstudio/network'
-import { generateStationKey, participantsOf, TOPIC, type ParticipantView, type RoomRequest, type SignalMessage, type StationKey } from '@openstudio/protocol'
+import { generateStationKey, participantsOf, ROOM_LIMITS, TOPIC, type ParticipantView, type RoomRequest, type SignalMessage, type StationKey } from '@openstudio/protocol'
 import { StudioService, type StudioCaller } from '../src/services/studio/studio.ts'
 import { MemoryBus } from './fakes/room-bus.ts'
 import { signalPair, type MemorySignalEndpoint } from './fakes/signal-pair.ts'
@@ -291,6 +291,17 @@ describe('StudioService', () => {
     expect(caller.answer).toEqual({ type: 'refused', reason: 'invite-required' })
     expect(r.calls.opened).toHaveLength(0)
     expect(r.caller(ada)).toBeUndefined()
+  })
+
+  it('refuses a hello with "full", before any welcome, when every room record is someone in a call', async () => {
+    const r = rig()
+    await r.studio.start()
+    // The room holds its most records: the host and callers in a call (through the authority, as hellos would).
+    const held = Object.keys(r.studio.room.state.participants).length
+    for (let i = held; i < ROOM_LIMITS.participantsMax; i++) await r.studio.authority.present(generateStationKey().id, `P${i}`)
+    const caller = await dial(r, ada)
+    expect(caller.answer).toEqual({ type: 'refused', reason: 'full' })
+    expect(r.calls.opened).toHaveLength(0)
   })
 
   it('starts and stops once however often asked; a stop ends every call and releases everything', async () => {

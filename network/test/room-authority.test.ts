@@ -202,6 +202,7 @@ describe('room authority: who gets in', () => {
     s.clock.now += 1000
     await s.authority.absent(second.id)
 
+    expect(s.authority.canEnter(alice.id)).toBe(true)
     await s.authority.present(alice.id, 'Alice')
     expect(s.participant(first)).toBeUndefined()
     expect(s.participant(kicked)?.kicked).toBe(true)
@@ -214,6 +215,8 @@ describe('room authority: who gets in', () => {
     expect(s.participant(bob)?.present).toBe(true)
 
     const before = s.state
+    expect(s.authority.canEnter(carol.id)).toBe(false)
+    expect(s.authority.canEnter(alice.id)).toBe(true)
     await expect(s.authority.present(carol.id, 'Carol')).rejects.toMatchObject({ name: 'RoomFullError' })
     expect(s.state).toBe(before)
     // A caller already on record comes back whatever the room holds.

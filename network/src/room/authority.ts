@@ -192,6 +192,13 @@ export class RoomAuthority extends TypedEventEmitter<RoomAuthorityEvents> {
     return sent
   }
 
+  /** Whether `peer` can enter now: it has a record, the room has space, or an absent record can be forgotten for it. */
+  canEnter (peer: string): boolean {
+    const participants = this.components.channel.state.participants
+    if (participants[peer] !== undefined || Object.keys(participants).length < ROOM_LIMITS.participantsMax) return true
+    return [...this.leftAt.keys()].some((id) => participants[id]?.kicked === false && !participants[id].present)
+  }
+
   /**
    * A caller is in a live call (its hello check passed). A full room first
    * forgets whoever left longest ago.

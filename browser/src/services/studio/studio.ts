@@ -237,7 +237,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       const hello = await channel.read({ signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(CALL_DEFAULTS.helloTimeoutMs)]) })
       if (hello?.type !== 'hello') throw new UnexpectedMessageError('hello', hello?.type)
       this.running()
-      const full = this.links.size >= CALL_DEFAULTS.maxCallers && !this.links.has(peer)
+      // Full: every call line is taken, or every room record is someone in a call or kicked.
+      const full = (this.links.size >= CALL_DEFAULTS.maxCallers && !this.links.has(peer)) || !this.authority.canEnter(peer)
       const admission = full ? { ok: false as const, reason: 'full' as const } : this.authority.admit(peer, hello.invite)
       if (!admission.ok) {
         log('refused %s (%s): %s', peer, hello.name, admission.reason)
