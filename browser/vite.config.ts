@@ -1,14 +1,24 @@
 import vue from '@vitejs/plugin-vue'
 import { defineConfig } from 'vite'
 
-export default defineConfig({
+/**
+ * `vite build` makes the production app in dist/ (what `npm start` and the
+ * relay image serve). `vite build --mode test` makes the app the end-to-end
+ * tests and benchmarks serve, in test-results/app/ (tests/src/web.ts), with
+ * `window.openstudioDiagnostics`: the page's services and audio nodes, for
+ * tests to read and drive. Dev mode (`vite`) has them too; production has not.
+ */
+export default defineConfig(({ command, mode }) => ({
   root: import.meta.dirname,
   plugins: [vue()],
+  define: {
+    __OPENSTUDIO_DIAGNOSTICS__: JSON.stringify(command === 'serve' || mode === 'test')
+  },
   build: {
     target: 'es2022',
-    outDir: 'dist',
+    outDir: mode === 'test' ? '../test-results/app' : 'dist',
     emptyOutDir: true,
     reportCompressedSize: true,
     chunkSizeWarningLimit: 1200
   }
-})
+}))

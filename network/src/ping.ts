@@ -11,8 +11,11 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 export const PING_MAX_BYTES = 64
 export const PING_TIMEOUT_MS = 10_000
 
-/** Registers the echo handler on a station's node. */
-export async function handlePing (node: Pick<Libp2p, 'handle'>): Promise<void> {
+/**
+ * Registers the echo handler on a station's node.
+ * @returns `unhandle`, which unregisters it
+ */
+export async function handlePing (node: Pick<Libp2p, 'handle' | 'unhandle'>): Promise<() => Promise<void>> {
   await node.handle(PROTOCOL.ping, async (stream: Stream) => {
     let seen = 0
     for await (const chunk of stream) {
@@ -24,6 +27,7 @@ export async function handlePing (node: Pick<Libp2p, 'handle'>): Promise<void> {
     }
     await stream.close()
   }, { runOnLimitedConnection: true, maxInboundStreams: 8 })
+  return async () => { await node.unhandle(PROTOCOL.ping) }
 }
 
 export interface PingInit {

@@ -262,11 +262,15 @@ export interface HandleProgramInit {
   maxInboundStreams?: number
 }
 
-/** Registers the relay's `/openstudio/program/1` handler. Program streams need a direct connection (they carry audio). */
-export async function handleProgram (node: Pick<Libp2p, 'handle'>, ingest: ProgramIngest, init: HandleProgramInit = {}): Promise<void> {
+/**
+ * Registers the relay's `/openstudio/program/1` handler. Program streams need a direct connection (they carry audio).
+ * @returns `unhandle`, which unregisters it (streams already open carry on)
+ */
+export async function handleProgram (node: Pick<Libp2p, 'handle' | 'unhandle'>, ingest: ProgramIngest, init: HandleProgramInit = {}): Promise<() => Promise<void>> {
   await node.handle(PROTOCOL.program, async (stream, connection) => {
     await serveProgram(stream, connection.remotePeer, ingest, init)
   }, { maxInboundStreams: init.maxInboundStreams ?? PROGRAM_DEFAULTS.maxInboundStreams })
+  return async () => { await node.unhandle(PROTOCOL.program) }
 }
 
 async function serveProgram (stream: Stream, from: PeerId, ingest: ProgramIngest, init: HandleProgramInit): Promise<void> {

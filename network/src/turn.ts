@@ -132,12 +132,14 @@ export interface HandleTurnInit {
  * Registers the `/openstudio/turn/1` handler: the one place that reads and
  * writes TURN streams. Each stream lives at most `timeoutMs`, and reads at most
  * one request of at most MAX_TURN_MESSAGE_BYTES.
+ * @returns a function that unregisters it
  */
-export async function handleTurn (node: Pick<Libp2p, 'handle'>, answerer: TurnAnswerer, init: HandleTurnInit = {}): Promise<void> {
+export async function handleTurn (node: Pick<Libp2p, 'handle' | 'unhandle'>, answerer: TurnAnswerer, init: HandleTurnInit = {}): Promise<() => Promise<void>> {
   const timeoutMs = init.timeoutMs ?? TURN_DEFAULTS.handlerTimeoutMs
   await node.handle(PROTOCOL.turn, async (stream, connection) => {
     await serveTurnStream(stream, connection.remotePeer, { remoteAddr: connection.remoteAddr }, answerer, timeoutMs)
   }, { runOnLimitedConnection: true, maxInboundStreams: init.maxInboundStreams ?? TURN_DEFAULTS.maxInboundStreams })
+  return async () => { await node.unhandle(PROTOCOL.turn) }
 }
 
 async function serveTurnStream (stream: Stream, from: PeerId, context: TurnRequestContext, answerer: TurnAnswerer, timeoutMs: number): Promise<void> {

@@ -50,7 +50,7 @@ function recordingSink (): ProgramSink & { received: Uint8Array[], closed: Promi
 async function programLink (ingest: ProgramIngest, init: HandleProgramInit = {}): Promise<{ studio: Stream, node: { dialProtocol: () => Promise<Stream> }, served: Promise<void> }> {
   const [studio, relayEnd] = await streamPair()
   let handler: StreamHandler | undefined
-  await handleProgram({ handle: async (_protocol, h) => { handler = h } }, ingest, init)
+  await handleProgram({ handle: async (_protocol, h) => { handler = h }, unhandle: async () => {} }, ingest, init)
   const served = deferred<void>()
   const node = {
     dialProtocol: async (): Promise<Stream> => {

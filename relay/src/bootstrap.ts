@@ -82,11 +82,12 @@ export class BootstrapChecker {
     this.timer = setInterval(() => { void this.check() }, this.options.intervalMs)
   }
 
-  /** Stops the rounds and aborts checks in flight. Idempotent. */
-  stop (): void {
+  /** Stops the rounds, aborts checks in flight and waits for the round under way. Idempotent. */
+  async stop (): Promise<void> {
     clearInterval(this.timer)
     this.timer = undefined
     this.shutdown.abort()
+    await this.round
   }
 
   /** The checked addresses of other relays, configured ones first, at most `maxListed`. */
@@ -97,6 +98,7 @@ export class BootstrapChecker {
 
   /** One round: checks the claimed addresses that have no fresh verdict, a few at a time. Public for tests. */
   async check (now = Date.now()): Promise<void> {
+    if (this.shutdown.signal.aborted) return
     this.round ??= this.runRound(now).finally(() => { this.round = undefined })
     return this.round
   }

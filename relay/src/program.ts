@@ -11,7 +11,7 @@ import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, type Libp2p, type PeerId } from '@libp2p/interface'
 import { handleProgram, IcecastSource, readIcecastMounts, type IceHeaders, type ProgramReply, type ProgramSink, type SourceStatus } from '@openstudio/node'
 import {
-  bytesEqual, isOpusHeaderPage, MalformedError, NO_GRANULE, PROGRAM_CONTENT_TYPE, PROTOCOL, readOggPage, verifyManifestOrThrow,
+  bytesEqual, isOpusHeaderPage, MalformedError, NO_GRANULE, PROGRAM_CONTENT_TYPE, readOggPage, verifyManifestOrThrow,
   type Manifest, type ProgramRefusal, type ProgramStart
 } from '@openstudio/protocol'
 import { PROGRAM_POLICY_DEFAULTS as D } from './constants.ts'
@@ -95,6 +95,9 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
   private running = false
   private statusTimer?: ReturnType<typeof setInterval>
   private listenersTimer?: ReturnType<typeof setInterval>
+  /** Ends the current program when its broken stream was not taken over in time. */
+  private abandonTimer?: ReturnType<typeof setTimeout>
+  private unhandle?: () => Promise<void>
 
   constructor (private readonly components: ProgramServiceComponents, private readonly init: ProgramInit) {
     super()
@@ -108,9 +111,10 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     return p === undefined ? undefined : { station: p.station, status: p.source.status, listeners: p.listeners }
   }
 
+  /** Registers `/openstudio/program/1` and starts the status and listener timers. Idempotent. */
   async start (): Promise<void> {
     if (this.running) return
-    await handleProgram(this.components.registrar, {
+    this.unhandle = await handleProgram(this.components.registrar, {
       accept: (from, start, reply) => this.accept(from, start, reply, Date.now()),
       onRejected: (from, why) => { this.safeDispatchEvent('program:refuse', { detail: { peer: from.toString(), reason: why === 'timeout' ? 'timeout' : 'malformed' } }) }
     })
@@ -119,12 +123,16 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     this.listenersTimer = setInterval(() => { void this.readListeners() }, this.init.listenersIntervalMs ?? D.listenersIntervalMs)
   }
 
+  /** Unregisters the protocol, clears every timer and stops the program's Icecast source. Idempotent. */
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
     clearInterval(this.statusTimer)
     clearInterval(this.listenersTimer)
-    await this.components.registrar.unhandle(PROTOCOL.program)
+    clearTimeout(this.abandonTimer)
+    this.abandonTimer = undefined
+    await this.unhandle?.()
+    this.unhandle = undefined
     await this.program?.source.stop()
     this.program = undefined
   }
@@ -143,6 +151,9 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     }
     const previous = this.program
     const sinkId = ++this.nextSinkId
+    // A new stream takes over: the program waiting for one is not abandoned.
+    clearTimeout(this.abandonTimer)
+    this.abandonTimer = undefined
     if (previous !== undefined) {
       log.error('program of %s replaces the running program of %s', station, previous.station)
       previous.reply.refuse('replaced')
@@ -244,11 +255,19 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
       return
     }
     // A broken or stalled stream keeps the source and its buffer a while: the studio reconnects and carries on.
-    setTimeout(() => { if (this.program === program && program.sinkId === sinkId) this.endProgram(program) }, this.init.abandonMs ?? D.abandonMs).unref?.()
+    clearTimeout(this.abandonTimer)
+    this.abandonTimer = setTimeout(() => {
+      this.abandonTimer = undefined
+      if (this.program === program && program.sinkId === sinkId) this.endProgram(program)
+    }, this.init.abandonMs ?? D.abandonMs)
   }
 
   private endProgram (program: Program): void {
-    if (this.program === program) this.program = undefined
+    if (this.program === program) {
+      this.program = undefined
+      clearTimeout(this.abandonTimer)
+      this.abandonTimer = undefined
+    }
     void program.source.stop()
   }
 

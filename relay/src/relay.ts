@@ -30,6 +30,7 @@ import { ListenerAnnouncer } from './listeners.ts'
 import { ProgramService, type ProgramInit } from './program.ts'
 import { registerProgramMetrics, registerRoomMetrics, registerTurnMetrics } from './service-metrics.ts'
 import { TurnService, type TurnInit } from './turn.ts'
+import { Teardown } from './teardown.ts'
 import { refusalCounter, type Refusals } from './refusals.ts'
 import { servedStations, type ServedStations } from './stations.ts'
 import type { Server } from 'node:http'
@@ -121,7 +122,9 @@ export class Relay {
   private metricsServer?: Server
   /** The last DHT record count, when it was taken, and the count under way (one at a time). */
   private records: { count?: number, countedAt: number, counting?: Promise<void> } = { countedAt: 0 }
+  /** Set once stop (or a failed create) began: no new record count starts. */
   private stopped = false
+  private stopping?: Promise<void>
   private readonly startedAt = Date.now()
 
   private constructor (
@@ -134,124 +137,146 @@ export class Relay {
     readonly program: ProgramService | undefined,
     readonly stations: ServedStations,
     readonly refusals: Refusals & { counts: () => Promise<Record<string, number>> },
-    private readonly bootstrapCheck: BootstrapChecker
+    private readonly bootstrapCheck: BootstrapChecker,
+    /** How to stop every part `create` started, newest first. */
+    private readonly teardown: Teardown
   ) {}
 
-  /** Creates and starts a relay; rolls back on failure. */
+  /**
+   * Creates and starts a relay. On failure it stops whatever it had started,
+   * newest first (HTTP servers, the bootstrap check, program, TURN, rooms,
+   * the records handler, the directory watcher, the node, the datastore), so
+   * that no timer, socket or handler outlives it, and rethrows.
+   */
   static async create (init: RelayInit = {}): Promise<Relay> {
-    let datastore: Datastore & { open?: () => Promise<void>, close?: () => Promise<void> } = new MemoryDatastore()
+    const teardown = new Teardown()
+    try {
+      return await Relay.start(init, teardown)
+    } catch (err) {
+      await teardown.run()
+      throw err
+    }
+  }
+
+  /** Starts each part in turn, and adds the way to stop it to `teardown` as soon as it runs. */
+  private static async start (init: RelayInit, teardown: Teardown): Promise<Relay> {
+    let datastore: Datastore & { close?: () => Promise<void> } = new MemoryDatastore()
     let privateKey: PrivateKey = await generateKeyPair('Ed25519')
     if (init.dataDir !== undefined) {
       await mkdir(init.dataDir, { recursive: true, mode: 0o700 })
       privateKey = await loadOrCreateRelayKey(init.dataDir)
-      datastore = new LevelDatastore(`${init.dataDir}/datastore`)
-      await datastore.open?.()
+      const level = new LevelDatastore(`${init.dataDir}/datastore`)
+      await level.open()
+      teardown.add('datastore', async () => { await level.close() })
+      datastore = level
     }
     const registry = new Registry()
     const refusals = refusalCounter(registry)
     const stations = servedStations(init.stations)
-    let node: OpenStudioNode | undefined
-    let rooms: RoomRouter | undefined
-    let program: ProgramService | undefined
-    const servers: Server[] = []
-    let reservationPolicy: ReservationPolicy | undefined
-    let bootstrapCheck: BootstrapChecker | undefined
-    try {
-      node = await createOpenStudioNode({
-        privateKey,
-        datastore,
-        listen: init.listen ?? DEFAULT_LISTEN,
-        announce: init.announce,
-        bootstrap: init.bootstrap,
-        allowPrivate: init.allowPrivate,
-        dhtMode: 'server',
-        relayServer: init.relayServer ?? {},
-        transports: [tcp(), webSockets(), circuitRelayTransport()],
-        metrics: prometheusMetrics({ registry, collectDefaultMetrics: true }),
-        inboundLimits: { ...init.limits?.inbound, onRefuse: (reason) => { refusals.refuse('connection', reason) } },
-        onGossipDrop: (kind, verdict) => { refusals.refuse('gossip', `${kind}-${verdict}`) },
-        connectionGater: {
-          ...privateAddressGater(init.allowPrivate ?? false),
-          denyInboundRelayReservation: async (peer) => reservationPolicy?.deny(peer) ?? true
-        }
-      })
-      const started = node
-      reservationPolicy = new ReservationPolicy({
-        reservations: () => started.services.relay?.reservations,
-        hostOf: (peer) => hostOfPeer(started, peer),
-        stations,
-        refusals
-      }, {
-        maxReservations: init.relayServer?.maxReservations ?? RELAY_SERVER_DEFAULTS.maxReservations,
-        maxPerHost: init.limits?.reservationsPerHost ?? RESERVATION_POLICY_DEFAULTS.maxPerHost,
-        reservedForStations: init.limits?.reservationsForStations ?? RESERVATION_POLICY_DEFAULTS.reservedForStations
-      })
-      const policy = reservationPolicy
-      node.addEventListener('peer:disconnect', (event) => { policy.handlePeerGone(event.detail) })
-      const directory = new DirectoryWatcher(node.services)
-      directory.start()
-      // Readers list the directory from this relay's records and providers instead of a provider query and one DHT get per station.
-      const store = { datastore, prefix: DHT_DATASTORE_PREFIX }
-      await handleRecords(node, { records: (signal) => storedRecords(store, signal), providers: (cid, signal) => storedProviders(store, cid, signal) })
-      rooms = new RoomRouter({
-        pubsub: node.services.pubsub,
-        events: node,
-        hostOf: (peer) => hostOfPeer(started, peer),
-        stations,
-        refusals
-      }, { maxRooms: init.maxRooms, roomsPerPeer: init.limits?.roomsPerPeer, roomsPerHost: init.limits?.roomsPerHost })
-      rooms.start()
-      const turn = init.turn === undefined ? undefined : new TurnService({ registrar: node, stations, refusals }, init.turn)
-      await turn?.start()
-      program = init.program === undefined ? undefined : new ProgramService({ registrar: node }, init.program)
-      await program?.start()
-      // The relay signs the listener counts it reads from Icecast, with its own key.
-      if (program !== undefined) new ListenerAnnouncer({ pubsub: node.services.pubsub }, privateKey).follow(program)
-      bootstrapCheck = new BootstrapChecker({
-        candidates: async () => relayCandidates(started),
-        probe: async (addr, signal) => {
-          const connection = await started.dial(multiaddr(addr), { signal, force: true })
-          await connection.close().catch((err: Error) => { connection.abort(err) })
-          return connection.remotePeer.toString()
-        },
-        refusals
-      }, { configured: init.bootstrap, allowPrivate: init.allowPrivate })
-      const checker = bootstrapCheck
-      node.addEventListener('peer:identify', (event) => { if (event.detail.protocols.includes(PROTOCOL.kad)) void checker.check() })
-      checker.start()
-      const relay = new Relay(node, datastore, registry, directory, rooms, turn, program, stations, refusals, checker)
-      relay.registerGauges()
-      registerRoomMetrics(registry, rooms)
-      if (turn !== undefined) registerTurnMetrics(registry, turn)
-      if (program !== undefined) registerProgramMetrics(registry, program)
-      if (init.http !== undefined) {
-        relay.server = await startHttp({
-          ...init.http,
-          registry,
-          refusals,
-          metricsToken: init.metricsToken,
-          trustedProxies: init.limits?.inbound?.exemptHosts,
-          serveMetrics: init.metrics === undefined,
-          appDir: init.appDir,
-          health: async () => relay.health(),
-          bootstrap: async () => relay.bootstrapInfo(init.allowPrivate ?? false)
-        })
-        servers.push(relay.server)
+    // The node's gater asks the reservation policy, which is made once the node runs: until then, reservations are refused.
+    let reservationPolicy: ReservationPolicy | undefined = undefined
+    const node = await createOpenStudioNode({
+      privateKey,
+      datastore,
+      listen: init.listen ?? DEFAULT_LISTEN,
+      announce: init.announce,
+      bootstrap: init.bootstrap,
+      allowPrivate: init.allowPrivate,
+      dhtMode: 'server',
+      relayServer: init.relayServer ?? {},
+      transports: [tcp(), webSockets(), circuitRelayTransport()],
+      metrics: prometheusMetrics({ registry, collectDefaultMetrics: true }),
+      inboundLimits: { ...init.limits?.inbound, onRefuse: (reason) => { refusals.refuse('connection', reason) } },
+      onGossipDrop: (kind, verdict) => { refusals.refuse('gossip', `${kind}-${verdict}`) },
+      connectionGater: {
+        ...privateAddressGater(init.allowPrivate ?? false),
+        denyInboundRelayReservation: async (peer) => reservationPolicy?.deny(peer) ?? true
       }
-      if (init.metrics !== undefined) {
-        relay.metricsServer = await startMetricsHttp({ ...init.metrics, registry, refusals, metricsToken: init.metricsToken })
-        servers.push(relay.metricsServer)
-      }
-      log('relay %s started', node.peerId)
-      return relay
-    } catch (err) {
-      await Promise.all(servers.map(stopHttp))
-      rooms?.stop()
-      await program?.stop()
-      await node?.stop()
-      await datastore.close?.()
-      throw err
+    })
+    teardown.add('node', async () => { await node.stop() })
+    const policy = new ReservationPolicy({
+      reservations: () => node.services.relay?.reservations,
+      hostOf: (peer) => hostOfPeer(node, peer),
+      stations,
+      refusals
+    }, {
+      maxReservations: init.relayServer?.maxReservations ?? RELAY_SERVER_DEFAULTS.maxReservations,
+      maxPerHost: init.limits?.reservationsPerHost ?? RESERVATION_POLICY_DEFAULTS.maxPerHost,
+      reservedForStations: init.limits?.reservationsForStations ?? RESERVATION_POLICY_DEFAULTS.reservedForStations
+    })
+    reservationPolicy = policy
+    node.addEventListener('peer:disconnect', (event) => { policy.handlePeerGone(event.detail) })
+    const directory = new DirectoryWatcher(node.services)
+    directory.start()
+    teardown.add('directory watcher', () => { directory.stop() })
+    // Readers list the directory from this relay's records and providers instead of a provider query and one DHT get per station.
+    const store = { datastore, prefix: DHT_DATASTORE_PREFIX }
+    teardown.add('records handler', await handleRecords(node, { records: (signal) => storedRecords(store, signal), providers: (cid, signal) => storedProviders(store, cid, signal) }))
+    const rooms = new RoomRouter({
+      pubsub: node.services.pubsub,
+      events: node,
+      hostOf: (peer) => hostOfPeer(node, peer),
+      stations,
+      refusals
+    }, { maxRooms: init.maxRooms, roomsPerPeer: init.limits?.roomsPerPeer, roomsPerHost: init.limits?.roomsPerHost })
+    rooms.start()
+    teardown.add('rooms', () => { rooms.stop() })
+    const turn = init.turn === undefined ? undefined : new TurnService({ registrar: node, stations, refusals }, init.turn)
+    if (turn !== undefined) {
+      await turn.start()
+      teardown.add('TURN', async () => { await turn.stop() })
     }
+    const program = init.program === undefined ? undefined : new ProgramService({ registrar: node }, init.program)
+    if (program !== undefined) {
+      await program.start()
+      teardown.add('program', async () => { await program.stop() })
+      // The relay signs the listener counts it reads from Icecast, with its own key.
+      new ListenerAnnouncer({ pubsub: node.services.pubsub }, privateKey).follow(program)
+    }
+    const checker = new BootstrapChecker({
+      candidates: async () => relayCandidates(node),
+      probe: async (addr, signal) => {
+        const connection = await node.dial(multiaddr(addr), { signal, force: true })
+        await connection.close().catch((err: Error) => { connection.abort(err) })
+        return connection.remotePeer.toString()
+      },
+      refusals
+    }, { configured: init.bootstrap, allowPrivate: init.allowPrivate })
+    const onIdentify = (event: CustomEvent<{ protocols: string[] }>): void => { if (event.detail.protocols.includes(PROTOCOL.kad)) void checker.check() }
+    node.addEventListener('peer:identify', onIdentify)
+    checker.start()
+    teardown.add('bootstrap check', async () => {
+      node.removeEventListener('peer:identify', onIdentify)
+      await checker.stop()
+    })
+    const relay = new Relay(node, datastore, registry, directory, rooms, turn, program, stations, refusals, checker, teardown)
+    teardown.add('record count', async () => { await relay.stopCounting() })
+    relay.registerGauges()
+    registerRoomMetrics(registry, rooms)
+    if (turn !== undefined) registerTurnMetrics(registry, turn)
+    if (program !== undefined) registerProgramMetrics(registry, program)
+    if (init.http !== undefined) {
+      const server = await startHttp({
+        ...init.http,
+        registry,
+        refusals,
+        metricsToken: init.metricsToken,
+        trustedProxies: init.limits?.inbound?.exemptHosts,
+        serveMetrics: init.metrics === undefined,
+        appDir: init.appDir,
+        health: async () => relay.health(),
+        bootstrap: async () => relay.bootstrapInfo(init.allowPrivate ?? false)
+      })
+      relay.server = server
+      teardown.add('HTTP server', async () => { await stopHttp(server) })
+    }
+    if (init.metrics !== undefined) {
+      const server = await startMetricsHttp({ ...init.metrics, registry, refusals, metricsToken: init.metricsToken })
+      relay.metricsServer = server
+      teardown.add('metrics server', async () => { await stopHttp(server) })
+    }
+    log('relay %s started', node.peerId)
+    return relay
   }
 
   get peerId (): string {
@@ -302,20 +327,27 @@ export class Relay {
     return { relays: [...new Set([...own, ...this.bootstrapCheck.listed()])], allowPrivate }
   }
 
-  /** Stops the HTTP server and the node, and flushes the datastore. Idempotent. */
+  /**
+   * Stops every part `create` started, newest first: the HTTP servers, the
+   * bootstrap check, program, TURN, rooms, the records handler, the directory
+   * watcher and the node, and flushes the datastore. Idempotent: every call
+   * waits for the same stop.
+   * @throws the first error a part stopped with (each part is stopped all the same)
+   */
   async stop (): Promise<void> {
-    if (this.stopped) return
+    this.stopping ??= (async () => {
+      this.stopped = true
+      const failures = await this.teardown.run()
+      log('relay %s stopped%s', this.peerId, failures.length === 0 ? '' : ` (${failures.map((f) => f.step).join(', ')} failed)`)
+      if (failures[0] !== undefined) throw failures[0].error
+    })()
+    return this.stopping
+  }
+
+  /** No new record count starts, and the one under way is over. */
+  private async stopCounting (): Promise<void> {
     this.stopped = true
-    this.bootstrapCheck.stop()
-    this.directory.stop()
-    this.rooms.stop()
-    await this.turn?.stop()
-    await this.program?.stop()
-    await Promise.all([this.server, this.metricsServer].map(async (server) => { if (server !== undefined) await stopHttp(server) }))
-    await this.node.stop()
     await this.records.counting
-    await this.datastore.close?.()
-    log('relay %s stopped', this.peerId)
   }
 
   private programHealth (): RelayHealth['program'] {

@@ -18,7 +18,7 @@ import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, type Libp2p, type PeerId } from '@libp2p/interface'
 import { handleTurn, hostOf, type TurnRequestContext } from '@openstudio/node'
 import {
-  isIceUrl, PROTOCOL, turnCredentials, TURN_CREDENTIAL_TTL_S, verifyCallPass, verifyInvite,
+  isIceUrl, turnCredentials, TURN_CREDENTIAL_TTL_S, verifyCallPass, verifyInvite,
   type TurnRefusal, type TurnRequest, type TurnResponse
 } from '@openstudio/protocol'
 import { TURN_POLICY_DEFAULTS } from './constants.ts'
@@ -90,7 +90,8 @@ export class TurnService extends TypedEventEmitter<TurnServiceEvents> {
   private readonly hostLimiter: PeerRateLimiter
   private readonly refusals: Refusals
   private readonly ttlSeconds: number
-  private running = false
+  /** Unregisters the protocol, while it is registered. */
+  private unhandle?: () => Promise<void>
 
   /** @throws {TurnConfigError} */
   constructor (private readonly components: TurnServiceComponents, private readonly init: TurnInit) {
@@ -106,19 +107,18 @@ export class TurnService extends TypedEventEmitter<TurnServiceEvents> {
 
   /** Registers `/openstudio/turn/1`. Idempotent. */
   async start (): Promise<void> {
-    if (this.running) return
-    await handleTurn(this.components.registrar, {
+    if (this.unhandle !== undefined) return
+    this.unhandle = await handleTurn(this.components.registrar, {
       answer: (from, request, context) => this.answer(from, request, context, Date.now()),
       onRejected: (from, why) => { this.refuse(from, why) }
     }, { timeoutMs: this.init.timeoutMs })
-    this.running = true
   }
 
   /** Unregisters the protocol. Idempotent. */
   async stop (): Promise<void> {
-    if (!this.running) return
-    this.running = false
-    await this.components.registrar.unhandle(PROTOCOL.turn)
+    const unhandle = this.unhandle
+    this.unhandle = undefined
+    await unhandle?.()
   }
 
   /**

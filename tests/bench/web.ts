@@ -7,10 +7,11 @@
  */
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import type { Page } from 'playwright-core'
 import { draftFor, publishThrough } from '../src/network.ts'
-import { APP_DIR, startWeb } from '../src/web.ts'
+import { startWeb } from '../src/web.ts'
 import { distribution, round } from './measure.ts'
 
 const STATIONS = 50
@@ -56,10 +57,12 @@ async function timeToCards (page: Page, origin: string, n: number): Promise<{ fi
   return { firstCard, allCards: Date.now() - started }
 }
 
+/** Gzipped JS of the production build (what `npm start` serves; the tests' build carries diagnostics). */
 async function appJsGzip (): Promise<number> {
-  const dir = join(APP_DIR, 'assets')
+  const dir = fileURLToPath(new URL('../../browser/dist/assets', import.meta.url))
+  const files = await readdir(dir).catch(() => { throw new Error(`no production build in ${dir}: run npm run build first`) })
   let total = 0
-  for (const file of await readdir(dir)) if (file.endsWith('.js')) total += gzipSync(await readFile(join(dir, file))).length
+  for (const file of files) if (file.endsWith('.js')) total += gzipSync(await readFile(join(dir, file))).length
   return total
 }
 

@@ -3,12 +3,16 @@
  * exit codes and one-line errors scripts rely on.
  */
 import { readFile, stat, writeFile } from 'node:fs/promises'
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateStationKey } from '@openstudio/protocol'
 import { runCli, spawnCli, startCliRelay, type CliRelay } from '../src/cli.ts'
 import { draftFor, removeDir, tempDir } from '../src/network.ts'
 import { waitUntil } from '../src/wait.ts'
+
+/** A relay that failed to start exits well within this (starting one takes a few seconds on a loaded machine). */
+const FAILED_RELAY_EXIT_MS = 20_000
 
 describe('openstudio CLI', () => {
   let dir: string
@@ -186,6 +190,23 @@ describe('openstudio CLI', () => {
     await fallback.waitForLine((line) => line === 'ready')
     await waitUntil('the fallback source to report its failed connection', () => /fallback http:\/\/127\.0\.0\.1:1\/fallback\.ogg: connecting \(.*ECONNREFUSED/.test(fallback.stderr()))
     expect(await fallback.stop()).toBe(0)
+  })
+
+  it('a relay whose HTTP port is taken says so in one line and exits at once, leaving nothing running', async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (taken.address() as AddressInfo).port
+      const started = Date.now()
+      // Before the relay stopped what it had started, its timers kept the process alive for good (the kill gives code null).
+      const result = await runCli(['relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip4/127.0.0.1/tcp/0/ws', '--http', `127.0.0.1:${port}`, '--allow-private'], FAILED_RELAY_EXIT_MS)
+      expect(result.code, result.stderr).toBe(1)
+      expect(result.stderr.trim()).toMatch(/EADDRINUSE/)
+      expect(result.stderr.trim().split('\n')).toHaveLength(1)
+      expect(Date.now() - started).toBeLessThan(FAILED_RELAY_EXIT_MS)
+    } finally {
+      await new Promise((resolve) => taken.close(resolve))
+    }
   })
 
   it('stops the relay cleanly on SIGTERM', async () => {

@@ -15,7 +15,7 @@ import { startCoturn, type Coturn } from './coturn.ts'
 import { removeDir, startRelay, tcpAddr, tempDir } from './network.ts'
 import { toneShare } from './signal.ts'
 import { waitUntil } from './wait.ts'
-import { APP_DIR } from './web.ts'
+import { testApp } from './web.ts'
 
 /** Seconds of tone in a fake microphone file (Chromium loops it). */
 const TONE_SECONDS = 120
@@ -61,7 +61,7 @@ export async function startStudioFixture (init: StudioFixtureInit = {}): Promise
     coturn = await startCoturn(secret)
     const turn = { urls: [`turn:127.0.0.1:${coturn.port}?transport=udp`], secret: new TextEncoder().encode(secret) }
     // Both relays serve every station ('*'): TURN credentials go only to the calls of stations a relay serves.
-    const first = await startRelay({ http: { host: '127.0.0.1', port: 0 }, appDir: APP_DIR, turn, stations: ['*'], program: init.program })
+    const first = await startRelay({ http: { host: '127.0.0.1', port: 0 }, appDir: await testApp(), turn, stations: ['*'], program: init.program })
     relays.push(first)
     relays.push(await startRelay({ bootstrap: [tcpAddr(first)], turn, stations: ['*'] }))
     return {

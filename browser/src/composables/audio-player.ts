@@ -63,7 +63,7 @@ export function useAudioPlayer (): AudioPlayer {
     analyser.fftSize = 2048
     context.createMediaElementSource(element).connect(analyser).connect(context.destination)
     // Read-only diagnostics for tests and support: what the listener actually hears.
-    window.openstudioDiagnostics = { ...window.openstudioDiagnostics, playerAnalyser: analyser }
+    if (__OPENSTUDIO_DIAGNOSTICS__) window.openstudioDiagnostics = { ...window.openstudioDiagnostics, playerAnalyser: analyser }
     meter(analyser)
     try {
       await context.resume()

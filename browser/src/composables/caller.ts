@@ -119,9 +119,9 @@ export function useCaller (stationId: string): CallerState {
       returnAnalyser.fftSize = 8192
       e.detail.connect(returnAnalyser)
       e.detail.connect(context.destination)
-      window.openstudioDiagnostics = { ...window.openstudioDiagnostics, returnAnalyser }
+      if (__OPENSTUDIO_DIAGNOSTICS__) window.openstudioDiagnostics = { ...window.openstudioDiagnostics, returnAnalyser }
     })
-    window.openstudioDiagnostics = { ...window.openstudioDiagnostics, caller: current }
+    if (__OPENSTUDIO_DIAGNOSTICS__) window.openstudioDiagnostics = { ...window.openstudioDiagnostics, caller: current }
     status.value = current.status
     await current.start().catch(() => { /* reported through status:change */ })
   }

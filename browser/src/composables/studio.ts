@@ -200,7 +200,7 @@ export function useStudio (): StudioState {
       invites.value = service.invites.list()
       room.value = roomDiagnostics(service)
       stopRenderWatch = watchRender(service.context, (health) => { render.value = health })
-      window.openstudioDiagnostics = { ...window.openstudioDiagnostics, studio: service, programAnalyser: service.programAnalyser }
+      if (__OPENSTUDIO_DIAGNOSTICS__) window.openstudioDiagnostics = { ...window.openstudioDiagnostics, studio: service, programAnalyser: service.programAnalyser }
       meter()
     } catch (err) {
       // Closed while it started: nothing runs, and nothing went wrong.

@@ -45,8 +45,11 @@ export interface SnapshotSource {
 /** One item of a relay's answer: a verified station, or station ids that provide the directory key asked for. */
 export type SnapshotItem = { station: ResolvedStation } | { providers: string[] }
 
-/** Registers the relay's side: every verified record from `source`, at most MAX_SNAPSHOT_RECORDS, then the providers. */
-export async function handleRecords (node: Pick<Libp2p, 'handle'>, source: SnapshotSource): Promise<void> {
+/**
+ * Registers the relay's side: every verified record from `source`, at most MAX_SNAPSHOT_RECORDS, then the providers.
+ * @returns `unhandle`, which unregisters it
+ */
+export async function handleRecords (node: Pick<Libp2p, 'handle' | 'unhandle'>, source: SnapshotSource): Promise<() => Promise<void>> {
   await node.handle(PROTOCOL.records, async (stream: Stream, connection) => {
     const signal = AbortSignal.timeout(RECORDS_DEFAULTS.handlerTimeoutMs)
     try {
@@ -85,6 +88,7 @@ export async function handleRecords (node: Pick<Libp2p, 'handle'>, source: Snaps
       stream.abort(err as Error)
     }
   }, { runOnLimitedConnection: false, maxInboundStreams: RECORDS_DEFAULTS.maxInboundStreams })
+  return async () => { await node.unhandle(PROTOCOL.records) }
 }
 
 /** Length-prefixed frames, written in batches of about RECORDS_DEFAULTS.batchBytes. */

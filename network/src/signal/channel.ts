@@ -82,11 +82,15 @@ export class SignalChannel {
   }
 }
 
-/** Registers the studio's signalling handler. */
-export async function handleSignal (node: Pick<Libp2p, 'handle'>, onChannel: (channel: SignalChannel, connection: Connection) => void): Promise<void> {
+/**
+ * Registers the studio's signalling handler.
+ * @returns `unhandle`, which unregisters it (streams already open carry on)
+ */
+export async function handleSignal (node: Pick<Libp2p, 'handle' | 'unhandle'>, onChannel: (channel: SignalChannel, connection: Connection) => void): Promise<() => Promise<void>> {
   await node.handle(PROTOCOL.signal, (stream, connection) => {
     onChannel(new SignalChannel(stream, connection.remotePeer), connection)
   }, { runOnLimitedConnection: true, maxInboundStreams: SIGNAL_DEFAULTS.maxInboundStreams })
+  return async () => { await node.unhandle(PROTOCOL.signal) }
 }
 
 /** Opens a signalling stream to a studio over any connection to it, relayed or direct. */

@@ -5,7 +5,6 @@
  * broadcast.
  */
 import { handleSignal, type InviteStore, type OpenStudioNode } from '@openstudio/network'
-import { PROTOCOL } from '@openstudio/protocol'
 import { createStudioMixer, type StudioMixer } from '../../audio/index.ts'
 import { CALL_DEFAULTS } from '../call/errors.ts'
 import { createCallAudioContext, microphoneConstraints } from '../call/peer.ts'
@@ -34,10 +33,7 @@ export function browserStudioComponents (init: BrowserStudioInit): StudioCompone
   const node = init.node
   return {
     audio: async (options) => openStudioAudio({ voiceProcessing: init.voiceProcessing }, options),
-    signal: async (onChannel) => {
-      await handleSignal(node, (channel) => { onChannel(channel) })
-      return async () => { await node.unhandle(PROTOCOL.signal) }
-    },
+    signal: async (onChannel) => handleSignal(node, (channel) => { onChannel(channel) }),
     calls: (channel, call) => {
       // The return feed is a node of the studio's context: the call's audio lives there too.
       const link = new CallerLink(channel, { ...call, context: call.returnFeed.context as AudioContext, iceTransportPolicy: init.iceTransportPolicy })
