@@ -23,7 +23,7 @@ export {
 export { DHT_DATASTORE_PREFIX, DIRECTORY_READER_K, GOSSIP_SCORE, INBOUND_LIMITS_DEFAULTS, PING_TIMEOUT_MIN_MS, RELAY_SERVER_DEFAULTS, STREAM_LIMITS } from './libp2p/constants.ts'
 export { HostLimitError, HostLimits, type HostLimitsInit, type HostRefusal } from './libp2p/host-limits.ts'
 export { connectToRelays, type ConnectInit } from './libp2p/connect.ts'
-export { hostOf } from './libp2p/host.ts'
+export { hostOf, hostOfIp } from './libp2p/host.ts'
 export { generateKeyPair, libp2pKeyOf, privateKeyFromProtobuf, privateKeyToProtobuf } from './libp2p/keys.ts'
 export { recordRules, selectRecord, storedProviders, storedRecords, type RecordRules, type RecordStore, type StoreQuery, type StoredRecord } from './libp2p/dht-records.ts'
 export { createRecordCache, recordCache, validateRecordCached, type RecordCache } from './libp2p/record-cache.ts'

@@ -13,7 +13,7 @@
  * await relay.stop()
  * ```
  */
-export { Relay, type RelayHealth, type RelayInit } from './relay.ts'
+export { Relay, STATION_TAG, type RelayHealth, type RelayInit } from './relay.ts'
 export { DEFAULT_LISTEN, DEFAULT_MAX_ROOMS, PROGRAM_POLICY_DEFAULTS, TURN_POLICY_DEFAULTS } from './constants.ts'
 export { RoomRouter, roomOf, type RoomRouterComponents, type RoomRouterEvents, type RoomRouterInit } from './rooms.ts'
 export {

@@ -12,7 +12,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import {
-  createOpenStudioNode, DHT_DATASTORE_PREFIX, DirectoryWatcher, generateKeyPair, handleRecords, hostOf, privateAddressGater, RELAY_SERVER_DEFAULTS, storedProviders, storedRecords,
+  createOpenStudioNode, DHT_DATASTORE_PREFIX, DirectoryWatcher, generateKeyPair, handleRecords, hostOf, hostOfIp, privateAddressGater, RELAY_SERVER_DEFAULTS, storedProviders, storedRecords,
   type InboundLimitsInit, type OpenStudioNode, type RelayServerInit
 } from '@openstudio/node'
 import { LevelDatastore } from 'datastore-level'
@@ -21,7 +21,7 @@ import { Gauge, Registry } from 'prom-client'
 import { DEFAULT_LISTEN, RECORD_COUNT_REFRESH_MS, RESERVATION_POLICY_DEFAULTS } from './constants.ts'
 import { ReservationPolicy } from './reservations.ts'
 import { BootstrapChecker, isWebSocketAddr, type BootstrapCandidate } from './bootstrap.ts'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { PROTOCOL } from '@openstudio/protocol'
 import { startHttp, startMetricsHttp, stopHttp } from './http.ts'
 import { loadOrCreateRelayKey } from './identity.ts'
@@ -38,6 +38,10 @@ import type { Datastore } from 'interface-datastore'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 const log = logger('openstudio:relay')
+
+/** The peer-store tag of a served station's studio, and its value (a reservation holder's is 1): pruning keeps it longest. */
+export const STATION_TAG = 'openstudio-station'
+const STATION_TAG_VALUE = 100
 
 export interface RelayInit {
   /** @default DEFAULT_LISTEN (TCP 4001, WebSockets 4002 on all interfaces) */
@@ -194,9 +198,12 @@ export class Relay {
       }
     })
     teardown.add('node', async () => { await node.stop() })
+    // Behind a trusted proxy every browser shares the proxy's address: there, each peer counts as its own host.
+    const trusted = new Set((init.limits?.inbound?.exemptHosts ?? []).map(hostOfIp))
+    const limitedHost = (addr: Multiaddr): string | undefined => trusted.has(hostOf(addr)) ? undefined : hostOf(addr)
     const policy = new ReservationPolicy({
       reservations: () => node.services.relay?.reservations,
-      hostOf: (peer) => hostOfPeer(node, peer),
+      hostOf: (peer) => hostOfPeer(node, peer, limitedHost),
       stations,
       refusals
     }, {
@@ -206,6 +213,12 @@ export class Relay {
     })
     reservationPolicy = policy
     node.addEventListener('peer:disconnect', (event) => { policy.handlePeerGone(event.detail) })
+    // libp2p prunes the connections of the lowest tag value first: the served stations' studios go last.
+    node.addEventListener('connection:open', (event) => {
+      const peer = event.detail.remotePeer
+      if (!stations.isOwn(peer.toString())) return
+      node.peerStore.merge(peer, { tags: { [STATION_TAG]: { value: STATION_TAG_VALUE } } }).catch((err: Error) => { log('could not tag station %p: %s', peer, err.message) })
+    })
     const directory = new DirectoryWatcher(node.services)
     directory.start()
     teardown.add('directory watcher', () => { directory.stop() })
@@ -215,13 +228,13 @@ export class Relay {
     const rooms = new RoomRouter({
       pubsub: node.services.pubsub,
       events: node,
-      hostOf: (peer) => hostOfPeer(node, peer),
+      hostOf: (peer) => hostOfPeer(node, peer, limitedHost),
       stations,
       refusals
     }, { maxRooms: init.maxRooms, roomsPerPeer: init.limits?.roomsPerPeer, roomsPerHost: init.limits?.roomsPerHost })
     rooms.start()
     teardown.add('rooms', () => { rooms.stop() })
-    const turn = init.turn === undefined ? undefined : new TurnService({ registrar: node, stations, refusals }, init.turn)
+    const turn = init.turn === undefined ? undefined : new TurnService({ registrar: node, stations, refusals, hostOf: limitedHost }, init.turn)
     if (turn !== undefined) {
       await turn.start()
       teardown.add('TURN', async () => { await turn.stop() })
@@ -406,7 +419,7 @@ async function relayCandidates (node: OpenStudioNode): Promise<BootstrapCandidat
 }
 
 /** The host `peer` is directly connected from (see `hostOf`), or undefined when it is reached only through relays. */
-function hostOfPeer (node: OpenStudioNode, peer: PeerId): string | undefined {
+function hostOfPeer (node: OpenStudioNode, peer: PeerId, hostOfAddr: (addr: Multiaddr) => string | undefined): string | undefined {
   const direct = node.getConnections(peer).find((c) => c.limits === undefined)
-  return direct === undefined ? undefined : hostOf(direct.remoteAddr)
+  return direct === undefined ? undefined : hostOfAddr(direct.remoteAddr)
 }

@@ -17,6 +17,7 @@
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, type Libp2p, type PeerId } from '@libp2p/interface'
 import { handleTurn, hostOf, type TurnRequestContext } from '@openstudio/node'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import {
   isIceUrl, turnCredentials, TURN_CREDENTIAL_TTL_S, verifyCallPass, verifyInvite,
   type TurnRefusal, type TurnRequest, type TurnResponse
@@ -46,6 +47,8 @@ export interface TurnInit {
 
 export interface TurnServiceComponents {
   registrar: Pick<Libp2p, 'handle' | 'unhandle'>
+  /** The host a connection counts against (undefined: none, as for a trusted proxy). @default hostOf */
+  hostOf?: (remoteAddr: Multiaddr) => string | undefined
   /** The stations this relay serves: only their calls get credentials. */
   stations: Pick<ServedStations, 'serves'>
   /** Told of every refusal, as `turn` and its outcome. @default NO_REFUSALS */
@@ -131,7 +134,8 @@ export class TurnService extends TypedEventEmitter<TurnServiceEvents> {
   answer (from: PeerId, request: TurnRequest, context: TurnRequestContext, now: number): TurnResponse {
     const peer = from.toString()
     if (!this.peerLimiter.take(peer, now)) return this.refuse(from, 'rate-limited')
-    if (!this.hostLimiter.take(hostOf(context.remoteAddr), now)) return this.refuse(from, 'host-rate-limited')
+    const host = (this.components.hostOf ?? hostOf)(context.remoteAddr)
+    if (host !== undefined && !this.hostLimiter.take(host, now)) return this.refuse(from, 'host-rate-limited')
     if (!this.components.stations.serves(request.room)) return this.refuse(from, 'not-served')
     const basis = this.basisOf(peer, request, now)
     if (basis === undefined) return this.refuse(from, 'no-pass')

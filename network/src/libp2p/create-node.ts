@@ -20,10 +20,10 @@ import { HostLimits, type HostRefusal } from './host-limits.ts'
 import { recordRules } from './dht-records.ts'
 import { gossipScoreParams, RoomRejections, validateGossip, type GossipDropListener } from './gossip-validation.ts'
 import { wholeFrames } from './whole-frames.ts'
-import { hostOf } from './host.ts'
+import { hostOfIp } from './host.ts'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface RelayServerInit {
   /** @default 512 */
@@ -165,7 +165,7 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
     })
   }
   const inbound = init.inboundLimits === undefined ? undefined : inboundLimitsOf(init.inboundLimits)
-  const hostLimits = inbound === undefined ? undefined : new HostLimits({ ...inbound, exempt: inbound.exemptHosts.map(exemptHostKey), onRefuse: inbound.onRefuse })
+  const hostLimits = inbound === undefined ? undefined : new HostLimits({ ...inbound, exempt: inbound.exemptHosts.map(hostOfIp), onRefuse: inbound.onRefuse })
   const node = await createLibp2p<OpenStudioServices>({
     privateKey: init.privateKey,
     datastore: init.datastore,
@@ -215,11 +215,6 @@ function inboundLimitsOf (init: InboundLimitsInit): Required<Omit<InboundLimitsI
 
 /** libp2p's pending cap sits this far above the host limits' own, which a dropped connection leaves a moment later. */
 const PENDING_BACKSTOP_MARGIN = 32
-
-/** An exempt IP as `hostOf` names its host. */
-function exemptHostKey (ip: string): string {
-  return ip.includes(':') ? hostOf(multiaddr(`/ip6/${ip}`)) : `ip4:${ip}`
-}
 
 function defaultsOf (init: RelayServerInit): Required<RelayServerInit> {
   return {

@@ -3,7 +3,12 @@
  * is free, an address is not. IPv4 counts by address; IPv6 by its /64, the
  * block one subscriber gets; a relayed connection by the relay it came through.
  */
-import type { Multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+
+/** An IP address (such as a trusted proxy's) as `hostOf` names its host. */
+export function hostOfIp (ip: string): string {
+  return ip.includes(':') ? hostOf(multiaddr(`/ip6/${ip}`)) : `ip4:${ip}`
+}
 
 /** `remoteAddr`'s host key: `ip4:1.2.3.4`, `ip6:2001:db8:0:1::/64`, `circuit:<relay peer id>` or `other`. */
 export function hostOf (remoteAddr: Multiaddr): string {
