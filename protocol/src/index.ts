@@ -29,7 +29,7 @@ export {
   type BuildManifestInit, type Manifest, type ManifestDraft, type ManifestDraftInput, type SignedManifest, type Stream,
   type Studio, type VerifyManifestInit, type VerifyResult
 } from './manifest/manifest.ts'
-export { selectStationRecord, stationIdFromRecordKey, stationRecordKey, validateStationRecord, type RecordValidator } from './record.ts'
+export { isNewerManifest, selectStationRecord, stationIdFromRecordKey, stationRecordKey, validateStationRecord, type RecordValidator } from './record.ts'
 export {
   createInvite, verifyInvite, type CreateInviteInit, type Invite, type InviteFailure, type InviteResult, type InviteRole,
   type VerifyInviteInit

@@ -73,8 +73,18 @@ export function selectStationRecord (key: Uint8Array, records: readonly Uint8Arr
   return Math.max(best, 0)
 }
 
+/**
+ * The one keep-newest rule: `a` supersedes `b` when its seq is higher, or
+ * its seq is the same and it was issued later. Everything that keeps one
+ * manifest per station (the DHT selector, listings, the directory watcher,
+ * the web app) decides with it.
+ */
+export function isNewerManifest (a: Pick<Manifest, 'seq' | 'issuedAt'>, b: Pick<Manifest, 'seq' | 'issuedAt'>): boolean {
+  return a.seq !== b.seq ? a.seq > b.seq : a.issuedAt > b.issuedAt
+}
+
 function isBetter (a: Manifest, aBytes: Uint8Array, b: Manifest, bBytes: Uint8Array): boolean {
-  if (a.seq !== b.seq) return a.seq > b.seq
-  if (a.issuedAt !== b.issuedAt) return a.issuedAt > b.issuedAt
+  if (isNewerManifest(a, b)) return true
+  if (isNewerManifest(b, a)) return false
   return compareBytes(aBytes, bBytes) < 0
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import {
-  buildManifest, selectStationRecord, signManifest, stationIdFromRecordKey, stationKeyFromSeed, stationRecordKey,
+  buildManifest, isNewerManifest, selectStationRecord, signManifest, stationIdFromRecordKey, stationKeyFromSeed, stationRecordKey,
   validateStationRecord
 } from '../src/index.ts'
 import vectors from './fixtures/vectors.json'
@@ -73,5 +73,20 @@ describe('DHT record selector', () => {
       expect(winner).toBe(reference)
     }))
     expect([b, c]).toContain([a, b, c][selectStationRecord(dhtKey, [a, b, c], T0 + 2000)])
+  })
+})
+
+describe('the keep-newest rule', () => {
+  it('orders manifests by seq, then by when they were issued, and is strict', () => {
+    expect(isNewerManifest({ seq: 2, issuedAt: T0 }, { seq: 1, issuedAt: T0 + HOUR })).toBe(true)
+    expect(isNewerManifest({ seq: 1, issuedAt: T0 + HOUR }, { seq: 1, issuedAt: T0 })).toBe(true)
+    expect(isNewerManifest({ seq: 1, issuedAt: T0 }, { seq: 1, issuedAt: T0 })).toBe(false)
+    fc.assert(fc.property(fc.nat(), fc.nat(), fc.nat(), fc.nat(), (s1, i1, s2, i2) => {
+      const a = { seq: s1, issuedAt: i1 }
+      const b = { seq: s2, issuedAt: i2 }
+      // Never both ways; one way exactly when they differ.
+      expect(isNewerManifest(a, b) && isNewerManifest(b, a)).toBe(false)
+      expect(isNewerManifest(a, b) || isNewerManifest(b, a)).toBe(s1 !== s2 || i1 !== i2)
+    }))
   })
 })

@@ -3,7 +3,7 @@
  * verified list, then live announcements; with search and filters.
  */
 import { byName, type ResolvedStation } from '@openstudio/network'
-import type { ListenerReport, Manifest } from '@openstudio/protocol'
+import { isNewerManifest, type ListenerReport, type Manifest } from '@openstudio/protocol'
 import { computed, onScopeDispose, ref, shallowRef, type ComputedRef, type Ref, type ShallowRef } from 'vue'
 import { DirectoryCache } from '../services/directory-cache.ts'
 import { listenersFor, type ShownListeners } from '../services/listeners.ts'
@@ -49,7 +49,7 @@ export function useDirectory (): DirectoryState {
   const merge = (list: Iterable<ResolvedStation>): void => {
     for (const s of list) {
       const current = known.get(s.manifest.id)
-      if (current === undefined || current.manifest.seq < s.manifest.seq) known.set(s.manifest.id, s)
+      if (current === undefined || isNewerManifest(s.manifest, current.manifest)) known.set(s.manifest.id, s)
     }
     publish()
   }

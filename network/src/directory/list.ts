@@ -7,7 +7,7 @@
  * manifests only, one per station, newest seq.
  */
 import { logger } from '@libp2p/logger'
-import { directoryCid, isStationId } from '@openstudio/protocol'
+import { directoryCid, isNewerManifest, isStationId } from '@openstudio/protocol'
 import parallel from 'it-parallel'
 import { TimeoutError } from '../errors.ts'
 import { resolveStation, type ResolvedStation } from '../station/resolve.ts'
@@ -163,10 +163,10 @@ export function byName (a: { name: string, id: string }, b: { name: string, id: 
   return a.name.localeCompare(b.name) || (a.id < b.id ? -1 : 1)
 }
 
-/** Keeps the station with the highest seq per id. */
+/** Keeps the newest manifest per id (isNewerManifest); true when `station` is kept. */
 export function keep (stations: Map<string, ResolvedStation>, station: ResolvedStation): boolean {
   const current = stations.get(station.manifest.id)
-  if (current !== undefined && current.manifest.seq >= station.manifest.seq) return false
+  if (current !== undefined && !isNewerManifest(station.manifest, current.manifest)) return false
   stations.set(station.manifest.id, station)
   return true
 }

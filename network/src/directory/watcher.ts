@@ -5,7 +5,7 @@
  * signature; anything else is dropped and counted.
  */
 import { logger } from '@libp2p/logger'
-import { TOPIC, verifyAnnouncement, type ListenerReport } from '@openstudio/protocol'
+import { isNewerManifest, TOPIC, verifyAnnouncement, type ListenerReport } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import { keep } from './list.ts'
 import type { ResolvedStation } from '../station/resolve.ts'
@@ -108,7 +108,7 @@ export class DirectoryWatcher extends TypedEventEmitter<DirectoryWatcherEvents> 
     const known = this.stations.get(id)
     const newer = keep(this.stations, station)
     // A replay of an older manifest says nothing about the station being alive now.
-    if (!newer && known !== undefined && known.manifest.seq > station.manifest.seq) return
+    if (!newer && known !== undefined && isNewerManifest(known.manifest, station.manifest)) return
     const kept = this.stations.get(id) as ResolvedStation
     this.stations.delete(id)
     this.stations.set(id, kept)
