@@ -324,6 +324,14 @@ describe('StudioService', () => {
     expect(() => { r.signal.dial(signalPair(bob.id, station.id)[1]) }).toThrow(/not taking calls/)
   })
 
+  it('a start that fails says why (a denied microphone), and leaves nothing running', async () => {
+    const r = rig()
+    r.audio.failure = new DOMException('Permission denied', 'NotAllowedError')
+    await expect(r.studio.start()).rejects.toMatchObject({ name: 'NotAllowedError' })
+    expect(r.signal.registered).toBe(0)
+    expect(r.bus.listeners(TOPIC.room(station.id))).toBe(0)
+  })
+
   it('a stop while the host audio opens leaves nothing running', async () => {
     const r = rig()
     r.audio.gate = new Gate()

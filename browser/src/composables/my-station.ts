@@ -73,7 +73,7 @@ export function useMyStation (): MyStation {
     await host?.stop()
     const config = network.config ?? (await network.start(), network.config)
     if (config === undefined) throw new Error('the network is not configured')
-    host = await StationHost.start(key, config)
+    host = await StationHost.start({ key, config })
     hostRef.value = host
     host.addEventListener('publish:done', (e) => {
       status.value = { phase: 'published', seq: e.detail.seq, storedOn: e.detail.storedOn, at: Date.now() }

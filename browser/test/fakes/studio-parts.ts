@@ -76,14 +76,17 @@ export class Gate<T = void> {
 }
 
 /** The host's audio: counts opens and closes; `gate` holds the opening back. */
-export function fakeHostAudio (): { open: (options: { signal?: AbortSignal }) => Promise<StudioAudio>, opened: number, closed: number, mixer?: FakeMixer, gate?: Gate } {
+export function fakeHostAudio (): { open: (options: { signal?: AbortSignal }) => Promise<StudioAudio>, opened: number, closed: number, mixer?: FakeMixer, gate?: Gate, failure?: Error } {
   const audio = {
     opened: 0,
     closed: 0,
     mixer: undefined as FakeMixer | undefined,
     gate: undefined as Gate | undefined,
+    /** Thrown by open, as a denied microphone would. */
+    failure: undefined as Error | undefined,
     open: async (): Promise<StudioAudio> => {
       await audio.gate?.promise
+      if (audio.failure !== undefined) throw audio.failure
       const mixer = new FakeMixer()
       audio.mixer = mixer
       audio.opened++

@@ -16,14 +16,14 @@ export function browserCallerComponents (network: NetworkService, init: { contex
   return {
     network: {
       identity: network.identity,
-      start: async () => (await network.start()).services,
-      resolve: async (stationId, { signal }) => (await network.resolve(stationId, signal)).manifest,
+      start: async ({ signal }) => (await network.start({ signal })).services,
+      resolve: async (stationId, { signal }) => (await network.resolve(stationId, { signal })).manifest,
       dial: async (manifest, { signal }) => { await network.dial(manifest, { signal, webrtcAttemptsMs: CALL_DEFAULTS.webrtcAttemptsMs }) },
-      openSignal: async (peer, { signal }) => openSignal(await network.start(), peerIdFromString(peer), { signal })
+      openSignal: async (peer, { signal }) => openSignal(await network.start({ signal }), peerIdFromString(peer), { signal })
     },
     // The station's relays serve it, so they come first; then the app's own.
     turn: async (manifest, credentials, { policy, signal }) =>
-      turnServersFor(await network.start(), [...manifest.relays, ...network.config?.relays ?? []], manifest.id, policy, { ...credentials, signal }),
+      turnServersFor(await network.start({ signal }), [...manifest.relays, ...network.config?.relays ?? []], manifest.id, policy, { ...credentials, signal }),
     createPeer: createCallPeer,
     receiveAudio: (track) => receiveAudio(init.context, track)
   }

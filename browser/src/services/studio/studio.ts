@@ -308,11 +308,13 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       aborted.throwIfAborted()
       log('studio of %s is taking calls (%s)', this.stationId, this.init.access?.() ?? 'open')
     } catch (err) {
+      // Stopped or aborted: say so (a component may have failed its own way on the abort); otherwise the failure itself.
+      // Decided before the rollback below aborts the shutdown signal, which `aborted` follows.
+      const cause: unknown = aborted.aborted ? aborted.reason : err
       // A studio runs once: a failed or abandoned start leaves nothing running.
       if (!this.shutdown.signal.aborted) this.shutdown.abort(new StudioStoppedError('the studio did not start'))
       await this.teardown()
-      // Stopped or aborted: say so (a component may have failed its own way on the abort).
-      throw aborted.aborted ? aborted.reason : err
+      throw cause
     }
   }
 

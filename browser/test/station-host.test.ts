@@ -1,0 +1,278 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { NoRelayError, NotStoredError, REPUBLISH_DEFAULTS, type PublishResult } from '@openstudio/network'
+import { generateStationKey, type ManifestDraftInput } from '@openstudio/protocol'
+import { StationHost } from '../src/services/station-host.ts'
+import { fakeStationParts, LIFETIME_MS, type FakeStationNode, type FakeStationParts, type PublishCall } from './fakes/station-parts.ts'
+import { Gate } from './fakes/studio-parts.ts'
+import { settle, until } from './fakes/wait.ts'
+
+const T0 = Date.UTC(2026, 10, 21, 12, 0, 0)
+const station = generateStationKey()
+const relayA = `/dns4/a.relay.test/tcp/443/wss/p2p/${generateStationKey().id}`
+const relayB = `/dns4/b.relay.test/tcp/443/wss/p2p/${generateStationKey().id}`
+const draft: ManifestDraftInput = {
+  name: 'Radio Kestrel',
+  description: 'Talk from the hills.',
+  tags: ['talk'],
+  language: 'en',
+  country: 'GB',
+  homepage: 'https://kestrel.example/',
+  logo: 'https://kestrel.example/logo.png',
+  streams: [{ url: 'https://stream.kestrel.example/live.ogg', codec: 'opus', bitrate: 96, mount: '/live.ogg' }],
+  access: 'open'
+}
+
+const hosts: StationHost<FakeStationNode>[] = []
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map(async (h) => h.stop()))
+})
+
+/** A station host on in-memory parts, with its events kept. */
+function rig (): { host: StationHost<FakeStationNode>, parts: FakeStationParts, done: PublishResult[], errors: Error[] } {
+  const parts = fakeStationParts(station, () => T0)
+  const host = new StationHost(parts.components, { key: station, relays: [relayA, relayB] })
+  hosts.push(host)
+  const done: PublishResult[] = []
+  const errors: Error[] = []
+  host.addEventListener('publish:done', (e) => { done.push(e.detail) })
+  host.addEventListener('publish:error', (e) => { errors.push(e.detail) })
+  return { host, parts, done, errors }
+}
+
+/** The next publish the host begins. */
+async function nextPublish (parts: FakeStationParts, n: number): Promise<PublishCall> {
+  return until(`publish #${n}`, () => parts.publishes[n - 1])
+}
+
+/** The wait the republisher is in, once it is in one. */
+async function nextWait (parts: FakeStationParts): Promise<number> {
+  return until('the republisher to wait', () => parts.pauses.waiting[0]?.ms)
+}
+
+describe('StationHost', () => {
+  it('starts once however often asked: a node on the station key, the ping handler, a reservation on a relay', async () => {
+    const { host, parts } = rig()
+    await Promise.all([host.start(), host.start()])
+    await host.start()
+    expect(parts.nodes).toHaveLength(1)
+    expect(parts.pingsHandled).toBe(1)
+    expect(parts.joins).toEqual([[relayA, relayB]])
+    expect(host.node).toBe(parts.nodes[0])
+    expect(host.isRunning).toBe(true)
+    // The manifest lists the relay the node holds a reservation on.
+    expect(host.relays).toEqual([relayA])
+  })
+
+  it('stops once however often asked: the ping handler goes, the node stops, and nothing works after', async () => {
+    const { host, parts } = rig()
+    await host.start()
+    await Promise.all([host.stop(), host.stop()])
+    await host.stop()
+    expect(parts.pingsUnhandled).toBe(1)
+    expect(parts.nodes[0]?.stops).toBe(1)
+    expect(host.isRunning).toBe(false)
+    expect(() => host.node).toThrow(expect.objectContaining({ name: 'StationHostNotRunningError' }))
+    await expect(host.publish(draft)).rejects.toMatchObject({ name: 'StationHostNotRunningError' })
+    await expect(host.start()).rejects.toMatchObject({ name: 'StationHostStoppedError' })
+    expect(parts.nodes).toHaveLength(1)
+  })
+
+  it('a stop while the node starts leaves nothing running: the node that comes up late is stopped', async () => {
+    const { host, parts } = rig()
+    parts.nodeGate = new Gate()
+    const starting = host.start()
+    await settle()
+    const stopping = host.stop()
+    parts.nodeGate.open()
+    await expect(starting).rejects.toMatchObject({ name: 'StationHostStoppedError' })
+    await stopping
+    expect(parts.nodes).toHaveLength(1)
+    expect(parts.nodes[0]?.stops).toBe(1)
+    expect(parts.pingsHandled).toBe(0)
+    expect(parts.joins).toHaveLength(0)
+  })
+
+  it('a stop while the ping handler registers removes it once it is there, and stops the node', async () => {
+    const { host, parts } = rig()
+    parts.pingGate = new Gate()
+    const starting = host.start()
+    await until('the node', () => parts.nodes[0])
+    const stopping = host.stop()
+    parts.pingGate.open()
+    await expect(starting).rejects.toMatchObject({ name: 'StationHostStoppedError' })
+    await stopping
+    expect(parts.pingsHandled).toBe(1)
+    expect(parts.pingsUnhandled).toBe(1)
+    expect(parts.nodes[0]?.stops).toBe(1)
+    expect(parts.joins).toHaveLength(0)
+  })
+
+  it('a stop while it joins the relays removes the ping handler and stops the node', async () => {
+    const { host, parts } = rig()
+    parts.relayGate = new Gate()
+    const starting = host.start()
+    await until('the relay join', () => parts.joins[0])
+    const stopping = host.stop()
+    parts.relayGate.open()
+    await expect(starting).rejects.toMatchObject({ name: 'StationHostStoppedError' })
+    await stopping
+    expect(parts.pingsUnhandled).toBe(1)
+    expect(parts.nodes[0]?.stops).toBe(1)
+    expect(() => host.node).toThrow(expect.objectContaining({ name: 'StationHostNotRunningError' }))
+  })
+
+  it('a start abandoned through its signal rejects with the signal\'s reason and leaves nothing running', async () => {
+    const { host, parts } = rig()
+    parts.relayGate = new Gate()
+    const abort = new AbortController()
+    const starting = host.start({ signal: abort.signal })
+    await until('the relay join', () => parts.joins[0])
+    abort.abort(new DOMException('the page was closed', 'AbortError'))
+    parts.relayGate.open()
+    await expect(starting).rejects.toMatchObject({ name: 'AbortError' })
+    expect(parts.pingsUnhandled).toBe(parts.pingsHandled)
+    expect(parts.nodes[0]?.stops).toBe(1)
+    await expect(host.start()).rejects.toMatchObject({ name: 'StationHostStoppedError' })
+  })
+
+  it('rolls back a start whose relays cannot be reached, and rejects with the typed error', async () => {
+    const { host, parts } = rig()
+    parts.relayError = new NoRelayError('no relay could be reached')
+    await expect(host.start()).rejects.toMatchObject({ name: 'NoRelayError' })
+    expect(parts.pingsUnhandled).toBe(1)
+    expect(parts.nodes[0]?.stops).toBe(1)
+    expect(host.isRunning).toBe(false)
+  })
+
+  it('publishes at once, then republishes at half the manifest\'s lifetime, each with a higher seq', async () => {
+    const { host, parts, done } = rig()
+    await host.start()
+    const publishing = host.publish(draft)
+    const first = await nextPublish(parts, 1)
+    expect(first.init).toEqual({ key: station, draft, relays: [relayA], studio: undefined, lastSeq: undefined })
+    const result = first.succeed()
+    await expect(publishing).resolves.toBe(result)
+    expect(done).toEqual([result])
+    expect(host.lastPublished).toBe(result)
+    expect(host.published).toBe(draft)
+
+    expect(await nextWait(parts)).toBe(LIFETIME_MS * REPUBLISH_DEFAULTS.fraction)
+    expect(parts.publishes).toHaveLength(1)
+    parts.pauses.elapse()
+    const second = await nextPublish(parts, 2)
+    expect(second.init.lastSeq).toBe(result.seq)
+    const again = second.succeed()
+    await until('the republish to be done', () => done.length === 2)
+    expect(host.lastPublished).toBe(again)
+    expect(await nextWait(parts)).toBe(LIFETIME_MS * REPUBLISH_DEFAULTS.fraction)
+    expect(parts.publishes).toHaveLength(2)
+  })
+
+  it('a failed publish rejects with its typed error, and is retried with a doubling backoff that a success resets', async () => {
+    const { host, parts, errors, done } = rig()
+    await host.start()
+    const publishing = host.publish(draft)
+    ;(await nextPublish(parts, 1)).fail(new NotStoredError('no DHT server stored the record'))
+    await expect(publishing).rejects.toMatchObject({ name: 'NotStoredError' })
+    expect(errors.map((e) => e.name)).toEqual(['NotStoredError'])
+
+    expect(await nextWait(parts)).toBe(REPUBLISH_DEFAULTS.retryMs)
+    parts.pauses.elapse()
+    ;(await nextPublish(parts, 2)).fail(new NotStoredError('still not stored'))
+    expect(await nextWait(parts)).toBe(REPUBLISH_DEFAULTS.retryMs * 2)
+    parts.pauses.elapse()
+    ;(await nextPublish(parts, 3)).succeed()
+    await until('the retry to be done', () => done.length === 1)
+    expect(await nextWait(parts)).toBe(LIFETIME_MS * REPUBLISH_DEFAULTS.fraction)
+    expect(errors).toHaveLength(2)
+  })
+
+  it('an on-air change republishes at once with the studio\'s state, and every republish after carries it', async () => {
+    const { host, parts } = rig()
+    await host.start()
+    await expect(host.publishStudio({ peer: station.id, onAir: true })).rejects.toMatchObject({ name: 'NotPublishedError' })
+    const publishing = host.publish(draft)
+    ;(await nextPublish(parts, 1)).succeed()
+    await publishing
+    await nextWait(parts)
+
+    // The studio went on air while the republisher waited: it publishes now, not at the schedule.
+    const onAir = host.publishStudio({ peer: station.id, onAir: true })
+    const live = await nextPublish(parts, 2)
+    expect(parts.pauses.waiting).toHaveLength(0)
+    expect(live.init.studio).toEqual({ peer: station.id, onAir: true })
+    expect(live.init.draft).toBe(draft)
+    const result = live.succeed()
+    await expect(onAir).resolves.toBe(result)
+    expect(result.manifest.studio).toEqual({ peer: station.id, onAir: true })
+
+    await nextWait(parts)
+    parts.pauses.elapse()
+    expect((await nextPublish(parts, 3)).init.studio).toEqual({ peer: station.id, onAir: true })
+  })
+
+  it('one publish at a time: what is asked during one is published next, once, with the newest fields', async () => {
+    const { host, parts } = rig()
+    await host.start()
+    const first = host.publish(draft)
+    const inFlight = await nextPublish(parts, 1)
+    const renamed = { ...draft, name: 'Radio Kestrel Live' }
+    const second = host.publish(renamed)
+    const third = host.publishStudio({ peer: station.id, onAir: true })
+    await settle()
+    expect(parts.publishes).toHaveLength(1)
+    const firstResult = inFlight.succeed()
+    await expect(first).resolves.toBe(firstResult)
+    const next = await nextPublish(parts, 2)
+    expect(next.init).toMatchObject({ draft: renamed, studio: { peer: station.id, onAir: true }, lastSeq: firstResult.seq })
+    const nextResult = next.succeed()
+    await expect(second).resolves.toBe(nextResult)
+    await expect(third).resolves.toBe(nextResult)
+    await nextWait(parts)
+    expect(parts.publishes).toHaveLength(2)
+  })
+
+  it('a stop during a publish aborts it, tells whoever waits, and ends the schedule', async () => {
+    const { host, parts, done } = rig()
+    await host.start()
+    const publishing = host.publish(draft)
+    const inFlight = await nextPublish(parts, 1)
+    await host.stop()
+    expect(inFlight.signal?.aborted).toBe(true)
+    await expect(publishing).rejects.toMatchObject({ name: 'StationHostStoppedError' })
+    // The publish ends late, after all: nothing more happens.
+    inFlight.succeed()
+    await settle()
+    expect(done).toHaveLength(0)
+    expect(host.lastPublished).toBeUndefined()
+    expect(parts.pauses.waiting).toHaveLength(0)
+    expect(parts.nodes[0]?.stops).toBe(1)
+  })
+
+  it('a stop while the republisher waits ends the wait', async () => {
+    const { host, parts } = rig()
+    await host.start()
+    const publishing = host.publish(draft)
+    ;(await nextPublish(parts, 1)).succeed()
+    await publishing
+    await nextWait(parts)
+    await host.stop()
+    expect(parts.pauses.waiting).toHaveLength(0)
+    await settle()
+    expect(parts.publishes).toHaveLength(1)
+  })
+
+  it('a signal abandons the wait for a publish, not the publish', async () => {
+    const { host, parts, done } = rig()
+    await host.start()
+    const abort = new AbortController()
+    const publishing = host.publish(draft, { signal: abort.signal })
+    const call = await nextPublish(parts, 1)
+    abort.abort(new DOMException('the form was closed', 'AbortError'))
+    await expect(publishing).rejects.toMatchObject({ name: 'AbortError' })
+    expect(call.signal?.aborted).toBe(false)
+    const result = call.succeed()
+    await until('the publish to be done', () => done.length === 1)
+    expect(host.lastPublished).toBe(result)
+  })
+})
