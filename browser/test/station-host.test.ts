@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { NoRelayError, NotStoredError, REPUBLISH_DEFAULTS, type PublishResult } from '@openstudio/network'
-import { generateStationKey, type ManifestDraftInput } from '@openstudio/protocol'
+import { generateStationKey, LIVE_CLAIM_REFRESH_MS, LIVE_CLAIM_TTL_MS, type ManifestDraftInput } from '@openstudio/protocol'
 import { StationHost } from '../src/services/station-host.ts'
 import { fakeStationParts, LIFETIME_MS, type FakeStationNode, type FakeStationParts, type PublishCall } from './fakes/station-parts.ts'
 import { Gate } from './fakes/studio-parts.ts'
@@ -200,15 +200,25 @@ describe('StationHost', () => {
     const onAir = host.publishStudio({ peer: station.id, onAir: true })
     const live = await nextPublish(parts, 2)
     expect(parts.pauses.waiting).toHaveLength(0)
-    expect(live.init.studio).toEqual({ peer: station.id, onAir: true })
+    // An on-air claim holds for LIVE_CLAIM_TTL_MS, and is renewed every LIVE_CLAIM_REFRESH_MS while on air.
+    const claim = { peer: station.id, onAir: true, liveUntil: T0 + LIVE_CLAIM_TTL_MS }
+    expect(live.init.studio).toEqual(claim)
     expect(live.init.draft).toBe(draft)
     const result = live.succeed()
     await expect(onAir).resolves.toBe(result)
-    expect(result.manifest.studio).toEqual({ peer: station.id, onAir: true })
+    expect(result.manifest.studio).toEqual(claim)
 
-    await nextWait(parts)
+    expect(await nextWait(parts)).toBe(LIVE_CLAIM_REFRESH_MS)
     parts.pauses.elapse()
-    expect((await nextPublish(parts, 3)).init.studio).toEqual({ peer: station.id, onAir: true })
+    ;(await nextPublish(parts, 3)).succeed()
+    expect(parts.publishes[2]?.init.studio).toEqual(claim)
+
+    // Off air: no claim, and the schedule of the manifest's lifetime again.
+    const offAir = host.publishStudio({ peer: station.id, onAir: false })
+    ;(await nextPublish(parts, 4)).succeed()
+    await offAir
+    expect(parts.publishes[3]?.init.studio).toEqual({ peer: station.id, onAir: false })
+    expect(await nextWait(parts)).toBeGreaterThan(LIVE_CLAIM_REFRESH_MS)
   })
 
   it('one publish at a time: what is asked during one is published next, once, with the newest fields', async () => {

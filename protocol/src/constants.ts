@@ -71,6 +71,11 @@ export const ROOM_LIMITS = {
   gainMaxDb: 12
 } as const
 
+/** How long a studio's on-air claim in its manifest holds (manifest `studio.liveUntil`; see isOnAir). */
+export const LIVE_CLAIM_TTL_MS = 45_000
+/** How often a studio on air renews its claim: well within the TTL, so one lost publish does not take it off air. */
+export const LIVE_CLAIM_REFRESH_MS = 15_000
+
 /** Invite label cap, in characters. */
 export const INVITE_LABEL_MAX = 64
 /** Invite nonce length, in bytes. */

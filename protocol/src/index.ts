@@ -24,7 +24,7 @@ export {
 } from './identity.ts'
 export { bytesEqual, compareBytes } from './cbor.ts'
 export {
-  buildManifest, decodeManifest, draftOf, encodeManifest, manifestDraftSchema, manifestSchema, parseManifestDraft,
+  buildManifest, decodeManifest, draftOf, encodeManifest, isOnAir, manifestDraftSchema, manifestSchema, parseManifestDraft,
   signManifest, verifyManifest, verifyManifestOrThrow,
   type BuildManifestInit, type Manifest, type ManifestDraft, type ManifestDraftInput, type SignedManifest, type Stream,
   type Studio, type VerifyManifestInit, type VerifyResult

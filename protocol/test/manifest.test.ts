@@ -3,8 +3,8 @@ import fc from 'fast-check'
 import * as dagCbor from '@ipld/dag-cbor'
 import * as cborg from 'cborg'
 import {
-  buildManifest, createInvite, decodeManifest, encodeManifest, MAX_MANIFEST_BYTES, parseManifestDraft, signManifest,
-  stationKeyFromSeed, verifyManifest, type Manifest
+  buildManifest, createInvite, decodeManifest, encodeManifest, isOnAir, LIVE_CLAIM_TTL_MS, MAX_MANIFEST_BYTES, parseManifestDraft, signManifest,
+  stationKeyFromSeed, verifyManifest, type Manifest, type Studio
 } from '../src/index.ts'
 import { signWithDomain } from '../src/identity.ts'
 import { encodeCanonical } from '../src/cbor.ts'
@@ -188,5 +188,26 @@ describe('manifest draft', () => {
     const relays = Array.from({ length: 9 }, (_, i) => `/ip4/127.0.0.1/tcp/${4000 + i}/ws`)
     expect(() => buildManifest(key.id, DRAFT, { seq: 1, now: T0, relays })).toThrow(expect.objectContaining({ name: 'MalformedError' }))
     expect(() => buildManifest(key.id, DRAFT, { seq: 1, now: T0, relays: ['not a multiaddr'] })).toThrow(expect.objectContaining({ name: 'MalformedError' }))
+  })
+})
+
+describe('on-air claims', () => {
+  const key = stationKeyFromSeed(seed(1))
+  const manifest = (studio?: Studio): Manifest => buildManifest(key.id, DRAFT, { seq: 1, now: T0, studio })
+
+  it('holds only while its liveUntil has not run out', () => {
+    const live = manifest({ peer: key.id, onAir: true, liveUntil: T0 + LIVE_CLAIM_TTL_MS })
+    expect(isOnAir(live, T0)).toBe(true)
+    expect(isOnAir(live, T0 + LIVE_CLAIM_TTL_MS - 1)).toBe(true)
+    expect(isOnAir(live, T0 + LIVE_CLAIM_TTL_MS)).toBe(false)
+  })
+
+  it('is not believed without a liveUntil, or when the studio is off air, and round-trips signed', () => {
+    expect(isOnAir(manifest({ peer: key.id, onAir: true }), T0)).toBe(false)
+    expect(isOnAir(manifest({ peer: key.id, onAir: false, liveUntil: T0 + 1000 }), T0)).toBe(false)
+    expect(isOnAir(manifest(), T0)).toBe(false)
+    const signed = signManifest(manifest({ peer: key.id, onAir: true, liveUntil: T0 + 1000 }), key)
+    const verified = verifyManifest(signed.record, { stationId: key.id, now: T0 })
+    expect(verified.ok && verified.value.studio?.liveUntil).toBe(T0 + 1000)
   })
 })

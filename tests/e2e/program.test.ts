@@ -173,4 +173,26 @@ describe('on air: studio → relay → Icecast → listeners', () => {
     await page.click('[data-testid=go-off-air]')
     await listener.stop()
   }, 120_000)
+
+  it('a studio whose page dies stops showing as ON AIR within a minute, in the directory and on its station page', async () => {
+    const page = await fixture.openPage(host)
+    const id = await openStudio(page, fixture.origin, { passphrase: 'vanishing passphrase', name: 'Vanishing Radio' })
+    await page.click('[data-testid=go-on-air]')
+    await waitUntil('the show on Icecast', async () => (await attributeNow(page, '[data-testid=broadcast]', 'data-icecast')) === 'connected', 30_000)
+    const listenerBrowser = await fixture.launch(0)
+    const directory = await fixture.openPage(listenerBrowser)
+    const station = await fixture.openPage(listenerBrowser)
+    const card = `[data-station-id="${id}"] [data-testid=on-air]`
+    await directory.goto(fixture.origin)
+    await waitUntil('the directory to show the station ON AIR', async () => (await directory.locator(card).count()) === 1, 60_000)
+    await station.goto(`${fixture.origin}/s/${id}`)
+    await waitUntil('the station page to show it ON AIR', async () => (await station.locator('[data-testid=on-air]').count()) === 1, 30_000)
+
+    // The studio's browser dies: no End show, no last publish. Its claim runs out (LIVE_CLAIM_TTL_MS) and is not renewed.
+    const died = Date.now()
+    await page.context().close()
+    await waitUntil('the directory to stop showing it ON AIR', async () => (await directory.locator(card).count()) === 0, 60_000)
+    await waitUntil('the station page to stop showing it ON AIR', async () => (await station.locator('[data-testid=on-air]').count()) === 0, 60_000 - (Date.now() - died))
+    await screenshot(directory, 'directory-after-studio-died')
+  }, 180_000)
 })

@@ -3,7 +3,8 @@
  * verified list, then live announcements; with search and filters.
  */
 import { byName, type ResolvedStation } from '@openstudio/network'
-import { isNewerManifest, type ListenerReport, type Manifest } from '@openstudio/protocol'
+import { isNewerManifest, isOnAir, type ListenerReport, type Manifest } from '@openstudio/protocol'
+import { useNow } from './now.ts'
 import { computed, onScopeDispose, ref, shallowRef, type ComputedRef, type Ref, type ShallowRef } from 'vue'
 import { DirectoryCache } from '../services/directory-cache.ts'
 import { listenersFor, type ShownListeners } from '../services/listeners.ts'
@@ -103,13 +104,15 @@ export function useDirectory (): DirectoryState {
     merge(cached)
   }).finally(() => { void refresh() })
 
+  // Live stations first, and only while their claims hold.
+  const now = useNow()
   const visible = computed(() => {
     const q = query.value.trim().toLowerCase()
     return stations.value
       .filter((m) => q === '' || m.name.toLowerCase().includes(q) || m.description.toLowerCase().includes(q))
       .filter((m) => tag.value === '' || m.tags.includes(tag.value))
       .filter((m) => language.value === '' || m.language === language.value)
-      .sort((a, b) => Number(b.studio?.onAir === true) - Number(a.studio?.onAir === true))
+      .sort((a, b) => Number(isOnAir(b, now.value)) - Number(isOnAir(a, now.value)))
   })
   const tags = computed(() => [...new Set(stations.value.flatMap((m) => m.tags))].sort())
   const languages = computed(() => [...new Set(stations.value.map((m) => m.language))].sort())

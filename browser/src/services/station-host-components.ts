@@ -48,4 +48,6 @@ export interface StationHostComponents<Node extends StationNode> {
    * @throws the signal's reason when it aborts
    */
   pause?: (ms: number, options: AbortOptions) => Promise<void>
+  /** The clock an on-air claim's `liveUntil` is set by. @default Date.now */
+  now?: () => number
 }

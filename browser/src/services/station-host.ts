@@ -24,7 +24,7 @@
  */
 import { logger } from '@libp2p/logger'
 import { REPUBLISH_DEFAULTS, type OpenStudioNode, type PublishResult } from '@openstudio/network'
-import type { ManifestDraftInput, StationKey, Studio } from '@openstudio/protocol'
+import { LIVE_CLAIM_REFRESH_MS, LIVE_CLAIM_TTL_MS, type ManifestDraftInput, type StationKey, type Studio } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import { abandonable, eitherSignal } from './abort.ts'
 import { Backoff, pause } from './backoff.ts'
@@ -68,6 +68,7 @@ export class StationHost<Node extends StationNode = OpenStudioNode> extends Type
   /** Aborted by `stop` (or a failed start): cancels the start, the publish in flight and the republish schedule. */
   private readonly shutdown = new AbortController()
   private readonly pause: NonNullable<StationHostComponents<Node>['pause']>
+  private readonly now: () => number
   /** The node from the moment it exists, so that a stop releases one that came up late. */
   private running?: Node
   private online = false
@@ -88,6 +89,7 @@ export class StationHost<Node extends StationNode = OpenStudioNode> extends Type
   constructor (private readonly components: StationHostComponents<Node>, private readonly init: StationHostInit) {
     super()
     this.pause = components.pause ?? pause
+    this.now = components.now ?? Date.now
   }
 
   /**
@@ -238,9 +240,15 @@ export class StationHost<Node extends StationNode = OpenStudioNode> extends Type
     await node?.stop()
   }
 
+  /** The studio state to publish now. */
+  private claim (): Studio | undefined {
+    return claimOf(this.studio, this.now())
+  }
+
   /**
    * Publishes whenever asked, and on the schedule: at REPUBLISH_DEFAULTS.fraction
-   * of the manifest's lifetime after a success, with a doubling backoff after
+   * of the manifest's lifetime after a success (on air: every
+   * LIVE_CLAIM_REFRESH_MS, renewing the claim), with a doubling backoff after
    * a failure. One publish at a time; requests that come during one are
    * served by the next, with the newest fields. Ends on `signal`; never rejects.
    */
@@ -265,12 +273,14 @@ export class StationHost<Node extends StationNode = OpenStudioNode> extends Type
       this.inFlight = batch
       try {
         const result = await this.components.publish(node, {
-          key: this.key, draft: this.draft ?? notPublished(), relays: this.relays, studio: this.studio, lastSeq: this.last?.seq
+          key: this.key, draft: this.draft ?? notPublished(), relays: this.relays, studio: this.claim(), lastSeq: this.last?.seq
         }, { signal })
         if (signal.aborted) return
         this.last = result
         retry.reset()
         waitMs = Math.max(STATION_HOST_DEFAULTS.minRepublishMs, (result.manifest.expiresAt - result.manifest.issuedAt) * REPUBLISH_DEFAULTS.fraction)
+        // On air, the claim is renewed well before it runs out (LIVE_CLAIM_TTL_MS).
+        if (this.studio?.onAir === true) waitMs = Math.min(waitMs, LIVE_CLAIM_REFRESH_MS)
         for (const request of batch) request.resolve(result)
         this.safeDispatchEvent('publish:done', { detail: result })
       } catch (err) {
@@ -284,6 +294,13 @@ export class StationHost<Node extends StationNode = OpenStudioNode> extends Type
       }
     }
   }
+}
+
+/** The studio state a publish carries: an on-air claim holds for LIVE_CLAIM_TTL_MS from now (docs/protocols.md). */
+function claimOf (studio: Studio | undefined, now: number): Studio | undefined {
+  if (studio === undefined) return undefined
+  const { liveUntil: _old, ...rest } = studio
+  return studio.onAir ? { ...rest, liveUntil: now + LIVE_CLAIM_TTL_MS } : rest
 }
 
 function publishRequest (): PublishRequest {

@@ -66,6 +66,7 @@ export function fakeStationParts (key: StationKey, now: () => number): FakeStati
     publishes: [],
     pauses: new ManualPauses(),
     components: {
+      now,
       createNode: async () => {
         await parts.nodeGate?.promise
         const node = new FakeStationNode()

@@ -1,5 +1,5 @@
 /** `openstudio directory list` */
-import type { Manifest } from '@openstudio/protocol'
+import { isOnAir, type Manifest } from '@openstudio/protocol'
 import { Command } from 'commander'
 import { DirectoryWatcher, fetchSnapshot, listDirectory } from '@openstudio/network'
 import { withClient, type NetworkOptions } from './network.ts'
@@ -43,7 +43,7 @@ function table (stations: Manifest[]): string {
   if (stations.length === 0) return 'no stations found'
   const rows = stations.map((m) => [
     m.name, m.id, m.tags.join(','), m.language, m.country, m.streams.map((s) => `${s.codec} ${s.bitrate}k`).join(' '),
-    m.studio?.onAir === true ? 'ON AIR' : ''
+    isOnAir(m, Date.now()) ? 'ON AIR' : ''
   ])
   const header = ['NAME', 'ID', 'TAGS', 'LANG', 'CC', 'STREAMS', '']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)))

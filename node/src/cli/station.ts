@@ -1,5 +1,5 @@
 /** `openstudio station publish|resolve` */
-import { parseManifestDraft, type Manifest, type ManifestDraft } from '@openstudio/protocol'
+import { isOnAir, parseManifestDraft, type Manifest, type ManifestDraft } from '@openstudio/protocol'
 import { Command } from 'commander'
 import { InputFileError } from '../errors.ts'
 import { readSmallTextFile } from '../files.ts'
@@ -109,7 +109,7 @@ export function describeManifest (m: Manifest): string {
     `  homepage ${m.homepage}`,
     ...m.streams.map((s) => `  stream ${s.url} (${s.codec} ${s.bitrate} kb/s, mount ${s.mount})`),
     ...m.relays.map((r) => `  relay ${r}`),
-    m.studio === undefined ? undefined : `  studio ${m.studio.peer}${m.studio.onAir ? ' — ON AIR' : ''}`
+    m.studio === undefined ? undefined : `  studio ${m.studio.peer}${isOnAir(m, Date.now()) ? ' — ON AIR' : ''}`
   ]
   return lines.filter((l) => l !== undefined).join('\n')
 }

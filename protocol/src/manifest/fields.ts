@@ -5,7 +5,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { MANIFEST_LIMITS as L } from '../constants.ts'
-import { stationIdSchema, urlSchema } from '../schema.ts'
+import { stationIdSchema, uintSchema, urlSchema } from '../schema.ts'
 import { ISO_3166_ALPHA2 } from './countries.ts'
 
 /** Lower-case tag: letters, digits and dashes. */
@@ -42,7 +42,13 @@ export const streamSchema = z.strictObject({
 
 export const studioSchema = z.strictObject({
   peer: stationIdSchema,
-  onAir: z.boolean()
+  onAir: z.boolean(),
+  /**
+   * Unix ms until which an on-air claim holds: the studio renews it while it
+   * is on air (LIVE_CLAIM_REFRESH_MS), so a studio that dies stops showing as
+   * on air within LIVE_CLAIM_TTL_MS. A claim without it is not believed.
+   */
+  liveUntil: uintSchema.optional()
 })
 
 export const accessSchema = z.enum(['open', 'invite'])

@@ -47,6 +47,12 @@ export type Manifest = z.output<typeof manifestSchema>
 export type Stream = Manifest['streams'][number]
 export type Studio = NonNullable<Manifest['studio']>
 
+/** Whether a station's studio is on air now: it says so, and its claim (`liveUntil`) has not run out. */
+export function isOnAir (manifest: Pick<Manifest, 'studio'>, now: number): boolean {
+  const studio = manifest.studio
+  return studio?.onAir === true && studio.liveUntil !== undefined && studio.liveUntil > now
+}
+
 /**
  * Checks user-edited manifest fields (a JSON file or a form).
  * @throws {MalformedError} with one issue per failing field
