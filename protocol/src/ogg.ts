@@ -3,7 +3,8 @@
  * the program stream. The studio writes one page per Opus packet, so a page
  * leaves the encoder as soon as the packet does (a muxer that gathers packets
  * into pages holds audio back); the relay reads every page it is sent,
- * checks its CRC, and renumbers pages when it replays them to Icecast.
+ * checks its CRC, and replays the pages Icecast missed as they were sent
+ * (the fallback source writes pages of its own here too).
  */
 import { MalformedError, TooLargeError } from './errors.ts'
 

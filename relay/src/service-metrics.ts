@@ -7,7 +7,7 @@ import type { TurnOutcome, TurnService } from './turn.ts'
 export function registerRoomMetrics (registry: Registry, rooms: RoomRouter): void {
   const registers = [registry]
   new Gauge({ name: 'openstudio_relay_rooms', help: 'Room topics this relay routes (subscribes to for its peers)', registers, collect () { this.set(rooms.rooms.size) } })
-  const refused = new Counter({ name: 'openstudio_relay_rooms_refused_total', help: 'Room subscriptions not followed because the relay routes its maximum of rooms', registers })
+  const refused = new Counter({ name: 'openstudio_relay_rooms_refused_total', help: 'Room subscriptions not followed: the relay routes its maximum of rooms, or the peer or its host opened its share (see openstudio_relay_refused_total{resource="room"})', registers })
   rooms.addEventListener('room:refuse', () => { refused.inc() })
 }
 
