@@ -21,6 +21,7 @@ import { recordRules } from './dht-records.ts'
 import { gossipScoreParams, RoomRejections, validateGossip, type GossipDropListener } from './gossip-validation.ts'
 import { wholeFrames } from './whole-frames.ts'
 import { hostOfIp } from './host.ts'
+import { refreshBootstrapAddresses } from './bootstrap-addresses.ts'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -190,6 +191,8 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
   })
   // Every node forwards the directory topic, browsers too: nothing is forwarded unverified.
   validateGossip(node.services.pubsub, gossipRejections, { onDrop: init.onGossipDrop })
+  // A persistent peer store may remember the bootstrap peers' addresses as too old to dial (see the module).
+  await refreshBootstrapAddresses(node.peerStore, init.bootstrap ?? [])
   return node
 }
 
