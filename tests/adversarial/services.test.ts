@@ -29,11 +29,6 @@ const PROGRAM_BUFFER_BYTES = 1024 * 1024
 /** What the rogue studio sends: 20 MiB, 20 times the bound. */
 const PROGRAM_TOTAL_BYTES = 20 * 1024 * 1024
 /**
- * The relay's memory outside the JS heap (`nodejs_external_memory_bytes`: array buffers, where Ogg pages
- * live) may grow this much while it takes the 20 MiB; a ring that kept them would not fit. Measured: 5–7 MiB.
- */
-const PROGRAM_EXTERNAL_GROWTH_BYTES = 16 * 1024 * 1024
-/**
  * Its resident memory may grow this much. The allocator keeps what the garbage of 20 MiB of pages once took
  * (measured: 23–33 MiB, and it does not shrink afterwards), so this bound is looser than the one above.
  */
@@ -201,9 +196,7 @@ describe('a relay\'s services under attack', () => {
       const gauge = (name: string): number => metricOf(text, `openstudio_program_${name}`) ?? Number.NaN
       return { bytesIn: gauge('bytes_in'), bytesOut: gauge('bytes_out'), bufferBytes: gauge('buffer_bytes'), bufferMs: gauge('buffer_ms'), lostBytes: gauge('lost_bytes') }
     }
-    const external = async (): Promise<number> => metricOf(await target.metrics(), 'nodejs_external_memory_bytes') ?? Number.NaN
     const rssBefore = (await target.health()).memory.rssBytes
-    const externalBefore = await external()
     const sender = await ProgramSender.open(studio, relay, start)
     const serial = 0x0bad5eed
     sender.send(writeOggPage({ flags: OGG_FLAG.bos, granule: 0n, serial, sequence: 0, packets: [opusHead({ channels: 2, preSkip: 312 })] }))
@@ -229,19 +222,19 @@ describe('a relay\'s services under attack', () => {
       const p = await program()
       return p.bytesIn >= sent ? p : undefined
     })
-    const externalGrowth = await external() - externalBefore
     const rssGrowth = (await target.health()).memory.rssBytes - rssBefore
     await sender.end()
     await studio.stop()
 
     expect(last.bytesIn).toBe(sent)
     expect(last.bytesOut).toBe(0)
+    // What the ring holds is the measure: memory outside the heap also counts pages not yet collected
+    // (5–18 MiB here, as the garbage collector pleases), so it cannot tell a bounded ring from a leak.
     expect(Math.max(maxBuffered, last.bufferBytes)).toBeLessThanOrEqual(PROGRAM_BUFFER_BYTES)
     // The ring is full; the rest went oldest first and was counted as lost, since nothing reached Icecast.
     expect(last.bufferBytes).toBeGreaterThan(PROGRAM_BUFFER_BYTES / 2)
     expect(last.lostBytes + last.bufferBytes).toBe(last.bytesIn)
     expect(last.bufferMs).toBe(0)
-    expect(externalGrowth).toBeLessThan(PROGRAM_EXTERNAL_GROWTH_BYTES)
     expect(rssGrowth).toBeLessThan(PROGRAM_RSS_GROWTH_BYTES)
     await stillServes()
   })
