@@ -11,7 +11,7 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import { encodeProgramUp, encodeTurnRequest, generateStationKey, PROTOCOL } from '@openstudio/protocol'
-import { attackerHost, startTarget, strangerNode, wellBehaved, type Target } from '../src/adversary.ts'
+import { attackerHost, lengthPrefixed, startTarget, strangerNode, wellBehaved, type Target } from '../src/adversary.ts'
 import { removeDir, tempDir } from '../src/network.ts'
 import type { OpenStudioNode } from '@openstudio/node'
 
@@ -73,7 +73,7 @@ describe('a relay fed random and almost-valid bytes', () => {
         .map(([message, flips, prefixed]) => {
           const out = Uint8Array.from(message)
           for (const [at, value] of flips) if (out.length > 0) out[at % out.length] = value
-          return prefixed ? Uint8Array.from([...lengthPrefix(out.length), ...out]) : out
+          return prefixed ? lengthPrefixed(out) : out
         })
     )
   }
@@ -104,14 +104,3 @@ describe('a relay fed random and almost-valid bytes', () => {
     await wellBehaved(target)
   })
 })
-
-function lengthPrefix (n: number): number[] {
-  const out: number[] = []
-  let v = n
-  while (v >= 0x80) {
-    out.push((v & 0x7f) | 0x80)
-    v = Math.floor(v / 128)
-  }
-  out.push(v)
-  return out
-}

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { openClient, validateDirectoryData, validateRoomData, type OpenStudioNode } from '@openstudio/node'
 import { buildManifest, encodeAnnouncement, generateStationKey, signListenerReport, signManifest, TOPIC, type StationKey } from '@openstudio/protocol'
-import { attackerHost, heard, sameBytes, startTarget, strangerNode, untilHeard, wellBehaved, type Target } from '../src/adversary.ts'
+import { attackerHost, forged, garbage, heard, sameBytes, startTarget, strangerNode, untilHeard, wellBehaved, type Target } from '../src/adversary.ts'
 import { draftFor } from '../src/network.ts'
 import { waitUntil } from '../src/wait.ts'
 
@@ -38,20 +38,6 @@ const listenerReport = (station: string, relay: StationKey = generateStationKey(
   type: 'listeners',
   report: signListenerReport({ station, relay: relay.id, mount: '/live.ogg', listeners: ++listenerCount, at: Date.now() }, relay)
 })
-
-/** `bytes` with its last byte (in the signature) changed. */
-function forged (bytes: Uint8Array): Uint8Array {
-  const copy = Uint8Array.from(bytes)
-  copy[copy.length - 1] = (copy.at(-1) as number) ^ 0x01
-  return copy
-}
-
-/** 50 KB that do not repeat (under gossipsub's 64 KiB message cap, so they reach the validator). */
-function garbage (): Uint8Array {
-  const bytes = new Uint8Array(50 * 1024)
-  for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536))
-  return bytes
-}
 
 describe('junk and fuzz on a relay\'s gossip topics', () => {
   let target: Target

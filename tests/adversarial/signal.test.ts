@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import { encodeSignal, generateStationKey, PROTOCOL, type SignalMessage } from '@openstudio/protocol'
 import type { Relay } from '@openstudio/relay'
+import { lengthPrefixed } from '../src/adversary.ts'
 import { startRelay } from '../src/network.ts'
 import { RoomCaller, RoomStudio } from '../src/room-studio.ts'
 import { waitUntil } from '../src/wait.ts'
@@ -60,7 +61,6 @@ describe('a studio fed random and almost-valid signalling', () => {
     { type: 'candidate', candidate: null },
     { type: 'bye' }
   ]
-  const frame = (bytes: Uint8Array): Uint8Array => Uint8Array.from([...varint(bytes.length), ...bytes])
   const inputs = fc.oneof(
     fc.uint8Array({ maxLength: 4096 }),
     fc.constant(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3)),
@@ -69,8 +69,8 @@ describe('a studio fed random and almost-valid signalling', () => {
       .map(([message, flips, framed]) => {
         const out = Uint8Array.from(message)
         for (const [at, value] of flips) if (out.length > 0) out[at % out.length] = value
-        const hello = frame(encodeSignal({ type: 'hello', name: 'Fuzz' }))
-        return Uint8Array.from([...hello, ...(framed ? frame(out) : out)])
+        const hello = lengthPrefixed(encodeSignal({ type: 'hello', name: 'Fuzz' }))
+        return Uint8Array.from([...hello, ...(framed ? lengthPrefixed(out) : out)])
       })
   )
 
@@ -95,14 +95,3 @@ describe('a studio fed random and almost-valid signalling', () => {
     }
   })
 })
-
-function varint (n: number): number[] {
-  const out: number[] = []
-  let v = n
-  while (v >= 0x80) {
-    out.push((v & 0x7f) | 0x80)
-    v = Math.floor(v / 128)
-  }
-  out.push(v)
-  return out
-}

@@ -17,8 +17,8 @@ import { GOSSIP_SCORE, type OpenStudioNode } from '@openstudio/node'
 import {
   buildManifest, encodeAnnouncement, encodeRoomMessage, generateStationKey, signListenerReport, signManifest, TOPIC, type StationKey
 } from '@openstudio/protocol'
-import type { Message } from '@libp2p/gossipsub'
 import type { Relay } from '@openstudio/relay'
+import { forged, garbage, heard } from '../src/adversary.ts'
 import { clientOf, draftFor, startRelay, subscribeVia } from '../src/network.ts'
 import { waitUntil } from '../src/wait.ts'
 
@@ -36,29 +36,8 @@ function routerOf (node: OpenStudioNode): RouterView {
   return pubsub as RouterView
 }
 
-/** Every message `node` is handed on `topic`, in order. */
-function heard (node: OpenStudioNode, topic: string): Uint8Array[] {
-  const seen: Uint8Array[] = []
-  node.services.pubsub.addEventListener('message', (e: CustomEvent<Message>) => { if (e.detail.topic === topic) seen.push(e.detail.data) })
-  return seen
-}
-
 const announcementOf = (key: StationKey, n: number): Uint8Array =>
   encodeAnnouncement({ type: 'station', record: signManifest(buildManifest(key.id, draftFor(n), { seq: 1, now: Date.now() }), key).record })
-
-/** `bytes` with its last byte (in a signature) changed. */
-function forged (bytes: Uint8Array): Uint8Array {
-  const copy = Uint8Array.from(bytes)
-  copy[copy.length - 1] = (copy.at(-1) as number) ^ 0x01
-  return copy
-}
-
-/** 50 KB that do not repeat (under gossipsub's 64 KiB message cap, so they reach the validator). */
-function garbage (): Uint8Array {
-  const bytes = new Uint8Array(50 * 1024)
-  for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536))
-  return bytes
-}
 
 const same = (a: Uint8Array | undefined, b: Uint8Array): boolean => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i])
 

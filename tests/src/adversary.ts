@@ -201,6 +201,32 @@ export function heard (node: OpenStudioNode, topic: string): Uint8Array[] {
   return seen
 }
 
+/** `bytes` with its last byte (in a signature) changed. */
+export function forged (bytes: Uint8Array): Uint8Array {
+  const copy = Uint8Array.from(bytes)
+  copy[copy.length - 1] = (copy.at(-1) as number) ^ 0x01
+  return copy
+}
+
+/** 50 KB that do not repeat (under gossipsub's 64 KiB message cap, so they reach the validator). */
+export function garbage (): Uint8Array {
+  const bytes = new Uint8Array(50 * 1024)
+  for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536))
+  return bytes
+}
+
+/** `bytes` behind an unsigned-varint length prefix, as length-prefixed libp2p protocols frame a message. */
+export function lengthPrefixed (bytes: Uint8Array): Uint8Array {
+  const prefix: number[] = []
+  let v = bytes.length
+  while (v >= 0x80) {
+    prefix.push((v & 0x7f) | 0x80)
+    v = Math.floor(v / 128)
+  }
+  prefix.push(v)
+  return Uint8Array.from([...prefix, ...bytes])
+}
+
 /** Whether two byte arrays hold the same bytes. */
 export function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i])
