@@ -5,22 +5,13 @@ import { StationHost } from '../src/services/station-host.ts'
 import { fakeStationParts, LIFETIME_MS, type FakeStationNode, type FakeStationParts, type PublishCall } from './fakes/station-parts.ts'
 import { Gate } from './fakes/studio-parts.ts'
 import { settle, until } from './fakes/wait.ts'
+import { DRAFT } from '../../protocol/test/fixtures/draft.ts'
 
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0)
 const station = generateStationKey()
 const relayA = `/dns4/a.relay.test/tcp/443/wss/p2p/${generateStationKey().id}`
 const relayB = `/dns4/b.relay.test/tcp/443/wss/p2p/${generateStationKey().id}`
-const draft: ManifestDraftInput = {
-  name: 'Radio Kestrel',
-  description: 'Talk from the hills.',
-  tags: ['talk'],
-  language: 'en',
-  country: 'GB',
-  homepage: 'https://kestrel.example/',
-  logo: 'https://kestrel.example/logo.png',
-  streams: [{ url: 'https://stream.kestrel.example/live.ogg', codec: 'opus', bitrate: 96, mount: '/live.ogg' }],
-  access: 'open'
-}
+const draft: ManifestDraftInput = DRAFT
 
 const hosts: StationHost<FakeStationNode>[] = []
 afterEach(async () => {

@@ -10,6 +10,7 @@ import type { CallerNetwork } from '../../src/services/call/caller.ts'
 import { MemoryBus } from './room-bus.ts'
 import { signalPair, type MemorySignalEndpoint } from './signal-pair.ts'
 import type { Gate } from './studio-parts.ts'
+import { DRAFT } from '../../../protocol/test/fixtures/draft.ts'
 
 type Hello = Extract<SignalMessage, { type: 'hello' }>
 
@@ -121,17 +122,7 @@ export class FakeStudio {
 
 /** The station's manifest, as the caller resolves it. */
 export function manifestOf (key: StationKey, now: number): Manifest {
-  return buildManifest(key.id, {
-    name: 'Radio Kestrel',
-    description: 'Talk from the hills.',
-    tags: ['talk'],
-    language: 'en',
-    country: 'GB',
-    homepage: 'https://kestrel.example/',
-    logo: 'https://kestrel.example/logo.png',
-    streams: [{ url: 'https://stream.kestrel.example/live.ogg', codec: 'opus', bitrate: 96, mount: '/live.ogg' }],
-    access: 'open'
-  }, { seq: 1, now })
+  return buildManifest(key.id, DRAFT, { seq: 1, now })
 }
 
 export interface FakeCallerNetwork extends CallerNetwork {

@@ -15,6 +15,7 @@ import type { NetworkComponents, NetworkDialInit } from '../../src/services/netw
 import { ManualPauses } from './caller-parts.ts'
 import { MemoryBus } from './room-bus.ts'
 import type { Gate } from './studio-parts.ts'
+import { DRAFT } from '../../../protocol/test/fixtures/draft.ts'
 
 /** A participant's node: the peers it is connected to are the test's to change. */
 export class FakeNetworkNode extends TypedEventEmitter<Libp2pEvents> {
@@ -90,17 +91,7 @@ export const relayAddress = (name: string, id: string): string => `/dns4/${name}
 
 /** A verified station, as the DHT or the directory topic would give it. */
 export function resolvedStation (key: StationKey, name: string, now = Date.now()): ResolvedStation {
-  const manifest = buildManifest(key.id, {
-    name,
-    description: 'Talk from the hills.',
-    tags: ['talk'],
-    language: 'en',
-    country: 'GB',
-    homepage: 'https://kestrel.example/',
-    logo: 'https://kestrel.example/logo.png',
-    streams: [{ url: 'https://stream.kestrel.example/live.ogg', codec: 'opus', bitrate: 96, mount: '/live.ogg' }],
-    access: 'open'
-  }, { seq: 1, now })
+  const manifest = buildManifest(key.id, { ...DRAFT, name }, { seq: 1, now })
   return signManifest(manifest, key)
 }
 
