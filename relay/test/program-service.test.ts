@@ -3,19 +3,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { buildManifest, generateStationKey, PROTOCOL, signManifest, type ProgramStart, type StationKey } from '@openstudio/protocol'
 import type { ProgramReply, ProgramSink } from '@openstudio/node'
 import { ProgramService } from '../src/program.ts'
+import { registrar } from './registrar.ts'
 
 const ABANDON_MS = 60_000
-
-/** A registrar that keeps the protocols handled, without a node. */
-function registrar (): { protocols: Set<string>, handle: (protocol: string | string[]) => Promise<void>, unhandle: (protocol: string | string[]) => Promise<void> } {
-  const protocols = new Set<string>()
-  const each = (protocol: string | string[]): string[] => Array.isArray(protocol) ? protocol : [protocol]
-  return {
-    protocols,
-    handle: async (protocol) => { for (const p of each(protocol)) protocols.add(p) },
-    unhandle: async (protocol) => { for (const p of each(protocol)) protocols.delete(p) }
-  }
-}
 
 const silentReply: ProgramReply = { status: () => {}, refuse: () => {} }
 

@@ -11,14 +11,12 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import { encodeProgramUp, encodeTurnRequest, generateStationKey, PROTOCOL } from '@openstudio/protocol'
-import { attackerHost, lengthPrefixed, startTarget, strangerNode, wellBehaved, type Target } from '../src/adversary.ts'
+import { attackerHost, lengthPrefixed, MEMORY_CEILING_BYTES, startTarget, strangerNode, wellBehaved, type Target } from '../src/adversary.ts'
 import { removeDir, tempDir } from '../src/network.ts'
 import type { OpenStudioNode } from '@openstudio/node'
 
 /** Streams per protocol. */
 const RUNS = 40
-/** The relay's resident memory may grow this much over the whole fuzzing. */
-const MEMORY_CEILING_BYTES = 200 * 1024 * 1024
 
 describe('a relay fed random and almost-valid bytes', () => {
   let target: Target

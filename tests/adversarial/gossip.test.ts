@@ -17,12 +17,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { openClient, validateDirectoryData, validateRoomData, type OpenStudioNode } from '@openstudio/node'
 import { buildManifest, encodeAnnouncement, generateStationKey, signListenerReport, signManifest, TOPIC, type StationKey } from '@openstudio/protocol'
-import { attackerHost, forged, garbage, heard, sameBytes, startTarget, strangerNode, untilHeard, wellBehaved, type Target } from '../src/adversary.ts'
+import { attackerHost, forged, garbage, heard, MEMORY_CEILING_BYTES, sameBytes, startTarget, stillServes, strangerNode, untilHeard, wellBehaved, type Target } from '../src/adversary.ts'
 import { draftFor } from '../src/network.ts'
 import { waitUntil } from '../src/wait.ts'
 
-/** The relay's resident memory may grow this much over its idle figure during the whole file. */
-const MEMORY_CEILING_BYTES = 200 * 1024 * 1024
 /** Fuzzed messages per topic. */
 const FUZZ_RUNS = 45
 /** A peer is graylisted (its RPCs dropped unread) after its third rejected message: the fuzz changes identity this often. */
@@ -78,12 +76,6 @@ describe('junk and fuzz on a relay\'s gossip topics', () => {
     await target?.stop()
   })
 
-  async function stillServes (): Promise<void> {
-    expect(target.alive()).toBe(true)
-    expect((await target.health()).status).toBe('ok')
-    await wellBehaved(target)
-    expect((await target.health()).memory.rssBytes - idleRss).toBeLessThan(MEMORY_CEILING_BYTES)
-  }
 
   /** Messages the relay dropped on one kind of topic: rejected (junk) or ignored (stale). */
   async function drops (kind: 'directory' | 'room'): Promise<{ reject: number, ignore: number }> {
@@ -126,7 +118,7 @@ describe('junk and fuzz on a relay\'s gossip topics', () => {
     } finally {
       await stranger.stop()
     }
-    await stillServes()
+    await stillServes(target, idleRss)
   })
 
   it('forwards no junk on the served station\'s room topic, and forwards an honest listener count sent after it', async () => {
@@ -151,7 +143,7 @@ describe('junk and fuzz on a relay\'s gossip topics', () => {
     } finally {
       await stranger.stop()
     }
-    await stillServes()
+    await stillServes(target, idleRss)
   })
 
   /**
@@ -206,7 +198,7 @@ describe('junk and fuzz on a relay\'s gossip topics', () => {
   it(`judges ${FUZZ_RUNS} random and almost-valid messages on the served station's room topic, and forwards only valid ones`, async () => {
     const outcomes = await fuzz('room', room, 43, [listenerReport(target.station.id), announcementOf(generateStationKey(), 1)], (data) => validateRoomData(data, target.station.id, Date.now()))
     expect(outcomes.dropped).toBeGreaterThan(FUZZ_RUNS / 2)
-    await stillServes()
+    await stillServes(target, idleRss)
   })
 })
 

@@ -16,14 +16,12 @@ import { openClient, ProgramSender, requestTurnServers, type OpenStudioNode, typ
 import {
   buildManifest, CALL_PASS_TTL_MS, createCallPass, generateStationKey, OGG_FLAG, opusHead, opusTags, signManifest, TOPIC, writeOggPage, type ProgramStart
 } from '@openstudio/protocol'
-import { attackerHost, metricOf, startTarget, strangerNode, wellBehaved, type Target } from '../src/adversary.ts'
+import { attackerHost, metricOf, startTarget, stillServes, strangerNode, wellBehaved, type Target } from '../src/adversary.ts'
 import { draftFor, removeDir, tempDir } from '../src/network.ts'
 import { waitUntil } from '../src/wait.ts'
 
 const TURN_URL = 'turn:127.0.0.1:3478?transport=udp'
 const TURN_SECRET = 'services-turn-secret'
-/** The relay's resident memory may grow this much over its idle figure during the whole file. */
-const MEMORY_CEILING_BYTES = 200 * 1024 * 1024
 /** `--program-buffer-bytes`: the ring's bound. */
 const PROGRAM_BUFFER_BYTES = 1024 * 1024
 /** What the rogue studio sends: 20 MiB, 20 times the bound. */
@@ -63,12 +61,6 @@ describe('a relay\'s services under attack', () => {
     if (dir !== undefined) await removeDir(dir)
   })
 
-  async function stillServes (): Promise<void> {
-    expect(target.alive()).toBe(true)
-    expect((await target.health()).status).toBe('ok')
-    await wellBehaved(target)
-    expect((await target.health()).memory.rssBytes - idleRss).toBeLessThan(MEMORY_CEILING_BYTES)
-  }
 
   async function stranger (host: number, init: Parameters<typeof strangerNode>[2] = {}): Promise<OpenStudioNode> {
     const node = await strangerNode(target, attackerHost(host), init)
@@ -98,7 +90,7 @@ describe('a relay\'s services under attack', () => {
     // A pass it signed itself for its own made-up station changes nothing.
     expect(await askTurn(node, madeUp.id, { pass: passFor(node, madeUp) })).toBe('not-served')
     expect((await target.refusals())['turn/not-served']).toBe(before + 2)
-    await stillServes()
+    await stillServes(target, idleRss)
   })
 
   it('refuses TURN credentials for the served station to a stranger without a call pass of its own (turn/no-pass)', async () => {
@@ -113,7 +105,7 @@ describe('a relay\'s services under attack', () => {
     expect(await askTurn(node, target.station.id, { pass: passFor(node, generateStationKey()) })).toBe('no-pass')
     expect(await askTurn(node, target.station.id, { pass: `${passFor(node).slice(0, -4)}AAAA` })).toBe('no-pass')
     expect((await target.refusals())['turn/no-pass']).toBe(before + 4)
-    await stillServes()
+    await stillServes(target, idleRss)
   })
 
   it('limits TURN requests per host, whatever the peer ids (turn/host-rate-limited)', async () => {
@@ -130,7 +122,7 @@ describe('a relay\'s services under attack', () => {
     const after = await target.refusals()
     expect((after['turn/host-rate-limited'] ?? 0) - (before['turn/host-rate-limited'] ?? 0)).toBe(5)
     expect((after['turn/rate-limited'] ?? 0) - (before['turn/rate-limited'] ?? 0)).toBe(0)
-    await stillServes()
+    await stillServes(target, idleRss)
   })
 
   it('still gives the served station\'s own node, and a caller with its pass, credentials made with the secret', async () => {
@@ -174,7 +166,7 @@ describe('a relay\'s services under attack', () => {
     expect(await claims()).toEqual([])
     expect(await checked()).toBeGreaterThanOrEqual(before + 3)
     expect(await listed()).toContain(target.ws)
-    await stillServes()
+    await stillServes(target, idleRss)
   })
 
   it('holds at most --program-buffer-bytes of a rogue studio\'s 20 MiB whose Ogg granule never advances', async () => {
@@ -236,6 +228,6 @@ describe('a relay\'s services under attack', () => {
     expect(last.lostBytes + last.bufferBytes).toBe(last.bytesIn)
     expect(last.bufferMs).toBe(0)
     expect(rssGrowth).toBeLessThan(PROGRAM_RSS_GROWTH_BYTES)
-    await stillServes()
+    await stillServes(target, idleRss)
   })
 })

@@ -7,6 +7,7 @@
  */
 import { request, type Agent, type IncomingHttpHeaders } from 'node:http'
 import { connect, type Socket } from 'node:net'
+import { expect } from 'vitest'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -283,6 +284,17 @@ export async function wellBehaved (target: Target): Promise<WellBehaved> {
     await caller?.stop()
     await studio.stop()
   }
+}
+
+/** The relay's resident memory may grow this much over its idle figure during a whole attack file. */
+export const MEMORY_CEILING_BYTES = 200 * 1024 * 1024
+
+/** What every attack must leave true: the relay lives, `/health` answers, well-behaved peers work, and memory stays under the ceiling. */
+export async function stillServes (target: Target, idleRss: number): Promise<void> {
+  expect(target.alive()).toBe(true)
+  expect((await target.health()).status).toBe('ok')
+  await wellBehaved(target)
+  expect((await target.health()).memory.rssBytes - idleRss).toBeLessThan(MEMORY_CEILING_BYTES)
 }
 
 /** Asks the relay for a reservation from `node` with a raw hop RESERVE; true when it answers OK. */
