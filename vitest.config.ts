@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     projects: [
       {
+        // Browser services read the build's flags (browser/vite.config.ts): unit tests run them as a test build.
+        define: { __OPENSTUDIO_DIAGNOSTICS__: 'true' },
         test: {
           name: 'unit',
           // Groups run one after another: real-media tests need the CPU to themselves.

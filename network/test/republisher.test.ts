@@ -8,7 +8,7 @@ const key = stationKeyFromSeed(seed(1))
 
 function result (seq: number, lifetimeMs = 24 * HOUR): PublishResult {
   const manifest = buildManifest(key.id, DRAFT, { seq, now: Date.now(), lifetimeMs })
-  return { id: key.id, seq, storedOn: 3, providedKeys: 4, manifest, record: signManifest(manifest, key).record }
+  return { id: key.id, seq, stamp: 0, storedOn: 3, providedKeys: 4, manifest, record: signManifest(manifest, key).record }
 }
 
 describe('Republisher', () => {

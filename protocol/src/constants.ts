@@ -14,8 +14,8 @@ export const DOMAIN = {
 
 /** The manifest schema version this code writes and accepts. */
 export const MANIFEST_VERSION = 1
-/** The signed-record envelope version this code writes and accepts. */
-export const RECORD_VERSION = 1
+/** The signed-record envelope version this code writes and accepts (2 added the proof-of-work stamp). */
+export const RECORD_VERSION = 2
 /** The invite token version this code writes and accepts. */
 export const INVITE_VERSION = 1
 /** The room-control envelope version this code writes and accepts (docs/room.md). */

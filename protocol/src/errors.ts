@@ -49,6 +49,11 @@ export class InvalidStationIdError extends Error {
   override readonly name = 'InvalidStationIdError'
 }
 
+/** A record whose proof-of-work stamp is missing, made for another station, or cheaper than required. */
+export class StampError extends Error {
+  override readonly name = 'StampError'
+}
+
 /** One problem with one field of a schema-checked object. */
 export interface FieldIssue {
   /** Dotted path, such as `streams.0.url`; empty for the whole object. */
@@ -65,6 +70,7 @@ export type VerifyError =
   | ExpiredError
   | WrongStationError
   | InvalidStationIdError
+  | StampError
 
 /** A station key file that is malformed or does not hold the key it names. */
 export class KeyFileError extends Error {

@@ -19,11 +19,15 @@ const MULTIHASH_BYTES = IDENTITY_MULTIHASH_PREFIX.length + PUBLIC_KEY_PROTOBUF_P
 /** Longest plausible station id string; anything longer is rejected unparsed. */
 const MAX_STATION_ID_CHARS = 64
 
-/** An Ed25519 station key. `secretKey` is the 32-byte RFC 8032 seed. */
+/**
+ * An Ed25519 station key. `secretKey` is the 32-byte RFC 8032 seed; `stamp`
+ * is the key's proof of work once it was paid for (see mintStamp).
+ */
 export interface StationKey {
   readonly id: string
   readonly publicKey: Uint8Array
   readonly secretKey: Uint8Array
+  readonly stamp?: number
 }
 
 /** Derives the station key from a 32-byte seed. Deterministic. */

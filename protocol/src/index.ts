@@ -24,6 +24,9 @@ export {
 } from './identity.ts'
 export { bytesEqual, compareBytes } from './cbor.ts'
 export {
+  mintStamp, requiredStampBits, requireStampBits, STAMP, stampWork, useStampHash, verifyStamp, type MintStampInit, type StampHash
+} from './stamp.ts'
+export {
   buildManifest, decodeManifest, draftOf, encodeManifest, isOnAir, manifestDraftSchema, manifestSchema, parseManifestDraft,
   signManifest, verifyManifest, verifyManifestOrThrow,
   type BuildManifestInit, type Manifest, type ManifestDraft, type ManifestDraftInput, type SignedManifest, type Stream,

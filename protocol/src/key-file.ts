@@ -1,7 +1,8 @@
 /**
- * The plain station key file format of the CLI: JSON with the station id and
- * the base64 Ed25519 seed. Decoding distrusts the text: size cap, schema, and
- * the id must match the key.
+ * The plain station key file format of the CLI: JSON with the station id,
+ * the base64 Ed25519 seed and, once paid for, the key's proof-of-work stamp.
+ * Decoding distrusts the text: size cap, schema, and the id must match the
+ * key (a stamp's work is checked where it is used).
  */
 import { base64 } from 'multiformats/bases/base64'
 import { z } from 'zod'
@@ -16,12 +17,13 @@ const keyFileSchema = z.strictObject({
   type: z.literal(KEY_FILE_TYPE),
   version: z.literal(1),
   id: z.string().max(64),
-  secretKey: z.string().max(64)
+  secretKey: z.string().max(64),
+  stamp: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional()
 })
 
 /** The text of a key file. Keep it secret. */
 export function encodeKeyFile (key: StationKey): string {
-  return JSON.stringify({ type: KEY_FILE_TYPE, version: 1, id: key.id, secretKey: base64.baseEncode(key.secretKey) }, null, 2) + '\n'
+  return JSON.stringify({ type: KEY_FILE_TYPE, version: 1, id: key.id, secretKey: base64.baseEncode(key.secretKey), stamp: key.stamp }, null, 2) + '\n'
 }
 
 /**
@@ -47,5 +49,5 @@ export function decodeKeyFile (text: string): StationKey {
   if (seed.length !== 32) throw new KeyFileError('station key file has a malformed secretKey')
   const key = stationKeyFromSeed(seed)
   if (key.id !== parsed.data.id) throw new KeyFileError(`station key file names ${parsed.data.id} but holds the key of ${key.id}`)
-  return key
+  return parsed.data.stamp === undefined ? key : { ...key, stamp: parsed.data.stamp }
 }

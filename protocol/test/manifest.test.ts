@@ -8,7 +8,7 @@ import {
 } from '../src/index.ts'
 import { signWithDomain } from '../src/identity.ts'
 import { encodeCanonical } from '../src/cbor.ts'
-import { DOMAIN } from '../src/constants.ts'
+import { DOMAIN, RECORD_VERSION } from '../src/constants.ts'
 import vectors from './fixtures/vectors.json'
 import { DRAFT, HOUR, seed, T0 } from './fixtures/draft.ts'
 
@@ -17,7 +17,9 @@ const unhex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (
 const key = stationKeyFromSeed(seed(1))
 const other = stationKeyFromSeed(seed(2))
 const manifest = buildManifest(key.id, DRAFT, vectors.manifest)
-const { record } = signManifest(manifest, key)
+/** The known stamp of this key (stamp.test.ts): the record vector carries it. */
+const STAMP_82 = 82
+const { record } = signManifest(manifest, key, STAMP_82)
 
 function manifestWithoutUndefined (): Record<string, unknown> {
   return Object.fromEntries(Object.entries(manifest).filter(([, v]) => v !== undefined))
@@ -30,7 +32,7 @@ function errorName (result: ReturnType<typeof verifyManifest>): string | undefin
 /** Signs arbitrary manifest-like content, bypassing the builder's checks. */
 function forge (content: Record<string, unknown>, signer = key): Uint8Array {
   const bytes = encodeCanonical(content)
-  return encodeCanonical({ v: 1, manifest: bytes, sig: signWithDomain(DOMAIN.manifest, bytes, signer.secretKey) })
+  return encodeCanonical({ v: RECORD_VERSION, manifest: bytes, sig: signWithDomain(DOMAIN.manifest, bytes, signer.secretKey), stamp: 0 })
 }
 
 describe('manifest', () => {
@@ -73,8 +75,10 @@ describe('manifest', () => {
     }), { numRuns: 100 })
   })
 
-  it('fails verification after any single-byte change', () => {
-    fc.assert(fc.property(fc.nat({ max: record.length - 1 }), fc.integer({ min: 1, max: 255 }), (i, delta) => {
+  it('fails verification after any single-byte change outside the stamp', () => {
+    // The stamp is not signed: another nonce with enough work is as good (stamp.test.ts checks its work).
+    const stampAt = hex(record).indexOf(hex(new TextEncoder().encode('stamp'))) / 2 + 'stamp'.length
+    fc.assert(fc.property(fc.nat({ max: record.length - 1 }).filter((i) => i < stampAt || i > stampAt + 1), fc.integer({ min: 1, max: 255 }), (i, delta) => {
       const tampered = Uint8Array.from(record)
       tampered[i] = ((tampered[i] as number) + delta) & 0xff
       expect(verifyManifest(tampered, { now: T0 + HOUR }).ok).toBe(false)
@@ -89,7 +93,7 @@ describe('manifest', () => {
     // Domain separation: a valid station signature of another message type never verifies as a manifest.
     const bytes = encodeManifest(manifest)
     const inviteSig = signWithDomain(DOMAIN.invite, bytes, key.secretKey)
-    const replay = dagCbor.encode({ v: 1, manifest: bytes, sig: inviteSig })
+    const replay = dagCbor.encode({ v: RECORD_VERSION, manifest: bytes, sig: inviteSig, stamp: 0 })
     expect(errorName(verifyManifest(replay, { now: T0 }))).toBe('BadSignatureError')
     expect(createInvite(key, { role: 'caller', expiresAt: T0 + HOUR, nonce: new Uint8Array(16) })).not.toContain(hex(inviteSig))
   })
@@ -105,8 +109,8 @@ describe('manifest', () => {
 
   it('rejects unknown versions of the record and of the manifest', () => {
     const bytes = encodeManifest(manifest)
-    const v2Record = dagCbor.encode({ v: 2, manifest: bytes, sig: signWithDomain(DOMAIN.manifest, bytes, key.secretKey) })
-    expect(errorName(verifyManifest(v2Record, { now: T0 }))).toBe('UnsupportedVersionError')
+    const newerRecord = dagCbor.encode({ v: RECORD_VERSION + 1, manifest: bytes, sig: signWithDomain(DOMAIN.manifest, bytes, key.secretKey) })
+    expect(errorName(verifyManifest(newerRecord, { now: T0 }))).toBe('UnsupportedVersionError')
     expect(errorName(verifyManifest(forge({ ...manifest, v: 2 }), { now: T0 }))).toBe('UnsupportedVersionError')
   })
 
@@ -121,11 +125,11 @@ describe('manifest', () => {
     // The same map with its keys in insertion order: valid CBOR, same value, different bytes.
     const unsorted = cborg.encode(manifestWithoutUndefined(), { mapSorter: () => 0 })
     expect(dagCbor.decode(unsorted)).toEqual(manifestWithoutUndefined())
-    const envelope = encodeCanonical({ v: 1, manifest: unsorted, sig: signWithDomain(DOMAIN.manifest, unsorted, key.secretKey) })
+    const envelope = encodeCanonical({ v: RECORD_VERSION, manifest: unsorted, sig: signWithDomain(DOMAIN.manifest, unsorted, key.secretKey), stamp: 0 })
     expect(errorName(verifyManifest(envelope, { now: T0 }))).toBe('MalformedError')
     // Indefinite-length maps are refused too.
     const indefinite = Uint8Array.from([0xbf, ...encodeManifest(manifest).subarray(1), 0xff])
-    const envelope2 = encodeCanonical({ v: 1, manifest: indefinite, sig: signWithDomain(DOMAIN.manifest, indefinite, key.secretKey) })
+    const envelope2 = encodeCanonical({ v: RECORD_VERSION, manifest: indefinite, sig: signWithDomain(DOMAIN.manifest, indefinite, key.secretKey), stamp: 0 })
     expect(errorName(verifyManifest(envelope2, { now: T0 }))).toBe('MalformedError')
   })
 
@@ -140,7 +144,7 @@ describe('manifest', () => {
       expect(verifyManifest(bytes, { now: T0 }).ok).toBe(false)
     }), { numRuns: 500 })
     expect(verifyManifest(null as unknown as Uint8Array, { now: T0 }).ok).toBe(false)
-    expect(verifyManifest(dagCbor.encode({ v: 1, manifest: dagCbor.encode('x'), sig: new Uint8Array(64) }), { now: T0 }).ok).toBe(false)
+    expect(verifyManifest(dagCbor.encode({ v: RECORD_VERSION, manifest: dagCbor.encode('x'), sig: new Uint8Array(64), stamp: 0 }), { now: T0 }).ok).toBe(false)
   })
 
   it('refuses to sign with a key of another station', () => {

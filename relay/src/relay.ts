@@ -22,7 +22,7 @@ import { DEFAULT_LISTEN, RECORD_COUNT_REFRESH_MS, RESERVATION_POLICY_DEFAULTS } 
 import { ReservationPolicy } from './reservations.ts'
 import { BootstrapChecker, isWebSocketAddr, type BootstrapCandidate } from './bootstrap.ts'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { PROTOCOL } from '@openstudio/protocol'
+import { PROTOCOL, requiredStampBits } from '@openstudio/protocol'
 import { startHttp, startMetricsHttp, stopHttp } from './http.ts'
 import { loadOrCreateRelayKey } from './identity.ts'
 import { RoomRouter } from './rooms.ts'
@@ -100,6 +100,8 @@ export interface BootstrapInfo {
   relays: string[]
   /** Whether the network runs on private addresses (local or LAN mode). */
   allowPrivate: boolean
+  /** The proof of work this relay requires of a station key (docs/directory.md): a page requires no less. */
+  stampBits: number
 }
 
 export interface RelayHealth {
@@ -337,7 +339,7 @@ export class Relay {
    */
   async bootstrapInfo (allowPrivate: boolean): Promise<BootstrapInfo> {
     const own = this.multiaddrs.filter((a) => isWebSocketAddr(a) && this.bootstrapCheck.allowed(a))
-    return { relays: [...new Set([...own, ...this.bootstrapCheck.listed()])], allowPrivate }
+    return { relays: [...new Set([...own, ...this.bootstrapCheck.listed()])], allowPrivate, stampBits: requiredStampBits() }
   }
 
   /**

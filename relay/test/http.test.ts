@@ -52,7 +52,7 @@ async function main (init: Partial<HttpInit> = {}): Promise<Started> {
     registry: testRegistry(),
     refusals,
     health: async () => ({ status: 'ok' }),
-    bootstrap: async () => ({ relays: [], allowPrivate: true }),
+    bootstrap: async () => ({ relays: [], allowPrivate: true, stampBits: 0 }),
     ...init
   })
   return await started(server, refusals.seen)

@@ -2,14 +2,23 @@
  * Where the app finds the network: the relay that served the page
  * (`/api/bootstrap`), plus relays the user added in settings.
  */
+import { requireStampBits, STAMP } from '@openstudio/protocol'
 import { z } from 'zod'
 
 const SETTINGS_KEY = 'openstudio:settings'
 
 const bootstrapSchema = z.object({
   relays: z.array(z.string().max(512)).max(32),
-  allowPrivate: z.boolean()
+  allowPrivate: z.boolean(),
+  stampBits: z.number().int().min(0).max(STAMP.maxBits).optional()
 })
+
+/**
+ * The least proof of work this page requires of a station key, whatever a
+ * relay says: the public network's in production, none in test builds (whose
+ * local networks ask for none unless a test says so).
+ */
+const STAMP_BITS_FLOOR = __OPENSTUDIO_DIAGNOSTICS__ ? 0 : STAMP.bits
 
 export interface NetworkConfig {
   relays: string[]
@@ -43,7 +52,7 @@ export class ConfigError extends Error {
  */
 export async function loadNetworkConfig (signal?: AbortSignal): Promise<NetworkConfig> {
   const settings = loadSettings()
-  let fromOrigin: NetworkConfig = { relays: [], allowPrivate: false }
+  let fromOrigin: z.output<typeof bootstrapSchema> = { relays: [], allowPrivate: false }
   try {
     const res = await fetch('/api/bootstrap', { signal, headers: { accept: 'application/json' } })
     if (res.ok) fromOrigin = bootstrapSchema.parse(await res.json())
@@ -52,6 +61,8 @@ export async function loadNetworkConfig (signal?: AbortSignal): Promise<NetworkC
   }
   const relays = [...new Set([...fromOrigin.relays, ...settings.extraRelays])]
   if (relays.length === 0) throw new ConfigError('no relay is known: add one in Settings')
+  // Records are checked as the network checks them; a relay can ask for more work than the floor, never for less.
+  requireStampBits(Math.max(STAMP_BITS_FLOOR, fromOrigin.stampBits ?? 0))
   return { relays, allowPrivate: fromOrigin.allowPrivate }
 }
 

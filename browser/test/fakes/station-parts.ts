@@ -93,7 +93,7 @@ export function fakeStationParts (key: StationKey, now: () => number): FakeStati
             const seq = (init.lastSeq ?? 0) + 1
             const manifest = buildManifest(init.key.id, init.draft, { seq, now: now(), lifetimeMs: LIFETIME_MS, relays: init.relays, studio: init.studio })
             const { record } = signManifest(manifest, init.key)
-            const result: PublishResult = { id: init.key.id, seq, storedOn: 3, providedKeys: 1, manifest, record }
+            const result: PublishResult = { id: init.key.id, seq, stamp: init.key.stamp ?? 0, storedOn: 3, providedKeys: 1, manifest, record }
             resolve(result)
             return result
           },

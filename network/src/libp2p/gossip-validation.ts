@@ -54,6 +54,7 @@ const VERDICT: Record<VerifyError['name'], TopicValidatorResult> = {
   BadSignatureError: TopicValidatorResult.Reject,
   WrongStationError: TopicValidatorResult.Reject,
   InvalidStationIdError: TopicValidatorResult.Reject,
+  StampError: TopicValidatorResult.Reject,
   ExpiredError: TopicValidatorResult.Ignore
 }
 

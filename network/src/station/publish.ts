@@ -5,7 +5,7 @@
  */
 import { logger } from '@libp2p/logger'
 import {
-  buildManifest, directoryCid, encodeAnnouncement, signManifest, stationRecordKey, TOPIC,
+  buildManifest, directoryCid, encodeAnnouncement, mintStamp, signManifest, stationRecordKey, TOPIC, verifyStamp,
   type Manifest, type ManifestDraftInput, type StationKey, type Studio
 } from '@openstudio/protocol'
 import { NotStoredError } from '../errors.ts'
@@ -35,9 +35,10 @@ export interface PublishComponents {
   pubsub: Pick<GossipSub, 'publish'>
 }
 
-export type PublishStep = 'lookup' | 'put' | 'provide' | 'announce'
+export type PublishStep = 'stamp' | 'lookup' | 'put' | 'provide' | 'announce'
 
 export interface PublishInit {
+  /** The station key; a key without a valid `stamp` has one minted first (once per key: keep `PublishResult.stamp`). */
   key: StationKey
   draft: ManifestDraftInput
   /** Relay multiaddrs to list in the manifest. @default [] */
@@ -49,11 +50,15 @@ export interface PublishInit {
   lastSeq?: number
   signal?: AbortSignal
   onProgress?: (step: PublishStep) => void
+  /** While a stamp is minted: hashes tried, and the number expected on average. */
+  onStampProgress?: (tried: number, expected: number) => void
 }
 
 export interface PublishResult {
   id: string
   seq: number
+  /** The key's proof-of-work stamp, minted now or given with the key. */
+  stamp: number
   /** DHT servers that confirmed they stored the record. */
   storedOn: number
   /** Directory provider keys that at least one server accepted. */
@@ -68,6 +73,7 @@ export interface PublishResult {
  * @throws {NotStoredError} when no DHT server stored the record
  */
 export async function publishStation (components: PublishComponents, init: PublishInit): Promise<PublishResult> {
+  const stamp = await stampOf(init)
   init.onProgress?.('lookup')
   const previousSeq = await currentSeq(components, init)
   const now = Date.now()
@@ -75,7 +81,7 @@ export async function publishStation (components: PublishComponents, init: Publi
   const manifest = buildManifest(init.key.id, init.draft, {
     seq, now, lifetimeMs: init.lifetimeMs, relays: init.relays, studio: init.studio
   })
-  const { record } = signManifest(manifest, init.key)
+  const { record } = signManifest(manifest, init.key, stamp)
 
   // The record and the directory provider records go out together.
   init.onProgress?.('put')
@@ -100,7 +106,21 @@ export async function publishStation (components: PublishComponents, init: Publi
 
   init.onProgress?.('announce')
   await announce(components, record)
-  return { id: init.key.id, seq, storedOn, providedKeys: providedCounts.filter((n) => n > 0).length, manifest, record }
+  return { id: init.key.id, seq, stamp, storedOn, providedKeys: providedCounts.filter((n) => n > 0).length, manifest, record }
+}
+
+/** The key's stamp, minted when it has none that does the work this node requires (docs/directory.md). */
+async function stampOf (init: PublishInit): Promise<number> {
+  const given = init.key.stamp
+  if (given !== undefined && verifyStamp(init.key.id, given)) return given
+  init.onProgress?.('stamp')
+  const stamp = await mintStamp(init.key.id, {
+    signal: init.signal,
+    onProgress: init.onStampProgress,
+    yieldTurn: async () => { await new Promise((resolve) => setTimeout(resolve, 0)) }
+  })
+  log('minted a stamp for %s', init.key.id)
+  return stamp
 }
 
 async function currentSeq (components: PublishComponents, init: PublishInit): Promise<number> {

@@ -2,7 +2,8 @@
  * The `openstudio` command line. Commands of other packages (the relay) are
  * added by the entry point that composes them.
  */
-import { Command } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { requireStampBits, STAMP } from '@openstudio/protocol'
 import { directoryCommand } from './directory.ts'
 import { fallbackCommand } from './fallback.ts'
 import { keyCommand } from './key.ts'
@@ -16,10 +17,19 @@ export function createProgram (extra: Command[] = []): Command {
     .description('OpenStudio: decentralized live talk and radio stations')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ outputError: (text, write) => { write(`openstudio: ${text.replace(/^error: /, '')}`) } })
+    .addOption(new Option('--stamp-bits <n>', `proof of work a station key must show, in leading zero bits (the public network's is ${STAMP.bits}; a local test network may use 0)`)
+      .env('OPENSTUDIO_STAMP_BITS').default(STAMP.bits).argParser(parseStampBits))
+    .hook('preAction', (command) => { requireStampBits(command.opts<{ stampBits: number }>().stampBits) })
   program.addCommand(keyCommand())
   program.addCommand(stationCommand())
   program.addCommand(directoryCommand())
   program.addCommand(fallbackCommand())
   for (const command of extra) program.addCommand(command)
   return program
+}
+
+function parseStampBits (value: string): number {
+  const bits = Number(value)
+  if (!Number.isInteger(bits) || bits < 0 || bits > STAMP.maxBits) throw new InvalidArgumentError(`an integer from 0 to ${STAMP.maxBits}`)
+  return bits
 }

@@ -11,6 +11,7 @@ import { CliError, collectMultiaddr, printResult, progress } from './output.ts'
 const MAX_MANIFEST_FILE_BYTES = 64 * 1024
 
 const STEP_TEXT: Record<PublishStep, string> = {
+  stamp: 'paying the station key\'s proof of work (once per key; `openstudio key generate` keeps it in the key file)…',
   lookup: 'looking up the current record…',
   put: 'storing the signed manifest in the DHT…',
   provide: 'adding directory provider records…',
@@ -29,7 +30,7 @@ export function stationCommand (): Command {
     .option('--daemon', 'keep running: republish before the manifest expires, and re-read the manifest file on SIGHUP')
     .option('--json', 'print {"id","seq","storedOn"} as JSON (one line per publish with --daemon)')
     .action(async (opts: NetworkOptions & { key: string, manifest: string, relay?: string[], daemon?: boolean }) => {
-      const key = await readKeyFile(opts.key)
+      let key = await readKeyFile(opts.key)
       let draft = await readManifestFile(opts.manifest)
       // JSON on one line per publish, so a daemon's output is JSON Lines.
       const print = (result: PublishResult): void => {
@@ -38,9 +39,14 @@ export function stationCommand (): Command {
           { compact: true })
       }
       await withClient(opts, key, async (node) => {
-        const publish = async (lastSeq?: number, signal?: AbortSignal): Promise<PublishResult> => publishStation({ ...node.services, peerId: node.peerId }, {
-          key, draft, lastSeq, signal, relays: opts.relay ?? opts.bootstrap, onProgress: (step) => { progress(STEP_TEXT[step]) }
-        })
+        const publish = async (lastSeq?: number, signal?: AbortSignal): Promise<PublishResult> => {
+          const result = await publishStation({ ...node.services, peerId: node.peerId }, {
+            key, draft, lastSeq, signal, relays: opts.relay ?? opts.bootstrap, onProgress: (step) => { progress(STEP_TEXT[step]) }
+          })
+          // A daemon pays for the stamp once.
+          key = { ...key, stamp: result.stamp }
+          return result
+        }
         if (opts.daemon !== true) {
           print(await publish())
           return

@@ -2,8 +2,9 @@
  * Station manifests: schema, canonical encoding, signing and verification.
  *
  * A signed manifest travels as a record: canonical DAG-CBOR of
- * `{ v, manifest: <canonical manifest bytes>, sig }`, where `sig` is Ed25519
- * over `DOMAIN.manifest || manifest bytes` by the station key.
+ * `{ v, manifest: <canonical manifest bytes>, sig, stamp }`, where `sig` is
+ * Ed25519 over `DOMAIN.manifest || manifest bytes` by the station key and
+ * `stamp` is the key's proof of work (stamp.ts; docs/directory.md).
  */
 import { z } from 'zod'
 import { decodeCanonical, encodeCanonical } from '../cbor.ts'
@@ -12,11 +13,12 @@ import {
   MAX_MANIFEST_BYTES, MAX_MANIFEST_LIFETIME_MS, MAX_RECORD_BYTES, RECORD_VERSION
 } from '../constants.ts'
 import {
-  BadSignatureError, ExpiredError, MalformedError, TooLargeError, UnsupportedVersionError,
+  BadSignatureError, ExpiredError, MalformedError, StampError, TooLargeError, UnsupportedVersionError,
   WrongStationError, type VerifyError
 } from '../errors.ts'
 import { publicKeyFromStationId, signWithDomain, verifyWithDomain, type StationKey } from '../identity.ts'
 import { bytesSchema, parseOrThrow, stationIdSchema, uintSchema } from '../schema.ts'
+import { requiredStampBits, verifyStamp } from '../stamp.ts'
 import { draftFields, multiaddrSchema, studioSchema } from './fields.ts'
 
 export const manifestDraftSchema = z.strictObject({
@@ -125,20 +127,23 @@ export interface SignedManifest {
 }
 
 /**
- * Signs a manifest with its station key.
+ * Signs a manifest with its station key, and attaches the key's stamp (see
+ * mintStamp). Without one, the stamp is 0, which verifies only where no
+ * work is required (a local test network).
  * @throws {WrongStationError} when the key is not the manifest's station
  */
-export function signManifest (manifest: Manifest, key: StationKey): SignedManifest {
+export function signManifest (manifest: Manifest, key: StationKey, stamp = key.stamp ?? 0): SignedManifest {
   if (manifest.id !== key.id) throw new WrongStationError(`manifest is for ${manifest.id}, key is ${key.id}`)
   const manifestBytes = encodeManifest(manifest)
   const sig = signWithDomain(DOMAIN.manifest, manifestBytes, key.secretKey)
-  return { manifest, record: encodeCanonical({ v: RECORD_VERSION, manifest: manifestBytes, sig }) }
+  return { manifest, record: encodeCanonical({ v: RECORD_VERSION, manifest: manifestBytes, sig, stamp }) }
 }
 
 const recordSchema = z.strictObject({
   v: z.literal(RECORD_VERSION),
   manifest: z.instanceof(Uint8Array),
-  sig: bytesSchema(64)
+  sig: bytesSchema(64),
+  stamp: uintSchema
 })
 
 export interface VerifyManifestInit {
@@ -152,7 +157,9 @@ export type VerifyResult<T> = { ok: true, value: T } | { ok: false, error: Verif
 
 /**
  * Verifies a signed manifest record: size, shape, version, station, expiry,
- * then the signature. Never throws; hostile input gives `{ ok: false }`.
+ * the signature, then the stamp (its work against requiredStampBits, one
+ * scrypt per station and process). Never throws; hostile input gives
+ * `{ ok: false }`.
  */
 export function verifyManifest (record: Uint8Array, init: VerifyManifestInit): VerifyResult<Manifest> {
   try {
@@ -180,12 +187,13 @@ export function verifyManifestOrThrow (record: Uint8Array, init: VerifyManifestI
   if (!verifyWithDomain(DOMAIN.manifest, envelope.manifest, envelope.sig, publicKeyFromStationId(manifest.id))) {
     throw new BadSignatureError('manifest signature does not verify with the station key')
   }
+  if (!verifyStamp(manifest.id, envelope.stamp)) throw new StampError(`the record's stamp does not prove ${requiredStampBits()} bits of work for this station`)
   return manifest
 }
 
 const verifyErrorNames = new Set([
   'MalformedError', 'TooLargeError', 'UnsupportedVersionError', 'BadSignatureError',
-  'ExpiredError', 'WrongStationError', 'InvalidStationIdError'
+  'ExpiredError', 'WrongStationError', 'InvalidStationIdError', 'StampError'
 ])
 
 /** Narrows a caught value to a VerifyError; anything else becomes MalformedError. */
