@@ -25,7 +25,7 @@ export { HostLimitError, HostLimits, type HostLimitsInit, type HostRefusal } fro
 export { connectToRelays, type ConnectInit } from './libp2p/connect.ts'
 export { hostOf, hostOfIp } from './libp2p/host.ts'
 export { generateKeyPair, libp2pKeyOf, privateKeyFromProtobuf, privateKeyToProtobuf } from './libp2p/keys.ts'
-export { recordRules, selectRecord, storedProviders, storedRecords, type RecordRules, type RecordStore, type StoreQuery, type StoredRecord } from './libp2p/dht-records.ts'
+export { readStoredRecord, recordDatastoreKey, recordRules, selectRecord, storedProviders, storedRecords, type RecordRules, type RecordStore, type StoreQuery, type StoredRecord } from './libp2p/dht-records.ts'
 export { createRecordCache, recordCache, validateRecordCached, type RecordCache } from './libp2p/record-cache.ts'
 export {
   directoryValidator, gossipScoreParams, releaseRoomTopic, roomValidator, RoomRejections, validateDirectoryData, validateGossip, validateRoomData,

@@ -15,7 +15,8 @@ import { DIRECTORY_KEY, MAX_RECORD_BYTES, PROVIDERS_PER_FRAME } from './constant
 import { asVerifyError, verifyManifestOrThrow, type Manifest, type VerifyResult } from './manifest/manifest.ts'
 import { tagSchema } from './manifest/fields.ts'
 import { verifyListenerReport, type ListenerReport } from './listeners.ts'
-import { parseOrThrow, stationIdSchema } from './schema.ts'
+import { parseOrThrow, stationIdSchema, uintSchema } from './schema.ts'
+import { base64url } from 'multiformats/bases/base64'
 
 const SHA2_256 = 0x12
 const utf8 = new TextEncoder()
@@ -111,4 +112,53 @@ export function encodeProviderFrame (ids: string[]): Uint8Array {
  */
 export function decodeProviderFrame (bytes: Uint8Array): string[] {
   return parseOrThrow(providerFrameSchema, decodeCanonical(bytes, 'provider frame', MAX_PROVIDER_FRAME_BYTES), 'provider frame')
+}
+
+/**
+ * `GET /api/stations` on a relay's HTTP server (docs/directory.md): a page of
+ * the relay's directory index in evidence order, filtered by the query
+ * (`tag`, `language`, `country`, `q`, `live=1`, `limit`, `cursor`). Each
+ * station is its signed record, which the reader verifies exactly as one from
+ * the DHT; `listeners` and `firstSeen` are the relay's word.
+ */
+export interface StationsPage {
+  stations: Array<{ record: Uint8Array, listeners: number, firstSeen: number }>
+  next?: string
+  total: number
+}
+
+/** Most stations in one page. */
+export const MAX_STATIONS_PAGE = 100
+
+const stationsPageSchema = z.strictObject({
+  stations: z.array(z.strictObject({
+    record: z.string().max(Math.ceil(MAX_RECORD_BYTES * 4 / 3) + 4).regex(/^[A-Za-z0-9_-]*$/),
+    listeners: uintSchema,
+    firstSeen: uintSchema
+  })).max(MAX_STATIONS_PAGE),
+  next: z.string().max(64).optional(),
+  total: uintSchema
+})
+
+/** The JSON body of a stations page (records in unpadded base64url). */
+export function encodeStationsPage (page: StationsPage): unknown {
+  return {
+    stations: page.stations.map((s) => ({ record: base64url.baseEncode(s.record), listeners: s.listeners, firstSeen: s.firstSeen })),
+    ...(page.next === undefined ? {} : { next: page.next }),
+    total: page.total
+  }
+}
+
+/**
+ * Reads a stations page from untrusted JSON. The records are not verified
+ * here: verify each (verifyManifest) before use.
+ * @throws {MalformedError}
+ */
+export function decodeStationsPage (json: unknown): StationsPage {
+  const page = parseOrThrow(stationsPageSchema, json, 'stations page')
+  return {
+    stations: page.stations.map((s) => ({ record: base64url.baseDecode(s.record), listeners: s.listeners, firstSeen: s.firstSeen })),
+    ...(page.next === undefined ? {} : { next: page.next }),
+    total: page.total
+  }
 }

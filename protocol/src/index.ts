@@ -51,9 +51,9 @@ export {
 } from './room/reducer.ts'
 export { planMix, type MixParticipant, type MixPlan, type MixPlanInit } from './mixminus.ts'
 export {
-  decodeProviderFrame, decodeRecordsRequest, directoryCid, encodeAnnouncement, encodeProviderFrame, encodeRecordsRequest, MAX_PROVIDER_FRAME_BYTES,
-  MAX_RECORDS_REQUEST_BYTES, verifyAnnouncement,
-  type DirectoryAnnouncement, type RecordsRequest, type VerifiedAnnouncement
+  decodeProviderFrame, decodeRecordsRequest, decodeStationsPage, directoryCid, encodeAnnouncement, encodeProviderFrame, encodeRecordsRequest,
+  encodeStationsPage, MAX_PROVIDER_FRAME_BYTES, MAX_RECORDS_REQUEST_BYTES, MAX_STATIONS_PAGE, verifyAnnouncement,
+  type DirectoryAnnouncement, type RecordsRequest, type StationsPage, type VerifiedAnnouncement
 } from './directory.ts'
 export {
   LISTENER_REPORT_MAX_AGE_MS, listenerReportSchema, MAX_LISTENER_REPORT_BYTES, signListenerReport, verifyListenerReport, type ListenerReport

@@ -8,6 +8,7 @@ import { Counter } from 'prom-client'
 import { isIceUrl, isStationId } from '@openstudio/protocol'
 import { Relay } from './relay.ts'
 import { DEFAULT_LISTEN, DEFAULT_MAX_ROOMS, RESERVATION_POLICY_DEFAULTS, ROOM_POLICY_DEFAULTS } from './constants.ts'
+import { STATION_INDEX_DEFAULTS } from './station-index.ts'
 import { INBOUND_LIMITS_DEFAULTS } from '@openstudio/node'
 import { isIP } from 'node:net'
 import { readTurnSecret, TurnConfigError, type TurnInit } from './turn.ts'
@@ -48,6 +49,8 @@ interface RelayOptions {
   programBufferBytes?: number
   icecastPublic?: boolean
   icecastPublicUrl?: string
+  maxStations?: number
+  newStationsPerMinute?: number
 }
 
 export function relayCommand (): Command {
@@ -68,6 +71,8 @@ export function relayCommand (): Command {
     .option('--max-connections <n>', `inbound and outbound connections at once (default ${INBOUND_LIMITS_DEFAULTS.maxConnections})`, parsePositive)
     .option('--max-connections-per-host <n>', `connections from one IP address (IPv6: one /64) at once (default ${INBOUND_LIMITS_DEFAULTS.maxPerHost})`, parsePositive)
     .option('--max-reservations-per-host <n>', `circuit relay reservations one host may hold (default ${RESERVATION_POLICY_DEFAULTS.maxPerHost})`, parsePositive)
+    .option('--max-stations <n>', `stations the directory index holds at once (default ${STATION_INDEX_DEFAULTS.maxStations})`, parsePositive)
+    .option('--new-stations-per-minute <n>', `new stations one host, or one peer, may add in a minute, after a burst of half as many (default ${STATION_INDEX_DEFAULTS.newPerSource.perMinute})`, parsePositive)
     .option('--max-rooms-per-host <n>', `room topics the peers of one host may open (default ${ROOM_POLICY_DEFAULTS.perHost})`, parsePositive)
     .addOption(new Option('--trusted-proxy <ip>', 'an address no per-host limit applies to, such as a reverse proxy on this host (repeatable)').env('OPENSTUDIO_TRUSTED_PROXY').argParser(collectIp))
     .addOption(new Option('--turn-url <url>', 'a URL of the coturn sharing --turn-secret-file, handed to peers in a room, e.g. turn:turn.example.org:3478?transport=udp (repeatable)')
@@ -105,6 +110,10 @@ export function relayCommand (): Command {
         turn,
         program,
         stations: opts.station,
+        directory: {
+          maxStations: opts.maxStations,
+          newPerSource: opts.newStationsPerMinute === undefined ? undefined : { perMinute: opts.newStationsPerMinute, burst: Math.max(1, Math.floor(opts.newStationsPerMinute / 2)) }
+        },
         relayServer: {
           maxReservations: opts.maxReservations,
           reservationTtlMs: opts.reservationTtl === undefined ? undefined : opts.reservationTtl * 1000

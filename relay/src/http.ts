@@ -52,12 +52,14 @@ export interface HttpInit extends MetricsHttpInit {
   appDir?: string
   /** Serve `/metrics` here; false when startMetricsHttp serves it on another address, and this server answers 404 for it. @default true */
   serveMetrics?: boolean
+  /** The routes under `/api/stations` (directory-http.ts). @default none */
+  directory?: Router
 }
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>
 
 /** The route for a request's path, or undefined for a 404. */
-type Router = (path: string) => Route | undefined
+export type Router = (path: string) => Route | undefined
 
 /** The methods the routes answer; others are refused with their body unread. */
 const READ_ONLY = new Set(['GET', 'HEAD'])
@@ -75,7 +77,7 @@ export async function startHttp (init: HttpInit): Promise<Server> {
     ['/metrics', init.serveMetrics === false ? notFound : metricsRoute(init.registry, init.metricsToken, refusals)]
   ])
   const app = init.appDir === undefined ? undefined : staticApp(init.appDir)
-  return await serve(init, (path) => routes.get(path) ??
+  return await serve(init, (path) => routes.get(path) ?? init.directory?.(path) ??
     (app === undefined || path.startsWith('/api/') ? undefined : async (req, res) => app(req, res, path)))
 }
 
@@ -95,9 +97,9 @@ export async function stopHttp (server: Server): Promise<void> {
   await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
 }
 
-export function sendJson (res: ServerResponse, status: number, body: unknown): void {
+export function sendJson (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' })
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers })
   res.end(text)
 }
 

@@ -8,7 +8,7 @@ import { Counter, type Registry } from 'prom-client'
 
 /** The resources a relay limits. */
 export type RefusedResource =
-  | 'connection' | 'reservation' | 'room' | 'turn' | 'http' | 'gossip' | 'announcement' | 'program' | 'bootstrap' | 'stream'
+  | 'connection' | 'reservation' | 'room' | 'turn' | 'http' | 'gossip' | 'announcement' | 'program' | 'bootstrap' | 'stream' | 'directory'
 
 export interface Refusals {
   /** Counts one refusal of `resource` because of `reason` (a short kebab-case word). */

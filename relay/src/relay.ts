@@ -12,7 +12,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import {
-  createOpenStudioNode, DHT_DATASTORE_PREFIX, DirectoryWatcher, generateKeyPair, handleRecords, hostOf, hostOfIp, privateAddressGater, RELAY_SERVER_DEFAULTS, storedProviders, storedRecords,
+  createOpenStudioNode, DHT_DATASTORE_PREFIX, DirectoryWatcher, generateKeyPair, handleRecords, hostOf, hostOfIp, privateAddressGater, RELAY_SERVER_DEFAULTS, storedProviders,
   type InboundLimitsInit, type OpenStudioNode, type RelayServerInit
 } from '@openstudio/node'
 import { LevelDatastore } from 'datastore-level'
@@ -33,6 +33,10 @@ import { TurnService, type TurnInit } from './turn.ts'
 import { Teardown } from './teardown.ts'
 import { refusalCounter, type Refusals } from './refusals.ts'
 import { servedStations, type ServedStations } from './stations.ts'
+import { RelayDirectory } from './directory.ts'
+import { directoryRoute } from './directory-http.ts'
+import type { StationIndexInit } from './station-index.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { Server } from 'node:http'
 import type { Datastore } from 'interface-datastore'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
@@ -42,6 +46,8 @@ const log = logger('openstudio:relay')
 /** The peer-store tag of a served station's studio, and its value (a reservation holder's is 1): pruning keeps it longest. */
 export const STATION_TAG = 'openstudio-station'
 const STATION_TAG_VALUE = 100
+/** The watcher only dedupes announcements before the index takes them: a small window is enough. */
+const WATCHER_MAX_STATIONS = 1024
 
 export interface RelayInit {
   /** @default DEFAULT_LISTEN (TCP 4001, WebSockets 4002 on all interfaces) */
@@ -78,6 +84,8 @@ export interface RelayInit {
   stations?: string[]
   /** Limits on what strangers may hold here, beyond `relayServer` and `maxRooms`. See docs/relay-limits.md. */
   limits?: RelayLimitsInit
+  /** The directory index's limits (stations held, new stations per host and peer). @default STATION_INDEX_DEFAULTS */
+  directory?: StationIndexInit
 }
 
 /** A relay's limits per host and in total. Every field has a default in constants.ts. */
@@ -137,7 +145,10 @@ export class Relay {
     readonly node: OpenStudioNode,
     private readonly datastore: Datastore & { close?: () => Promise<void> },
     readonly registry: Registry,
-    readonly directory: DirectoryWatcher,
+    /** The verified announcements heard on the directory topic. */
+    readonly watcher: DirectoryWatcher,
+    /** The stations this relay knows, within its limits, and the answers it gives from them (directory.ts). */
+    readonly directory: RelayDirectory,
     readonly rooms: RoomRouter,
     readonly turn: TurnService | undefined,
     readonly program: ProgramService | undefined,
@@ -179,6 +190,11 @@ export class Relay {
     const registry = new Registry()
     const refusals = refusalCounter(registry)
     const stations = servedStations(init.stations)
+    // The node is made below: until then no peer is connected, and no host is known.
+    let hostOfAny: (peer: PeerId | string) => string | undefined = () => undefined
+    const directory = new RelayDirectory({ hostOf: (peer) => hostOfAny(peer), refusals }, { prefix: DHT_DATASTORE_PREFIX, index: init.directory })
+    datastore = directory.guard(datastore)
+    await directory.load()
     // The node's gater asks the reservation policy, which is made once the node runs: until then, reservations are refused.
     let reservationPolicy: ReservationPolicy | undefined = undefined
     const node = await createOpenStudioNode({
@@ -194,6 +210,8 @@ export class Relay {
       metrics: prometheusMetrics({ registry, collectDefaultMetrics: true }),
       inboundLimits: { ...init.limits?.inbound, onRefuse: (reason) => { refusals.refuse('connection', reason) } },
       onGossipDrop: (kind, verdict) => { refusals.refuse('gossip', `${kind}-${verdict}`) },
+      wrapKadHandler: directory.kadGate.wrap,
+      admitRecord: directory.admitRecord,
       connectionGater: {
         ...privateAddressGater(init.allowPrivate ?? false),
         denyInboundRelayReservation: async (peer) => reservationPolicy?.deny(peer) ?? true
@@ -203,6 +221,13 @@ export class Relay {
     // Behind a trusted proxy every browser shares the proxy's address: there, each peer counts as its own host.
     const trusted = new Set((init.limits?.inbound?.exemptHosts ?? []).map(hostOfIp))
     const limitedHost = (addr: Multiaddr): string | undefined => trusted.has(hostOf(addr)) ? undefined : hostOf(addr)
+    hostOfAny = (peer) => {
+      try {
+        return hostOfPeer(node, typeof peer === 'string' ? peerIdFromString(peer) : peer, limitedHost)
+      } catch {
+        return undefined
+      }
+    }
     const policy = new ReservationPolicy({
       reservations: () => node.services.relay?.reservations,
       hostOf: (peer) => hostOfPeer(node, peer, limitedHost),
@@ -221,12 +246,14 @@ export class Relay {
       if (!stations.isOwn(peer.toString())) return
       node.peerStore.merge(peer, { tags: { [STATION_TAG]: { value: STATION_TAG_VALUE } } }).catch((err: Error) => { log('could not tag station %p: %s', peer, err.message) })
     })
-    const directory = new DirectoryWatcher(node.services)
-    directory.start()
-    teardown.add('directory watcher', () => { directory.stop() })
-    // Readers list the directory from this relay's records and providers instead of a provider query and one DHT get per station.
+    // The index keeps the stations; the watcher only verifies and passes them on.
+    const watcher = new DirectoryWatcher(node.services, { maxStations: WATCHER_MAX_STATIONS })
+    watcher.start()
+    teardown.add('directory watcher', () => { watcher.stop() })
+    teardown.add('directory announcements', directory.watchAnnouncements(watcher))
+    // Readers list the directory from this relay's index and providers instead of a provider query and one DHT get per station.
     const store = { datastore, prefix: DHT_DATASTORE_PREFIX }
-    teardown.add('records handler', await handleRecords(node, { records: (signal) => storedRecords(store, signal), providers: (cid, signal) => storedProviders(store, cid, signal) }))
+    teardown.add('records handler', await handleRecords(node, directory.snapshotSource((cid, signal) => storedProviders(store, cid, signal))))
     const rooms = new RoomRouter({
       pubsub: node.services.pubsub,
       events: node,
@@ -264,7 +291,7 @@ export class Relay {
       node.removeEventListener('peer:identify', onIdentify)
       await checker.stop()
     })
-    const relay = new Relay(node, datastore, registry, directory, rooms, turn, program, stations, refusals, checker, teardown)
+    const relay = new Relay(node, datastore, registry, watcher, directory, rooms, turn, program, stations, refusals, checker, teardown)
     teardown.add('record count', async () => { await relay.stopCounting() })
     relay.registerGauges()
     registerRoomMetrics(registry, rooms)
@@ -280,6 +307,7 @@ export class Relay {
         serveMetrics: init.metrics === undefined,
         appDir: init.appDir,
         health: async () => relay.health(),
+        directory: (path) => directoryRoute(directory.index, path),
         bootstrap: async () => relay.bootstrapInfo(init.allowPrivate ?? false)
       })
       relay.server = server
@@ -322,7 +350,7 @@ export class Relay {
       peers: this.node.getPeers().length,
       records: await this.countRecords(),
       reservations: this.reservations(),
-      stationsHeard: this.directory.stations.size,
+      stationsHeard: this.directory.index.size,
       rooms: this.rooms.rooms.size,
       turn: this.turn !== undefined,
       program: this.programHealth(),
@@ -401,8 +429,8 @@ export class Relay {
     const registers = [this.registry]
     new Gauge({ name: 'openstudio_relay_reservations', help: 'Circuit relay v2 reservations held', registers, collect () { this.set(relay.reservations()) } })
     new Gauge({ name: 'openstudio_relay_peers', help: 'Connected peers', registers, collect () { this.set(relay.node.getPeers().length) } })
-    new Gauge({ name: 'openstudio_relay_stations_heard', help: 'Verified stations heard on the directory topic', registers, collect () { this.set(relay.directory.stations.size) } })
-    new Gauge({ name: 'openstudio_relay_announcements_rejected', help: 'Directory announcements that failed verification', registers, collect () { this.set(relay.directory.rejected) } })
+    new Gauge({ name: 'openstudio_relay_stations_heard', help: 'Verified stations in this relay\'s directory index', registers, collect () { this.set(relay.directory.index.size) } })
+    new Gauge({ name: 'openstudio_relay_announcements_rejected', help: 'Directory announcements that failed verification', registers, collect () { this.set(relay.watcher.rejected) } })
     new Gauge({ name: 'openstudio_dht_records', help: `Station records stored by this DHT server (recounted at most every ${RECORD_COUNT_REFRESH_MS / 1000} s)`, registers, async collect () { this.set(await relay.countRecords()) } })
   }
 }

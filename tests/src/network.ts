@@ -30,8 +30,15 @@ export function tcpAddr (relay: RelayAddresses): string {
   return addr
 }
 
+/**
+ * Every test node connects from 127.0.0.1, one host: the relay's directory
+ * lets that host add stations as fast as a test publishes them (the flood
+ * tests use hosts and limits of their own, tests/adversarial/directory.test.ts).
+ */
+const TEST_HOST_DIRECTORY = { newPerSource: { burst: 10_000, perMinute: 60_000 } }
+
 export async function startRelay (init: RelayInit = {}): Promise<Relay> {
-  return Relay.create({ listen: LOOPBACK_LISTEN, allowPrivate: true, ...init })
+  return Relay.create({ listen: LOOPBACK_LISTEN, allowPrivate: true, directory: TEST_HOST_DIRECTORY, ...init })
 }
 
 /**

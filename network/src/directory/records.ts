@@ -37,7 +37,8 @@ export const RECORDS_DEFAULTS = {
 
 /** Where a relay's answer comes from: its DHT store. */
 export interface SnapshotSource {
-  records: (signal: AbortSignal) => AsyncIterable<StoredRecord>
+  /** The records to send, best first; those with `tag` when one is asked for (others are skipped here all the same). */
+  records: (signal: AbortSignal, tag?: string) => AsyncIterable<StoredRecord>
   /** The station ids stored as providers of a directory key. */
   providers: (cid: CID, signal: AbortSignal) => AsyncIterable<string>
 }
@@ -58,7 +59,7 @@ export async function handleRecords (node: Pick<Libp2p, 'handle' | 'unhandle'>, 
       const now = Date.now()
       const out = batchedWriter(lp, signal)
       let sent = 0
-      for await (const { key, value } of source.records(signal)) {
+      for await (const { key, value } of source.records(signal, request.tag)) {
         if (sent >= MAX_SNAPSHOT_RECORDS) break
         // The DHT validator verified this record when it was stored: the cache answers without a second signature check.
         const verdict = validateRecordCached(key, value, now)

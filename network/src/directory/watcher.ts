@@ -23,8 +23,8 @@ const MAX_LISTENER_REPORTS = 4096
 export const DIRECTORY_WATCHER_MAX_STATIONS = 10_000
 
 export interface DirectoryWatcherEvents {
-  /** A verified announcement brought a new station or a newer manifest. */
-  'station:announce': CustomEvent<ResolvedStation>
+  /** A verified announcement brought a new station or a newer manifest; `from` is the peer that signed the message, when one did. */
+  'station:announce': CustomEvent<ResolvedStation & { from?: string }>
   /** A relay reported a station's listeners (signed by the relay, not by the station). */
   'listeners:report': CustomEvent<ListenerReport>
   /** An announcement failed verification and was dropped. */
@@ -99,11 +99,11 @@ export class DirectoryWatcher extends TypedEventEmitter<DirectoryWatcherEvents> 
       this.keepReport(announcement.report)
       return
     }
-    this.keepStation({ manifest: announcement.manifest, record: announcement.record })
+    this.keepStation({ manifest: announcement.manifest, record: announcement.record }, message.type === 'signed' ? from : undefined)
   }
 
   /** Keeps the newest manifest of a station, as the most recently announced; forgets the least recently announced past the cap. */
-  private keepStation (station: ResolvedStation): void {
+  private keepStation (station: ResolvedStation, from?: string): void {
     const id = station.manifest.id
     const known = this.stations.get(id)
     const newer = keep(this.stations, station)
@@ -116,7 +116,7 @@ export class DirectoryWatcher extends TypedEventEmitter<DirectoryWatcherEvents> 
       this.stations.delete(this.stations.keys().next().value as string)
       this.evicted++
     }
-    if (newer) this.safeDispatchEvent('station:announce', { detail: station })
+    if (newer) this.safeDispatchEvent('station:announce', { detail: from === undefined ? station : { ...station, from } })
   }
 
   private keepReport (report: ListenerReport): void {

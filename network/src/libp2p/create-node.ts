@@ -22,7 +22,7 @@ import { gossipScoreParams, RoomRejections, validateGossip, type GossipDropListe
 import { wholeFrames } from './whole-frames.ts'
 import { hostOfIp } from './host.ts'
 import { refreshBootstrapAddresses } from './bootstrap-addresses.ts'
-import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -58,6 +58,13 @@ export interface InboundLimitsInit {
 export interface OpenStudioNodeInit {
   /** The node's identity. A station's own node uses the station key. @default a new key */
   privateKey?: PrivateKey
+  /**
+   * Wraps kad-dht's handler of inbound streams (a relay's kad gate sees who
+   * puts what; relay/src/kad-gate.ts). @default kad-dht's handler as it is
+   */
+  wrapKadHandler?: (handler: StreamHandler) => StreamHandler
+  /** Runs before a station record put here is verified, and refuses it by throwing (see recordRules). @default none */
+  admitRecord?: (key: Uint8Array) => void
   /** Persistent store of DHT records, peers and the like. @default in memory */
   datastore?: Datastore
   /** Multiaddrs to listen on. @default [] */
@@ -122,12 +129,12 @@ export type OpenStudioNode = Libp2p<OpenStudioServices>
 export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<OpenStudioNode> {
   const allowPrivate = init.allowPrivate ?? false
   const relay = init.relayServer === undefined ? undefined : defaultsOf(init.relayServer)
-  const { validators, selectors } = recordRules(init.datastore === undefined ? undefined : { datastore: init.datastore, prefix: DHT_DATASTORE_PREFIX })
+  const { validators, selectors } = recordRules(init.datastore === undefined ? undefined : { datastore: init.datastore, prefix: DHT_DATASTORE_PREFIX }, init.admitRecord)
   const gossipRejections = new RoomRejections()
   const services: Record<string, unknown> = {
     identify: identify({ maxInboundStreams: STREAM_LIMITS.identify }),
     ping: ping({ maxInboundStreams: STREAM_LIMITS.ping }),
-    dht: kadDHT({
+    dht: withKadHandler(init.wrapKadHandler, kadDHT({
       protocol: PROTOCOL.kad,
       clientMode: (init.dhtMode ?? 'client') === 'client',
       kBucketSize: init.dhtBucketSize,
@@ -139,7 +146,7 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
       // Queries wait for the first self-query; run it at once so a short-lived client is not held up.
       initialQuerySelfInterval: 0,
       datastorePrefix: DHT_DATASTORE_PREFIX
-    }),
+    })),
     pubsub: gossipsub({
       emitSelf: false,
       allowPublishToZeroTopicPeers: true,
@@ -237,4 +244,33 @@ function topicAndData (topic: string, data: Uint8Array): Uint8Array {
   out.set(prefix, 0)
   out.set(data, prefix.length + 1)
   return out
+}
+
+/**
+ * kad-dht's service factory, with its inbound stream handler wrapped: the
+ * service gets a registrar whose `handle` wraps the handler it registers for
+ * the kad protocol. A service factory taking its components is libp2p's own
+ * composition point; libp2p's stream middleware is not used, since its
+ * registrar (3.3) appends the handler to the middleware array on every
+ * inbound stream and runs middleware on outbound streams too (js-libp2p#3534).
+ */
+/** The part of libp2p's internal registrar that services register handlers with. */
+interface Registrar {
+  handle: (protocol: string, handler: StreamHandler, options?: StreamHandlerOptions) => Promise<void>
+}
+
+function withKadHandler<T> (wrap: ((handler: StreamHandler) => StreamHandler) | undefined, factory: (components: any) => T): (components: any) => T { // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (wrap === undefined) return factory
+  return (components: { registrar: Registrar }) => {
+    const registrar = new Proxy(components.registrar, {
+      get: (target, property, receiver) => {
+        if (property === 'handle') {
+          return async (protocol: string, handler: StreamHandler, options?: StreamHandlerOptions) => target.handle(protocol, protocol === PROTOCOL.kad ? wrap(handler) : handler, options)
+        }
+        const value: unknown = Reflect.get(target, property, receiver)
+        return typeof value === 'function' ? value.bind(target) : value
+      }
+    })
+    return factory(new Proxy(components, { get: (target, property, receiver) => property === 'registrar' ? registrar : Reflect.get(target, property, receiver) }))
+  }
 }

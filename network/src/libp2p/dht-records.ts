@@ -33,9 +33,12 @@ export const selectRecord: SelectFn = (key, records) => selectStationRecord(key,
 /**
  * The validator and selector of station records. Given the datastore kad-dht
  * stores records in, the validator also rejects records older than the stored one.
+ * `admit`, when given, runs first with the record's key, before any
+ * verification, and refuses by throwing (a relay's allowance per host).
  */
-export function recordRules (store?: RecordStore): RecordRules {
+export function recordRules (store?: RecordStore, admit?: (key: Uint8Array) => void): RecordRules {
   const validate: ValidateFn = async (key, value) => {
+    admit?.(key)
     const now = Date.now()
     const result = validateRecordCached(key, value, now)
     if (!result.ok) throw result.error
@@ -50,9 +53,24 @@ export function recordRules (store?: RecordStore): RecordRules {
 }
 
 async function storedValue (store: RecordStore, key: Uint8Array): Promise<Uint8Array | undefined> {
-  const dsKey = new Key(`${store.prefix}/record/${base32.baseEncode(key)}`, false)
+  const dsKey = recordDatastoreKey(store.prefix, key)
   if (!(await store.datastore.has(dsKey))) return undefined
   return Libp2pRecord.deserialize(await store.datastore.get(dsKey)).value
+}
+
+/** The datastore key kad-dht (with `datastorePrefix` = `prefix`) stores the record of DHT key `key` under. */
+export function recordDatastoreKey (prefix: string, key: Uint8Array): Key {
+  return new Key(`${prefix}/record/${base32.baseEncode(key)}`, false)
+}
+
+/** The DHT key and value of a datastore entry kad-dht wrote, or undefined when the bytes are not a libp2p record. */
+export function readStoredRecord (bytes: Uint8Array): StoredRecord | undefined {
+  try {
+    const record = Libp2pRecord.deserialize(bytes)
+    return { key: record.key, value: record.value }
+  } catch {
+    return undefined
+  }
 }
 
 /** A DHT record as a server stores it: its key and value (unverified: verify before use). */
@@ -71,12 +89,9 @@ export interface StoreQuery {
 /** Every station record a DHT server holds in its datastore. */
 export async function * storedRecords (store: StoreQuery, signal?: AbortSignal): AsyncGenerator<StoredRecord> {
   for await (const { value } of store.datastore.query({ prefix: `${store.prefix}/record` }, { signal })) {
-    try {
-      const record = Libp2pRecord.deserialize(value)
-      yield { key: record.key, value: record.value }
-    } catch {
-      // A datastore entry that is not a libp2p record is not ours to serve.
-    }
+    // A datastore entry that is not a libp2p record is not ours to serve.
+    const record = readStoredRecord(value)
+    if (record !== undefined) yield record
   }
 }
 
