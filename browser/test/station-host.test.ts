@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { NoRelayError, NotStoredError, REPUBLISH_DEFAULTS, type PublishResult } from '@openstudio/network'
-import { generateStationKey, LIVE_CLAIM_REFRESH_MS, LIVE_CLAIM_TTL_MS, type ManifestDraftInput } from '@openstudio/protocol'
-import { StationHost } from '../src/services/station-host.ts'
+import { generateStationKey, LIVE_CLAIM_REFRESH_MS, LIVE_CLAIM_TTL_MS, type ManifestDraftInput, type StationKey } from '@openstudio/protocol'
+import { StationHost, type StampMinted, type StampProgress } from '../src/services/station-host.ts'
 import { fakeStationParts, LIFETIME_MS, type FakeStationNode, type FakeStationParts, type PublishCall } from './fakes/station-parts.ts'
 import { Gate } from './fakes/studio-parts.ts'
 import { settle, until } from './fakes/wait.ts'
@@ -18,16 +18,29 @@ afterEach(async () => {
   await Promise.all(hosts.splice(0).map(async (h) => h.stop()))
 })
 
+interface Rig {
+  host: StationHost<FakeStationNode>
+  parts: FakeStationParts
+  done: PublishResult[]
+  errors: Error[]
+  /** Every event but errors, in order, as a line: `publish:step stamp`, `stamp:progress 40/256`, `stamp:minted 417 for the station`, `publish:done #1`. */
+  told: string[]
+}
+
 /** A station host on in-memory parts, with its events kept. */
-function rig (): { host: StationHost<FakeStationNode>, parts: FakeStationParts, done: PublishResult[], errors: Error[] } {
-  const parts = fakeStationParts(station, () => T0)
-  const host = new StationHost(parts.components, { key: station, relays: [relayA, relayB] })
+function rig (key: StationKey = station): Rig {
+  const parts = fakeStationParts(key, () => T0)
+  const host = new StationHost(parts.components, { key, relays: [relayA, relayB] })
   hosts.push(host)
   const done: PublishResult[] = []
   const errors: Error[] = []
-  host.addEventListener('publish:done', (e) => { done.push(e.detail) })
+  const told: string[] = []
+  host.addEventListener('publish:done', (e) => { done.push(e.detail); told.push(`publish:done #${e.detail.seq}`) })
   host.addEventListener('publish:error', (e) => { errors.push(e.detail) })
-  return { host, parts, done, errors }
+  host.addEventListener('publish:step', (e) => { told.push(`publish:step ${e.detail}`) })
+  host.addEventListener('stamp:progress', (e: CustomEvent<StampProgress>) => { told.push(`stamp:progress ${e.detail.tried}/${e.detail.expected}`) })
+  host.addEventListener('stamp:minted', (e: CustomEvent<StampMinted>) => { told.push(`stamp:minted ${e.detail.stamp} for ${e.detail.id === key.id ? 'the station' : e.detail.id}`) })
+  return { host, parts, done, errors, told }
 }
 
 /** The next publish the host begins. */
@@ -140,7 +153,9 @@ describe('StationHost', () => {
     await host.start()
     const publishing = host.publish(draft)
     const first = await nextPublish(parts, 1)
-    expect(first.init).toEqual({ key: station, draft, relays: [relayA], studio: undefined, lastSeq: undefined })
+    expect(first.init).toEqual({
+      key: station, draft, relays: [relayA], studio: undefined, lastSeq: undefined, onProgress: expect.any(Function), onStampProgress: expect.any(Function), onStamp: expect.any(Function)
+    })
     const result = first.succeed()
     await expect(publishing).resolves.toBe(result)
     expect(done).toEqual([result])
@@ -157,6 +172,44 @@ describe('StationHost', () => {
     expect(host.lastPublished).toBe(again)
     expect(await nextWait(parts)).toBe(LIFETIME_MS * REPUBLISH_DEFAULTS.fraction)
     expect(parts.publishes).toHaveLength(2)
+  })
+
+  it('mints the key\'s stamp once: tells its progress and the stamp, and every publish after carries it', async () => {
+    const { host, parts, told } = rig()
+    await host.start()
+    const publishing = host.publish(draft)
+    const first = await nextPublish(parts, 1)
+    expect(first.init.key.stamp).toBeUndefined()
+    first.mint([40, 256], [300, 256])
+    const result = first.succeed(417)
+    await expect(publishing).resolves.toBe(result)
+    // The stamp is told as soon as it is minted, before the publish goes on: the page stores it even if the publish then fails.
+    expect(told).toEqual(['publish:step stamp', 'stamp:progress 40/256', 'stamp:progress 300/256', 'stamp:minted 417 for the station', 'publish:step lookup', 'publish:done #1'])
+    expect(host.key).toEqual({ ...station, stamp: 417 })
+
+    // The republish, and a publish asked for, use the stamp: nothing is minted or told again.
+    await nextWait(parts)
+    parts.pauses.elapse()
+    const second = await nextPublish(parts, 2)
+    expect(second.init.key).toEqual({ ...station, stamp: 417 })
+    expect(second.succeed().stamp).toBe(417)
+    const renamed = host.publish({ ...draft, name: 'Radio Kestrel Live' })
+    const third = await nextPublish(parts, 3)
+    expect(third.init.key.stamp).toBe(417)
+    third.succeed()
+    await renamed
+    expect(told.slice(6)).toEqual(['publish:step lookup', 'publish:done #2', 'publish:step lookup', 'publish:done #3'])
+  })
+
+  it('a key that comes with its stamp is published with it, and nothing is minted', async () => {
+    const { host, parts, told } = rig({ ...station, stamp: 5 })
+    await host.start()
+    const publishing = host.publish(draft)
+    const first = await nextPublish(parts, 1)
+    expect(first.init.key.stamp).toBe(5)
+    first.succeed()
+    expect((await publishing).stamp).toBe(5)
+    expect(told).toEqual(['publish:step lookup', 'publish:done #1'])
   })
 
   it('a failed publish rejects with its typed error, and is retried with a doubling backoff that a success resets', async () => {

@@ -1,14 +1,21 @@
 /**
  * My station: generate or import a station key (stored encrypted), unlock it,
  * edit the manifest with the protocol's field checks, and publish from the
- * browser; republished while the page is open.
+ * browser; republished while the page is open. The first publish of a key
+ * mints its proof-of-work stamp (seconds, shown as `stamping`), which is then
+ * stored with the key: paid once per key.
  */
-import { generateStationKey, manifestDraftSchema, type ManifestDraft, type ManifestDraftInput, type StationKey } from '@openstudio/protocol'
+import { logger } from '@libp2p/logger'
+import {
+  generateStationKey, manifestDraftSchema, requiredStampBits, type ManifestDraft, type ManifestDraftInput, type StationKey
+} from '@openstudio/protocol'
 import { shallowRef, type ShallowRef } from 'vue'
 import { KeyStore, type EncryptedKey } from '../services/key-store.ts'
 import { humanError } from '../services/network.ts'
-import { StationHost } from '../services/station-host.ts'
+import { StationHost, type StampMinted } from '../services/station-host.ts'
 import { useNetworkService } from './network.ts'
+
+const log = logger('openstudio:app:my-station')
 
 export interface PublishStatus {
   phase: 'idle' | 'publishing' | 'published' | 'error'
@@ -18,12 +25,33 @@ export interface PublishStatus {
   error?: string
 }
 
+/** The key's proof of work, from the publish that mints it (once per key) until the key is locked. */
+export interface StampStatus {
+  /** Hashes tried, and the number expected on average: a random search, it may take fewer or more. */
+  tried: number
+  expected: number
+  /** `tried / expected` in whole percent, at most 99 until the stamp is found; 100 then. */
+  percent: number
+  /** More hashes tried than expected: a slow draw, not a fault. */
+  overdue: boolean
+  /** The stamp was found. */
+  done: boolean
+}
+
+/** The stamp search's status after `tried` of `expected` hashes. */
+export function stampStatus (tried: number, expected: number): StampStatus {
+  const percent = expected > 0 ? Math.min(99, Math.floor(100 * tried / expected)) : 0
+  return { tried, expected, percent, overdue: tried > expected, done: false }
+}
+
 export interface MyStation {
   keys: ShallowRef<EncryptedKey[]>
   unlocked: ShallowRef<StationKey | undefined>
   busy: ShallowRef<string | undefined>
   error: ShallowRef<string | undefined>
   status: ShallowRef<PublishStatus>
+  /** The key's stamp being minted (or just minted); undefined when the key came with one. */
+  stamping: ShallowRef<StampStatus | undefined>
   refreshKeys: () => Promise<void>
   generate: (passphrase: string) => Promise<void>
   importFile: (file: File, passphrase: string) => Promise<void>
@@ -43,6 +71,7 @@ const unlocked = shallowRef<StationKey>()
 const busy = shallowRef<string>()
 const error = shallowRef<string>()
 const status = shallowRef<PublishStatus>({ phase: 'idle' })
+const stamping = shallowRef<StampStatus>()
 const hostRef = shallowRef<StationHost>()
 
 /** The running station node of the unlocked key, if any. */
@@ -69,8 +98,19 @@ export function useMyStation (): MyStation {
 
   const refreshKeys = async (): Promise<void> => { keys.value = await store.list() }
 
+  /** Stores a minted stamp with the key. Should that fail, this page still uses it; the next unlock pays again. */
+  const keepStamp = async ({ id, stamp }: StampMinted): Promise<void> => {
+    try {
+      await store.saveStamp(id, stamp)
+      await refreshKeys()
+    } catch (err) {
+      log.error('the stamp of %s was not stored: %s', id, (err as Error).message)
+    }
+  }
+
   const startHost = async (key: StationKey): Promise<void> => {
     await host?.stop()
+    stamping.value = undefined
     const config = network.config ?? (await network.start(), network.config)
     if (config === undefined) throw new Error('the network is not configured')
     host = await StationHost.start({ key, config })
@@ -80,7 +120,16 @@ export function useMyStation (): MyStation {
     })
     host.addEventListener('publish:error', (e) => {
       status.value = { ...status.value, phase: 'error', error: humanError(e.detail) }
+      // A publish that failed while minting tries again from the start.
+      if (stamping.value?.done === false) stamping.value = undefined
     })
+    host.addEventListener('publish:step', (e) => {
+      // Publishing the stamp this process requires: the search starts at 0 of 2^bits hashes.
+      if (e.detail === 'stamp') stamping.value = stampStatus(0, 2 ** requiredStampBits())
+      else if (stamping.value?.done === false) stamping.value = { ...stamping.value, percent: 100, overdue: false, done: true }
+    })
+    host.addEventListener('stamp:progress', (e) => { stamping.value = stampStatus(e.detail.tried, e.detail.expected) })
+    host.addEventListener('stamp:minted', (e) => { void keepStamp(e.detail) })
     unlocked.value = key
   }
 
@@ -101,6 +150,7 @@ export function useMyStation (): MyStation {
     busy,
     error,
     status,
+    stamping,
     refreshKeys,
     generate: async (passphrase) => task('generating a station key…', async () => {
       const key = generateStationKey()
@@ -125,6 +175,7 @@ export function useMyStation (): MyStation {
       hostRef.value = undefined
       unlocked.value = undefined
       status.value = { phase: 'idle' }
+      stamping.value = undefined
     }),
     validate: (draft) => {
       const result = manifestDraftSchema.safeParse(draft)
@@ -134,7 +185,7 @@ export function useMyStation (): MyStation {
       return { ok: false, errors }
     },
     publish: async (draft) => {
-      if (host === undefined) return
+      if (host === undefined || status.value.phase === 'publishing') return
       status.value = { ...status.value, phase: 'publishing', error: undefined }
       try {
         await host.publish(draft)

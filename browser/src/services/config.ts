@@ -51,6 +51,8 @@ export class ConfigError extends Error {
  * @throws {ConfigError} when no relay is known at all
  */
 export async function loadNetworkConfig (signal?: AbortSignal): Promise<NetworkConfig> {
+  // Until a relay says otherwise (or when none answers), records need the build's floor of work.
+  requireStampBits(STAMP_BITS_FLOOR)
   const settings = loadSettings()
   let fromOrigin: z.output<typeof bootstrapSchema> = { relays: [], allowPrivate: false }
   try {

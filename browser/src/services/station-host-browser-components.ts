@@ -25,6 +25,7 @@ export function browserStationHostComponents (init: BrowserStationHostInit): Sta
     },
     handlePing: async (node) => handlePing(node),
     connectToRelays: async (node, relays, { signal }) => { await connectToRelays(node, relays, { reachable: true, signal }) },
+    // The steps and the stamp's progress go through with `publish`; a missing stamp is minted on this thread, with turns for the page.
     publish: async (node, publish, { signal }) => publishStation({ ...node.services, peerId: node.peerId }, { ...publish, signal }),
     pause
   }

@@ -17,8 +17,12 @@ export interface StationNode {
   stop: () => void | Promise<void>
 }
 
-/** What one publish signs: the station, its fields, the relays to list, the studio, and the seq to pass. */
-export type StationPublishInit = Pick<PublishInit, 'key' | 'draft' | 'studio' | 'lastSeq'> & { relays: string[] }
+/**
+ * What one publish signs: the station (a key without a valid stamp has one
+ * minted first), its fields, the relays to list, the studio and the seq to
+ * pass; and where it tells its steps and the stamp's progress.
+ */
+export type StationPublishInit = Pick<PublishInit, 'key' | 'draft' | 'studio' | 'lastSeq' | 'onProgress' | 'onStampProgress' | 'onStamp'> & { relays: string[] }
 
 export interface StationHostComponents<Node extends StationNode> {
   /**
@@ -38,8 +42,11 @@ export interface StationHostComponents<Node extends StationNode> {
    */
   connectToRelays: (node: Node, relays: readonly string[], options: AbortOptions) => Promise<void>
   /**
-   * Signs and publishes the manifest once (publishStation in the browser).
+   * Signs and publishes the manifest once (publishStation in the browser),
+   * minting the key's stamp first when it has none that verifies.
+   * @returns the result, with the stamp the record carries
    * @throws {NotStoredError} when no DHT server stored it
+   * @throws the signal's reason when it aborts (also while the stamp is minted)
    */
   publish: (node: Node, init: StationPublishInit, options: AbortOptions) => Promise<PublishResult>
   /**

@@ -2,7 +2,10 @@
  * A station's own node in the browser, for the holder of the station key: its
  * PeerId is the station id, it keeps relay reservations so callers can dial it
  * by key, answers pings, and publishes (and republishes) the manifest, with
- * the studio's on-air state when there is a studio.
+ * the studio's on-air state when there is a studio. A key without a stamp
+ * has one minted by its first publish (seconds of proof of work, told as
+ * `stamp:progress`); the host keeps it for every publish after, and tells it
+ * (`stamp:minted`) for the page to store with the key.
  *
  * The node, the ping handler, the relays, each publish and the republish
  * schedule's pause are components (StationHostComponents);
@@ -17,13 +20,15 @@
  * const host = new StationHost({ createNode, handlePing, connectToRelays, publish, pause }, { key, relays })
  * await host.start({ signal })
  * host.addEventListener('publish:done', (e) => { show(e.detail.seq) })
+ * host.addEventListener('stamp:progress', (e) => { bar.value = e.detail.tried / e.detail.expected })
+ * host.addEventListener('stamp:minted', (e) => { void keyStore.saveStamp(e.detail.id, e.detail.stamp) })
  * await host.publish(draft)
  * await host.publishStudio({ peer: key.id, onAir: true })
  * await host.stop()
  * ```
  */
 import { logger } from '@libp2p/logger'
-import { REPUBLISH_DEFAULTS, type OpenStudioNode, type PublishResult } from '@openstudio/network'
+import { REPUBLISH_DEFAULTS, type OpenStudioNode, type PublishResult, type PublishStep } from '@openstudio/network'
 import { LIVE_CLAIM_REFRESH_MS, LIVE_CLAIM_TTL_MS, type ManifestDraftInput, type StationKey, type Studio } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import { abandonable, eitherSignal } from './abort.ts'
@@ -45,14 +50,34 @@ export const STATION_HOST_DEFAULTS = {
   minRepublishMs: 1_000
 } as const
 
+/** How far the search for a stamp got: hashes tried, and the number expected on average (it may take more). */
+export interface StampProgress {
+  tried: number
+  expected: number
+}
+
+/** A stamp the host minted for its key. */
+export interface StampMinted {
+  /** The station id. */
+  id: string
+  stamp: number
+}
+
 export interface StationHostEvents {
   /** A publish (asked for, or on the schedule) stored the manifest. */
   'publish:done': CustomEvent<PublishResult>
   /** A publish failed; the next is tried with a doubling backoff. */
   'publish:error': CustomEvent<Error>
+  /** A publish began a step: 'stamp' only when the key has no stamp that verifies (once per key), then 'lookup', 'put', 'provide', 'announce'. */
+  'publish:step': CustomEvent<PublishStep>
+  /** While a stamp is minted, every few dozen milliseconds. */
+  'stamp:progress': CustomEvent<StampProgress>
+  /** A publish minted the key's stamp: keep it with the key (KeyStore.saveStamp). Told as soon as it is found, before that publish is done or failed. */
+  'stamp:minted': CustomEvent<StampMinted>
 }
 
 export interface StationHostInit {
+  /** The station key, with its stamp once paid for (else the first publish mints one). */
   key: StationKey
   /** The relays (multiaddrs) the node joins through; the manifest lists those it holds a reservation on. */
   relays: readonly string[]
@@ -76,6 +101,8 @@ export class StationHost<Node extends StationNode = OpenStudioNode> extends Type
   private draft?: ManifestDraftInput
   private studio?: Studio
   private last?: PublishResult
+  /** The station key, with the stamp the last publish carried. */
+  private current: StationKey
   /** Publishes asked for and not yet begun: the next publish settles them all. */
   private requests: PublishRequest[] = []
   /** The publish in flight's requests. */
@@ -90,6 +117,7 @@ export class StationHost<Node extends StationNode = OpenStudioNode> extends Type
     super()
     this.pause = components.pause ?? pause
     this.now = components.now ?? Date.now
+    this.current = init.key
   }
 
   /**
@@ -102,8 +130,9 @@ export class StationHost<Node extends StationNode = OpenStudioNode> extends Type
     return host
   }
 
+  /** The station key, with its stamp once one was given or minted. */
   get key (): StationKey {
-    return this.init.key
+    return this.current
   }
 
   /** The station's node. @throws {StationHostNotRunningError} before start and after stop */
@@ -240,6 +269,14 @@ export class StationHost<Node extends StationNode = OpenStudioNode> extends Type
     await node?.stop()
   }
 
+  /** Keeps the stamp a publish carried for every publish after; a new one is told, to be stored with the key. */
+  private keepStamp (stamp: number): void {
+    if (stamp === this.current.stamp) return
+    this.current = { ...this.current, stamp }
+    log('station %s has its stamp', this.current.id)
+    this.safeDispatchEvent('stamp:minted', { detail: { id: this.current.id, stamp } })
+  }
+
   /** The studio state to publish now. */
   private claim (): Studio | undefined {
     return claimOf(this.studio, this.now())
@@ -273,10 +310,19 @@ export class StationHost<Node extends StationNode = OpenStudioNode> extends Type
       this.inFlight = batch
       try {
         const result = await this.components.publish(node, {
-          key: this.key, draft: this.draft ?? notPublished(), relays: this.relays, studio: this.claim(), lastSeq: this.last?.seq
+          key: this.key,
+          draft: this.draft ?? notPublished(),
+          relays: this.relays,
+          studio: this.claim(),
+          lastSeq: this.last?.seq,
+          onProgress: (step) => { this.safeDispatchEvent('publish:step', { detail: step }) },
+          onStampProgress: (tried, expected) => { this.safeDispatchEvent('stamp:progress', { detail: { tried, expected } }) },
+          // Kept at once: a publish that then fails must not cost the work again.
+          onStamp: (stamp) => { this.keepStamp(stamp) }
         }, { signal })
         if (signal.aborted) return
         this.last = result
+        this.keepStamp(result.stamp)
         retry.reset()
         waitMs = Math.max(STATION_HOST_DEFAULTS.minRepublishMs, (result.manifest.expiresAt - result.manifest.issuedAt) * REPUBLISH_DEFAULTS.fraction)
         // On air, the claim is renewed well before it runs out (LIVE_CLAIM_TTL_MS).

@@ -2,7 +2,8 @@
  * In-memory parts for a station's own node: a node that counts its stops, a
  * ping handler and a relay join that a `Gate` can hold back (they do not
  * look at the abort: the host must clean up whatever arrives late), and
- * publishes the test settles one by one, each signing a real manifest.
+ * publishes the test settles one by one, each signing a real manifest (and
+ * minting a stamp, when the test says so, as publishStation does).
  */
 import type { PublishResult } from '@openstudio/network'
 import { buildManifest, signManifest, type StationKey } from '@openstudio/protocol'
@@ -28,8 +29,13 @@ export class FakeStationNode implements StationNode {
 export interface PublishCall {
   init: StationPublishInit
   signal?: AbortSignal
-  /** Stores the manifest: signs it as publishStation would, with seq `lastSeq + 1`. */
-  succeed: () => PublishResult
+  /** Mints the key's stamp as publishStation does: the 'stamp' step, then each `[tried, expected]`. */
+  mint: (...progress: Array<[tried: number, expected: number]>) => void
+  /**
+   * Stores the manifest: signs it as publishStation would, with seq
+   * `lastSeq + 1` and the key's stamp, or `minted` (a stamp it just made).
+   */
+  succeed: (minted?: number) => PublishResult
   fail: (err: Error) => void
 }
 
@@ -89,11 +95,18 @@ export function fakeStationParts (key: StationKey, now: () => number): FakeStati
         parts.publishes.push({
           init,
           signal,
-          succeed: () => {
+          mint: (...progress) => {
+            init.onProgress?.('stamp')
+            for (const [tried, expected] of progress) init.onStampProgress?.(tried, expected)
+          },
+          succeed: (minted) => {
             const seq = (init.lastSeq ?? 0) + 1
+            const stamp = minted ?? init.key.stamp ?? 0
+            if (minted !== undefined) init.onStamp?.(minted)
+            init.onProgress?.('lookup')
             const manifest = buildManifest(init.key.id, init.draft, { seq, now: now(), lifetimeMs: LIFETIME_MS, relays: init.relays, studio: init.studio })
-            const { record } = signManifest(manifest, init.key)
-            const result: PublishResult = { id: init.key.id, seq, stamp: init.key.stamp ?? 0, storedOn: 3, providedKeys: 1, manifest, record }
+            const { record } = signManifest(manifest, init.key, stamp)
+            const result: PublishResult = { id: init.key.id, seq, stamp, storedOn: 3, providedKeys: 1, manifest, record }
             resolve(result)
             return result
           },

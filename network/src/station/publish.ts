@@ -52,6 +52,8 @@ export interface PublishInit {
   onProgress?: (step: PublishStep) => void
   /** While a stamp is minted: hashes tried, and the number expected on average. */
   onStampProgress?: (tried: number, expected: number) => void
+  /** A stamp was minted for the key: told at once, so it is kept even when this publish then fails. */
+  onStamp?: (stamp: number) => void
 }
 
 export interface PublishResult {
@@ -120,6 +122,7 @@ async function stampOf (init: PublishInit): Promise<number> {
     yieldTurn: async () => { await new Promise((resolve) => setTimeout(resolve, 0)) }
   })
   log('minted a stamp for %s', init.key.id)
+  init.onStamp?.(stamp)
   return stamp
 }
 
