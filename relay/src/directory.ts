@@ -12,18 +12,20 @@
  * connection a put or provider record came on.
  */
 import { logger } from '@libp2p/logger'
-import { readStoredRecord, recordDatastoreKey, validateRecordCached, type DirectoryWatcher, type ResolvedStation, type SnapshotSource } from '@openstudio/node'
-import { isOnAir, stationIdFromRecordKey, stationRecordKey, type ListenerReport } from '@openstudio/protocol'
+import { fetchSnapshot, readStoredRecord, recordDatastoreKey, validateRecordCached, type DirectoryWatcher, type ResolvedStation, type SnapshotSource } from '@openstudio/node'
+import { isOnAir, PROTOCOL, stationIdFromRecordKey, stationRecordKey, type ListenerReport } from '@openstudio/protocol'
 import { KadGate } from './kad-gate.ts'
 import { PeerRateLimiter } from './rate-limit.ts'
 import { StationIndex, type StationIndexInit, type StationSource } from './station-index.ts'
 import type { Refusals } from './refusals.ts'
 import type { Datastore, Key } from 'interface-datastore'
-import type { PeerId } from '@libp2p/interface'
+import type { Libp2p, PeerId } from '@libp2p/interface'
 
 const log = logger('openstudio:relay:directory')
 
 export const RELAY_DIRECTORY_DEFAULTS = {
+  /** A bootstrap relay's snapshot that takes longer is cut short (what arrived counts). */
+  syncTimeoutMs: 30_000,
   /** Provider records one host, or one peer, may add in a minute (a station adds one per tag and one for the whole directory). */
   providersPerMinute: 600,
   /** Provider records held at once: 50,000 stations with their tags, and room. */
@@ -133,6 +135,47 @@ export class RelayDirectory {
       return
     }
     if (!this.index.admissible(stationId, source)) this.refuseStation(stationId, 'refused-rate')
+  }
+
+  /**
+   * Fills the index from the snapshot of each configured bootstrap relay,
+   * once, when it is first identified: a relay that joins (or comes back after
+   * a while) lists what the network knows without waiting for every station
+   * to republish. The operator chose these relays, so their stations come in
+   * without a source's allowance; each record is verified all the same, and
+   * a snapshot holds at most MAX_SNAPSHOT_RECORDS, best first.
+   */
+  syncFromBootstrap (node: Pick<Libp2p, 'dialProtocol' | 'addEventListener' | 'removeEventListener' | 'getPeers' | 'peerStore'>, bootstrap: readonly string[]): () => void {
+    const wanted = new Set(bootstrap.flatMap((addr) => addr.includes('/p2p/') ? [addr.split('/p2p/').at(-1) as string] : []))
+    const controller = new AbortController()
+    const identified = (peer: PeerId, protocols: string[]): void => {
+      if (!protocols.includes(PROTOCOL.records) || !wanted.delete(peer.toString())) return
+      void this.sync(node, peer, AbortSignal.any([controller.signal, AbortSignal.timeout(RELAY_DIRECTORY_DEFAULTS.syncTimeoutMs)]))
+    }
+    const onIdentify = (event: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => { identified(event.detail.peerId, event.detail.protocols) }
+    node.addEventListener('peer:identify', onIdentify)
+    // A bootstrap relay identified before this ran.
+    for (const peer of node.getPeers()) {
+      if (!wanted.has(peer.toString())) continue
+      node.peerStore.get(peer).then((info) => { identified(peer, info.protocols) }, () => {})
+    }
+    return () => {
+      controller.abort()
+      node.removeEventListener('peer:identify', onIdentify)
+    }
+  }
+
+  private async sync (node: Pick<Libp2p, 'dialProtocol'>, peer: PeerId, signal: AbortSignal): Promise<void> {
+    let added = 0
+    try {
+      for await (const item of fetchSnapshot(node, peer, { signal })) {
+        if ('providers' in item) break
+        if (this.index.offer(item.station) === 'added') added++
+      }
+    } catch (err) {
+      log('snapshot of %p ended: %s', peer, (err as Error).message)
+    }
+    log('%d stations from the snapshot of %p', added, peer)
   }
 
   /** Offers each station announced on the directory topic, and follows the listener counts relays report. */

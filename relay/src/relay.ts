@@ -251,6 +251,7 @@ export class Relay {
     watcher.start()
     teardown.add('directory watcher', () => { watcher.stop() })
     teardown.add('directory announcements', directory.watchAnnouncements(watcher))
+    teardown.add('directory sync', directory.syncFromBootstrap(node, init.bootstrap ?? []))
     // Readers list the directory from this relay's index and providers instead of a provider query and one DHT get per station.
     const store = { datastore, prefix: DHT_DATASTORE_PREFIX }
     teardown.add('records handler', await handleRecords(node, directory.snapshotSource((cid, signal) => storedProviders(store, cid, signal))))

@@ -11,6 +11,7 @@ import { PROTOCOL, encodeRecordsRequest, stationRecordKey } from '@openstudio/pr
 import { encode } from 'cborg'
 import type { Relay } from '@openstudio/relay'
 import { clientOf, draftFor, publishThrough, startRelay, startRelayChain, stopAll, tcpAddr } from '../src/network.ts'
+import { waitUntil } from '../src/wait.ts'
 
 describe('directory over a chain of five relays', () => {
   let relays: Relay[]
@@ -191,3 +192,19 @@ async function snapshotOf (client: OpenStudioNode, relay: string, tag?: string):
   }
   return { stations, providers }
 }
+
+describe('a relay that joins later', () => {
+  it('lists at once what its bootstrap relay knows, from that relay\'s snapshot', async () => {
+    const first = await startRelay()
+    let later: Relay | undefined
+    try {
+      const published = [await publishThrough(first, draftFor(500)), await publishThrough(first, draftFor(501))]
+      later = await startRelay({ bootstrap: [tcpAddr(first)] })
+      const index = later.directory.index
+      await waitUntil('the later relay to hold the stations', () => published.every((p) => index.get(p.id) !== undefined))
+      expect(index.get(published[0]!.id)?.manifest).toEqual(published[0]!.manifest)
+    } finally {
+      await stopAll([later, first].filter((r): r is Relay => r !== undefined))
+    }
+  })
+})
