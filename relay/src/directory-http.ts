@@ -9,18 +9,52 @@
  * Every answer is signed records that the page verifies itself, so any
  * origin may ask (CORS `*`), and a cache or CDN may keep an answer for a few
  * seconds: on-air state is fresh to within LIVE_CLAIM_REFRESH_MS anyway.
+ * A query costs at most tens of milliseconds over 50,000 stations; one host
+ * may ask QUERIES_PER_HOST per window (a trusted proxy's clients are not
+ * counted here), and past it gets 429.
  */
 import { encodeStationsPage, isStationId, MAX_STATIONS_PAGE } from '@openstudio/protocol'
 import { InvalidQueryError, type IndexedStation, type StationIndex, type StationQuery } from './station-index.ts'
-import { sendJson, type Route } from './http.ts'
+import { sendJson, type Route, type Router } from './http.ts'
+import { PeerRateLimiter } from './rate-limit.ts'
+import type { Refusals } from './refusals.ts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 /** How long a cache may keep an answer, in seconds. */
 const MAX_AGE_S = 5
 const HEADERS = { 'access-control-allow-origin': '*', 'cache-control': `public, max-age=${MAX_AGE_S}` }
 
+/** Requests to /api/stations one host may make per QUERY_WINDOW_MS. */
+export const QUERIES_PER_HOST = 120
+const QUERY_WINDOW_MS = 10_000
+
+export interface DirectoryRoutesInit {
+  refusals: Refusals
+  /** Addresses whose requests are not counted (a reverse proxy in front). */
+  trustedProxies?: string[]
+}
+
+/** The routes under /api/stations. */
+export function directoryRoutes (index: Pick<StationIndex, 'query' | 'get'>, init: DirectoryRoutesInit): Router {
+  const limiter = new PeerRateLimiter(QUERIES_PER_HOST, QUERY_WINDOW_MS, 10_000)
+  const trusted = new Set(init.trustedProxies ?? [])
+  const limited = (route: Route): Route => async (req, res) => {
+    const host = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '')
+    if (!trusted.has(host) && !limiter.take(host, Date.now())) {
+      init.refusals.refuse('http', 'directory-rate-limited')
+      sendJson(res, 429, { error: 'too many directory requests from this address; try again in a few seconds' }, { ...HEADERS, 'retry-after': String(QUERY_WINDOW_MS / 1000) })
+      return
+    }
+    await route(req, res)
+  }
+  return (path) => {
+    const route = directoryRoute(index, path)
+    return route === undefined ? undefined : limited(route)
+  }
+}
+
 /** The route for a path under /api/stations, or undefined when there is none. */
-export function directoryRoute (index: Pick<StationIndex, 'query' | 'get'>, path: string): Route | undefined {
+function directoryRoute (index: Pick<StationIndex, 'query' | 'get'>, path: string): Route | undefined {
   if (path === '/api/stations') return async (req, res) => { list(index, req, res) }
   const id = path.startsWith('/api/stations/') ? path.slice('/api/stations/'.length) : undefined
   if (id === undefined) return undefined

@@ -21,3 +21,6 @@ export {
   type TurnInit, type TurnOutcome, type TurnServiceComponents, type TurnServiceEvents
 } from './turn.ts'
 export { iceHeaders, ProgramConfigError, ProgramService, type ProgramInit, type ProgramServiceComponents, type ProgramServiceEvents } from './program.ts'
+export { RelayDirectory, RELAY_DIRECTORY_DEFAULTS, DirectoryRefusedError } from './directory.ts'
+export { QUERIES_PER_HOST } from './directory-http.ts'
+export { InvalidQueryError, StationIndex, STATION_INDEX_DEFAULTS, STATION_QUERY_LIMITS, type IndexedStation, type StationQuery, type StationSource } from './station-index.ts'

@@ -34,7 +34,7 @@ import { Teardown } from './teardown.ts'
 import { refusalCounter, type Refusals } from './refusals.ts'
 import { servedStations, type ServedStations } from './stations.ts'
 import { RelayDirectory } from './directory.ts'
-import { directoryRoute } from './directory-http.ts'
+import { directoryRoutes } from './directory-http.ts'
 import type { StationIndexInit } from './station-index.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Server } from 'node:http'
@@ -308,7 +308,7 @@ export class Relay {
         serveMetrics: init.metrics === undefined,
         appDir: init.appDir,
         health: async () => relay.health(),
-        directory: (path) => directoryRoute(directory.index, path),
+        directory: directoryRoutes(directory.index, { refusals, trustedProxies: init.limits?.inbound?.exemptHosts }),
         bootstrap: async () => relay.bootstrapInfo(init.allowPrivate ?? false)
       })
       relay.server = server

@@ -15,6 +15,7 @@ import {
 import { openClient, publishStation, type OpenStudioNode } from '@openstudio/node'
 import { attackerHost, httpGet, startTarget, stillServes, strangerNode, type Target } from '../src/adversary.ts'
 import { draftFor } from '../src/network.ts'
+import { QUERIES_PER_HOST } from '@openstudio/relay'
 import { waitUntil } from '../src/wait.ts'
 
 const IDENTITIES = 10
@@ -123,6 +124,17 @@ describe('a flood of throwaway stations', () => {
     expect((await httpGet(`${target.http}/api/stations/${generateStationKey().id}`)).status).toBe(404)
     const one = await httpGet(`${target.http}/api/stations/${real[0]}`)
     expect(decodeStationsPage(JSON.parse(one.body)).stations).toHaveLength(1)
+  })
+
+  it('answers one host at most its share of queries, and other hosts meanwhile', async () => {
+    const statuses: number[] = []
+    for (let i = 0; i < QUERIES_PER_HOST + 30; i++) {
+      statuses.push((await httpGet(`${target.http}/api/stations?q=junk${i % 7}`, { localAddress: attackerHost(3) })).status)
+    }
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(QUERIES_PER_HOST)
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(30)
+    expect((await listing(target)).length).toBeGreaterThan(0)
+    expect((await target.refusals())['http/directory-rate-limited']).toBeGreaterThanOrEqual(30)
   })
 })
 
