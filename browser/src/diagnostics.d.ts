@@ -16,6 +16,7 @@ declare global {
       caller?: CallerSession
       /** What the caller hears: the studio's mix-minus. */
       returnAnalyser?: AnalyserNode
+      /** The page's network service, once a page loaded it (libp2p loads on first need: services/network-loader.ts). */
       network?: NetworkService
       multiaddr?: typeof multiaddr
     }

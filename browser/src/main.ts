@@ -1,13 +1,11 @@
-import { multiaddr } from '@multiformats/multiaddr'
 import { createApp } from 'vue'
 import App from './App.vue'
 import { NETWORK } from './composables/network.ts'
 import { router } from './router.ts'
-import { NetworkService } from './services/network.ts'
+import { NetworkLoader } from './services/network-loader.ts'
 import './styles.css'
 
-const network = new NetworkService()
-// Read-only diagnostics for tests and benchmarks: dev mode and test builds only (browser/vite.config.ts).
-if (__OPENSTUDIO_DIAGNOSTICS__) window.openstudioDiagnostics = { ...window.openstudioDiagnostics, network, multiaddr }
+// libp2p loads only when a page needs it (the studio, my station, a call, a dial): browsing and listening go over HTTP.
+const network = new NetworkLoader(async () => (await import('./services/libp2p-network.ts')).createPageNetwork())
 createApp(App).provide(NETWORK, network).use(router).mount('#app')
 window.addEventListener('pagehide', () => { void network.stop() })

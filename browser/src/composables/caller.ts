@@ -11,7 +11,8 @@ import { humanCallError, MicrophoneError } from '../services/call/errors.ts'
 import { createCallAudioContext, microphoneConstraints } from '../services/call/peer.ts'
 import { loadSettings } from '../services/config.ts'
 import { meterFrames } from './meter-frames.ts'
-import { useNetworkService } from './network.ts'
+import { humanError } from '../services/human-error.ts'
+import { useNetworkLoader } from './network.ts'
 
 const CALL_KEY = 'openstudio:call'
 const savedCallSchema = z.object({ stationId: z.string().max(64), name: z.string().max(64), invite: z.string().max(512).optional(), voiceProcessing: z.boolean() })
@@ -25,6 +26,8 @@ export interface CallerState {
   /** Audio this computer skipped in the last minute (the page's audio did not get the CPU in time). */
   render: ShallowRef<RenderHealth | undefined>
   error: ShallowRef<string | undefined>
+  /** The network (libp2p) is loaded: a call can be made. */
+  networkReady: ShallowRef<boolean>
   /** Details of a call this tab was in before a reload, if any. */
   resumable: SavedCall | undefined
   checkMicrophone: (voiceProcessing: boolean) => Promise<void>
@@ -36,12 +39,17 @@ export interface CallerState {
 }
 
 export function useCaller (stationId: string): CallerState {
-  const network = useNetworkService()
+  const loader = useNetworkLoader()
+  // A call needs libp2p: it loads with the page, while the caller checks the microphone.
+  const networkReady = shallowRef(loader.current !== undefined)
+  const error = shallowRef<string>()
+  if (!networkReady.value) {
+    loader.get().then(() => { networkReady.value = true }, (err: Error) => { error.value = humanError(err) })
+  }
   const micLevel = shallowRef(0)
   const returnLevel = shallowRef(0)
   const micReady = shallowRef(false)
   const status = shallowRef<CallStatus>()
-  const error = shallowRef<string>()
   const render = shallowRef<RenderHealth>()
   let context: AudioContext | undefined
   let microphone: MediaStream | undefined
@@ -99,6 +107,13 @@ export function useCaller (stationId: string): CallerState {
     const track = microphone?.getAudioTracks()[0]
     if (track === undefined || context === undefined) return
     error.value = undefined
+    let network
+    try {
+      network = await loader.get()
+    } catch (err) {
+      error.value = humanError(err as Error)
+      return
+    }
     sessionStorage.setItem(CALL_KEY, JSON.stringify({ stationId, ...init } satisfies SavedCall))
     const current = new CallerSession(network, {
       stationId,
@@ -146,6 +161,7 @@ export function useCaller (stationId: string): CallerState {
     status,
     render,
     error,
+    networkReady,
     resumable: saved,
     checkMicrophone,
     call,

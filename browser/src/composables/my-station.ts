@@ -11,9 +11,9 @@ import {
 } from '@openstudio/protocol'
 import { shallowRef, type ShallowRef } from 'vue'
 import { KeyStore, type EncryptedKey } from '../services/key-store.ts'
-import { humanError } from '../services/network.ts'
+import { humanError } from '../services/human-error.ts'
 import { StationHost, type StampMinted } from '../services/station-host.ts'
-import { useNetworkService } from './network.ts'
+import { useNetworkLoader } from './network.ts'
 
 const log = logger('openstudio:app:my-station')
 
@@ -80,7 +80,7 @@ export function useStationHost (): ShallowRef<StationHost | undefined> {
 }
 
 export function useMyStation (): MyStation {
-  const network = useNetworkService()
+  const loader = useNetworkLoader()
   const store = new KeyStore()
   let host = hostRef.value
 
@@ -111,6 +111,7 @@ export function useMyStation (): MyStation {
   const startHost = async (key: StationKey): Promise<void> => {
     await host?.stop()
     stamping.value = undefined
+    const network = await loader.get()
     const config = network.config ?? (await network.start(), network.config)
     if (config === undefined) throw new Error('the network is not configured')
     host = await StationHost.start({ key, config })

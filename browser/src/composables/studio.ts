@@ -21,7 +21,7 @@ import { withLiveStream } from '../services/program/live-stream.ts'
 import { StudioService, type StudioCaller } from '../services/studio/studio.ts'
 import { meterFrames } from './meter-frames.ts'
 import { useStationHost } from './my-station.ts'
-import { useNetworkService } from './network.ts'
+import { useNetworkLoader } from './network.ts'
 
 /** An invite to make; see StudioService.createInvite. */
 export interface StudioInviteInit {
@@ -100,7 +100,7 @@ function meter (): void {
 
 export function useStudio (): StudioState {
   const host = useStationHost()
-  const network = useNetworkService()
+  const network = useNetworkLoader()
 
   const stop = async (): Promise<void> => {
     starting?.abort()
@@ -174,7 +174,7 @@ export function useStudio (): StudioState {
     try {
       const forceTurn = loadSettings().forceTurn
       const policy: RTCIceTransportPolicy = forceTurn ? 'relay' : 'all'
-      const relays = network.config?.relays ?? []
+      const relays = (await network.get({ signal: abort.signal })).config?.relays ?? []
       const service = await StudioService.start({
         key: station.key,
         node: station.node,

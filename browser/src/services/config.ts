@@ -18,7 +18,10 @@ const bootstrapSchema = z.object({
  * relay says: the public network's in production, none in test builds (whose
  * local networks ask for none unless a test says so).
  */
-const STAMP_BITS_FLOOR = __OPENSTUDIO_DIAGNOSTICS__ ? 0 : STAMP.bits
+export const STAMP_BITS_FLOOR = __OPENSTUDIO_DIAGNOSTICS__ ? 0 : STAMP.bits
+
+/** What the relay that served the page says in `/api/bootstrap`. */
+export type Bootstrap = z.output<typeof bootstrapSchema>
 
 export interface NetworkConfig {
   relays: string[]
@@ -47,24 +50,42 @@ export class ConfigError extends Error {
 }
 
 /**
+ * Reads `/api/bootstrap` from the page's origin.
+ * @returns undefined when the origin answers with an error status (it serves no bootstrap)
+ * @throws when the request fails, or the answer is not a bootstrap
+ */
+export async function fetchBootstrap (signal?: AbortSignal): Promise<Bootstrap | undefined> {
+  const res = await fetch('/api/bootstrap', { signal, headers: { accept: 'application/json' } })
+  return res.ok ? bootstrapSchema.parse(await res.json()) : undefined
+}
+
+/**
+ * Requires the stamp work records must prove here (requireStampBits): the
+ * build's floor, or what the relay asks when that is more. A relay can ask
+ * for more work than the floor, never for less.
+ */
+export function applyStampPolicy (bootstrap?: Pick<Bootstrap, 'stampBits'>): void {
+  requireStampBits(Math.max(STAMP_BITS_FLOOR, bootstrap?.stampBits ?? 0))
+}
+
+/**
  * Reads `/api/bootstrap` from the page's origin and merges the user's relays.
  * @throws {ConfigError} when no relay is known at all
  */
 export async function loadNetworkConfig (signal?: AbortSignal): Promise<NetworkConfig> {
   // Until a relay says otherwise (or when none answers), records need the build's floor of work.
-  requireStampBits(STAMP_BITS_FLOOR)
+  applyStampPolicy()
   const settings = loadSettings()
-  let fromOrigin: z.output<typeof bootstrapSchema> = { relays: [], allowPrivate: false }
+  let fromOrigin: Bootstrap = { relays: [], allowPrivate: false }
   try {
-    const res = await fetch('/api/bootstrap', { signal, headers: { accept: 'application/json' } })
-    if (res.ok) fromOrigin = bootstrapSchema.parse(await res.json())
+    fromOrigin = await fetchBootstrap(signal) ?? fromOrigin
   } catch (err) {
     if (settings.extraRelays.length === 0) throw new ConfigError(`the relay that served this page did not say how to join the network (${(err as Error).message})`)
   }
   const relays = [...new Set([...fromOrigin.relays, ...settings.extraRelays])]
   if (relays.length === 0) throw new ConfigError('no relay is known: add one in Settings')
-  // Records are checked as the network checks them; a relay can ask for more work than the floor, never for less.
-  requireStampBits(Math.max(STAMP_BITS_FLOOR, fromOrigin.stampBits ?? 0))
+  // Records are checked as the network checks them.
+  applyStampPolicy(fromOrigin)
   return { relays, allowPrivate: fromOrigin.allowPrivate }
 }
 

@@ -31,6 +31,7 @@ import { relayPeerIds, type NetworkConfig } from './config.ts'
 import { sessionIdentity } from './identity.ts'
 import { browserNetworkComponents } from './network-browser-components.ts'
 import type { AbortOptions, DirectoryFeed, NetworkComponents, NetworkDialInit, NetworkNode } from './network-components.ts'
+import { humanError } from './human-error.ts'
 import { NetworkStoppedError } from './network-errors.ts'
 
 export type { DirectoryFeed, NetworkComponents, NetworkDialInit, NetworkNode } from './network-components.ts'
@@ -322,18 +323,5 @@ export class NetworkService<Node extends NetworkNode = OpenStudioNode> extends T
     this.error = error
     this.lastRelays = relays
     this.safeDispatchEvent('status:change', { detail: { status, error, relays } })
-  }
-}
-
-/** An error message a person can act on. */
-export function humanError (err: Error): string {
-  switch (err.name) {
-    case 'NoRelayError': return `No relay could be reached. Check your connection, or add a relay in Settings. (${err.message})`
-    case 'TimeoutError': return `The network did not answer in time: ${err.message}`
-    case 'ConfigError': return err.message
-    case 'StationNotFoundError': return 'This station is not in the directory: it may never have been published, or its manifest expired.'
-    case 'InvalidRecordError': return 'This station\'s records failed verification; they may be forged. Nothing from them is shown.'
-    case 'InvalidStationIdError': return 'That is not a station id. Station ids start with 12D3KooW.'
-    default: return err.message
   }
 }

@@ -2,7 +2,7 @@
  * Call errors and defaults, and what a person is told about each failure.
  */
 import type { SignalMessage } from '@openstudio/protocol'
-import { humanError } from '../network.ts'
+import { humanError } from '../human-error.ts'
 
 export const CALL_DEFAULTS = {
   /** The studio must answer a hello within this time. */
