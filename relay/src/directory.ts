@@ -218,8 +218,13 @@ export class RelayDirectory {
     if (outcome === 'refused-rate' || outcome === 'refused-full') this.components.refusals.refuse('directory', outcome)
   }
 
-  /** A relay's count for a station that lists that relay in its manifest; others are the relay's word about a stranger. */
-  private report (report: ListenerReport): void {
+  /**
+   * A relay's count for a station that lists that relay in its manifest;
+   * others are the relay's word about a stranger. This relay's own counts
+   * come here straight from its program (gossipsub does not hand a node its
+   * own messages).
+   */
+  report (report: Pick<ListenerReport, 'station' | 'relay' | 'listeners'>): void {
     const station = this.index.get(report.station)
     if (station === undefined || !station.manifest.relays.some((addr) => addr.endsWith(`/p2p/${report.relay}`))) return
     this.index.setListeners(report.station, isOnAir(station.manifest, Date.now()) ? report.listeners : 0)

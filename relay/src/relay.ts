@@ -275,6 +275,7 @@ export class Relay {
       teardown.add('program', async () => { await program.stop() })
       // The relay signs the listener counts it reads from Icecast, with its own key.
       new ListenerAnnouncer({ pubsub: node.services.pubsub }, privateKey).follow(program)
+      program.addEventListener('program:listeners', (e) => { directory.report({ ...e.detail, relay: node.peerId.toString() }) })
     }
     const checker = new BootstrapChecker({
       candidates: async () => relayCandidates(node),
