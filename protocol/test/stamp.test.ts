@@ -59,6 +59,8 @@ describe('proof-of-work stamps', () => {
     expect(verifyManifest(signManifest(manifest, key, VECTORS.eightBits).record, { now: T0 }).ok).toBe(true)
     const cheap = verifyManifest(signManifest(manifest, key, 0).record, { now: T0 })
     expect(cheap.ok || cheap.error.name).toBe('StampError')
+    // Only a record this process stored after verifying it in full skips the stamp (a relay reloading its store).
+    expect(verifyManifest(signManifest(manifest, key, 0).record, { now: T0, stampVerifiedBefore: true }).ok).toBe(true)
     // A stamp paid for another key does not carry over.
     const otherManifest = buildManifest(other.id, DRAFT, { seq: 1, now: T0 })
     const reused = verifyManifest(signManifest(otherManifest, other, VECTORS.eightBits).record, { now: T0 })

@@ -13,7 +13,7 @@
  */
 import { logger } from '@libp2p/logger'
 import { fetchSnapshot, readStoredRecord, recordDatastoreKey, validateRecordCached, type DirectoryWatcher, type ResolvedStation, type SnapshotSource } from '@openstudio/node'
-import { isOnAir, PROTOCOL, stationIdFromRecordKey, stationRecordKey, type ListenerReport } from '@openstudio/protocol'
+import { isOnAir, PROTOCOL, stationIdFromRecordKey, stationRecordKey, verifyManifest, type ListenerReport } from '@openstudio/protocol'
 import { KadGate } from './kad-gate.ts'
 import { PeerRateLimiter } from './rate-limit.ts'
 import { StationIndex, type StationIndexInit, type StationSource } from './station-index.ts'
@@ -105,15 +105,26 @@ export class RelayDirectory {
 
   /**
    * Loads the station records and counts the provider records already stored
-   * (a restart), as trusted: they passed the limits when they were put.
+   * (a restart), as trusted: they passed the limits, and their stamps were
+   * checked, when they were put. Each record's signature is checked again
+   * (0.15 ms natively; a stamp would cost 4 ms, 3.5 minutes for 50,000).
    */
   async load (signal?: AbortSignal): Promise<void> {
     const store = this.store
     if (store === undefined) return
     let stations = 0
+    const now = Date.now()
     for await (const { value } of store.query({ prefix: this.recordPrefix.slice(0, -1) }, { signal })) {
-      const station = verified(value)
-      if (station !== undefined && this.index.offer(station) === 'added') stations++
+      const stored = readStoredRecord(value)
+      if (stored === undefined) continue
+      let stationId: string
+      try {
+        stationId = stationIdFromRecordKey(stored.key)
+      } catch {
+        continue
+      }
+      const result = verifyManifest(stored.value, { now, stationId, stampVerifiedBefore: true })
+      if (result.ok && this.index.offer({ manifest: result.value, record: stored.value }) === 'added') stations++
     }
     for await (const _ of store.queryKeys({ prefix: this.providerPrefix.slice(0, -1) }, { signal })) this.providers++
     log('loaded %d stations and %d provider records', stations, this.providers)

@@ -1,6 +1,6 @@
 /**
  * A relay restarted with the same data directory keeps its peer id and still
- * serves the records it stored.
+ * serves the records it stored, and lists them in its directory index.
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { resolveStation } from '@openstudio/node'
@@ -27,6 +27,8 @@ describe('relay restart', () => {
     cleanup.push(async () => second.stop())
     expect(second.peerId).toBe(peerId)
     expect((await second.health()).records).toBe(1)
+    // Its directory index holds the station again, from its own store.
+    expect(second.directory.index.get(published.id)?.manifest).toEqual(published.manifest)
     const client = await clientOf(second)
     cleanup.push(async () => client.stop())
     const { manifest } = await resolveStation(client.services, published.id)
