@@ -86,7 +86,8 @@ describe('a flood of throwaway stations', () => {
     const flooders = await Promise.all(Array.from({ length: IDENTITIES }, async () => strangerNode(target, attackerHost(1))))
     try {
       let stored = 0
-      await Promise.all(flooders.map(async (node, i) => {
+      let flooding = true
+      const flood = Promise.all(flooders.map(async (node, i) => {
         for (let n = 0; n < JUNK_PER_IDENTITY; n++) {
           const key = generateStationKey()
           const record = junkRecord(i * 1000 + n, key)
@@ -94,7 +95,13 @@ describe('a flood of throwaway stations', () => {
           if (await put(node, key, record)) stored++
           await node.services.pubsub.publish(TOPIC.directory, encodeAnnouncement({ type: 'station', record })).catch(() => {})
         }
-      }))
+      })).finally(() => { flooding = false })
+      // An honest owner on another host publishes while the relay is refusing the flood, and is listed.
+      await waitUntil('the relay to refuse the flood', async () => ((await target.refusals())['directory/refused-rate'] ?? 0) > 0)
+      const honest = await publishFrom(target, { ...draftFor(4), name: 'Honest Newcomer' })
+      expect(flooding).toBe(true)
+      await flood
+      await waitUntil('the honest newcomer to be listed', async () => (await listing(target, '&q=honest')).some((s) => s.id === honest))
       const refusals = await target.refusals()
       // The burst and the minute's refill at most, not the 600 tried.
       expect(stored).toBeLessThanOrEqual(PER_MINUTE * 2)
@@ -108,9 +115,6 @@ describe('a flood of throwaway stations', () => {
     } finally {
       await Promise.all(flooders.map(async (node) => node.stop()))
     }
-    // An honest owner on another host still publishes, and is listed.
-    const honest = await publishFrom(target, { ...draftFor(4), name: 'Honest Newcomer' })
-    await waitUntil('the honest newcomer to be listed', async () => (await listing(target, '&q=honest')).some((s) => s.id === honest))
     await stillServes(target, idleRss)
   })
 
@@ -152,16 +156,20 @@ describe('the proof of work, at the public network\'s 8 bits', () => {
   it('is required by the relay\'s DHT store and directory topic: no stamp, a stamp of another key and a cheap one are refused', async () => {
     const node = await strangerNode(target, attackerHost(2))
     try {
+      await subscribed(node)
       const paid = generateStationKey()
       const stamp = await mintStamp(paid.id, { bits: 8, yieldTurn: async () => {} })
       const other = generateStationKey()
       // Cheap: a nonce with fewer than 8 bits of work for this key.
       let cheap = 0
       while (stampWork(other.id, cheap) >= 8) cheap++
+      const rejectedBefore = (await target.refusals())['gossip/directory-reject'] ?? 0
       for (const [key, nonce] of [[other, 0], [other, stamp], [other, cheap]] as const) {
         const record = signManifest(buildManifest(key.id, draftFor(7), { seq: 1, now: Date.now() }), key, nonce).record
         expect(await put(node, key, record)).toBe(false)
+        await node.services.pubsub.publish(TOPIC.directory, encodeAnnouncement({ type: 'station', record }))
       }
+      await waitUntil('the relay to reject the three announcements', async () => ((await target.refusals())['gossip/directory-reject'] ?? 0) >= rejectedBefore + 3)
       const record = signManifest(buildManifest(paid.id, draftFor(8), { seq: 1, now: Date.now() }), paid, stamp).record
       expect(await put(node, paid, record)).toBe(true)
       await waitUntil('the paid station to be listed', async () => (await listing(target)).some((s) => s.id === paid.id))
@@ -171,3 +179,9 @@ describe('the proof of work, at the public network\'s 8 bits', () => {
     }
   })
 })
+
+/** Subscribes `node` to the directory topic and waits until it sees the relay there, so that what it publishes reaches the relay. */
+async function subscribed (node: OpenStudioNode): Promise<void> {
+  node.services.pubsub.subscribe(TOPIC.directory)
+  await waitUntil('the relay in the node\'s directory mesh', () => node.services.pubsub.getSubscribers(TOPIC.directory).length > 0)
+}
