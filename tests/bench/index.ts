@@ -7,6 +7,7 @@
 import '@openstudio/node/polyfill'
 import { parseArgs } from 'node:util'
 import { benchDht } from './dht.ts'
+import { benchDirectoryScale } from './directory-scale.ts'
 import { benchProgram } from './program.ts'
 import { benchProtocol } from './protocol.ts'
 import { benchRelayAbuse } from './relay-abuse.ts'
@@ -23,6 +24,7 @@ export interface BenchOptions {
 const suites: Record<string, (options: BenchOptions) => Promise<Record<string, unknown>>> = {
   protocol: benchProtocol,
   dht: benchDht,
+  'directory-scale': benchDirectoryScale,
   reservations: benchReservations,
   'relay-abuse': benchRelayAbuse,
   web: benchWeb,
@@ -52,6 +54,7 @@ for (const name of requested.length > 0 ? requested : Object.keys(suites).filter
     results[name] = await (suites[name] as (options: BenchOptions) => Promise<Record<string, unknown>>)(options)
   } catch (err) {
     results[name] = { error: (err as Error).message }
+    process.stderr.write(`${name}: ${(err as Error).stack ?? ''}\n`)
     process.exitCode = 1
   }
 }
