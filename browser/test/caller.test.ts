@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { generateStationKey, TOPIC } from '@openstudio/protocol'
-import { CallerSession, type CallPhase, type TurnCredentials } from '../src/services/call/caller.ts'
+import { CallerSession, type CallPhase, type CallStep, type TurnCredentials } from '../src/services/call/caller.ts'
 import { CALL_DEFAULTS } from '../src/services/call/errors.ts'
 import { fakeCallerNetwork, FakeStudio, ManualPauses, manifestOf } from './fakes/caller-parts.ts'
 import { FakePeerConnection } from './fakes/peer-connection.ts'
@@ -46,9 +46,13 @@ async function rig () {
   }, { stationId: station.id, name: 'Ada', microphone })
   sessions.push(session)
   const phases: CallPhase[] = []
-  session.addEventListener('status:change', (e) => { if (phases.at(-1) !== e.detail.phase) phases.push(e.detail.phase) })
+  const steps: Array<CallStep | undefined> = []
+  session.addEventListener('status:change', (e) => {
+    if (phases.at(-1) !== e.detail.phase) phases.push(e.detail.phase)
+    if (steps.at(-1) !== e.detail.step) steps.push(e.detail.step)
+  })
   return {
-    studio, network, pauses, peers, turn, microphone, returns, session, phases,
+    studio, network, pauses, peers, turn, microphone, returns, session, phases, steps,
     /** The caller's one peer connection so far. */
     get pc (): FakePeerConnection {
       const pc = peers.at(-1)
@@ -90,7 +94,9 @@ describe('CallerSession', () => {
 
     await r.studio.command({ type: 'admit', peer: me.id })
     await until('the caller on air', () => r.session.status.phase === 'on-air')
-    expect(r.phases).toEqual(['green-room', 'on-air'])
+    expect(r.phases).toEqual(['connecting', 'green-room', 'on-air'])
+    // What the call page shows while it dials, in order, and nothing once the studio welcomed it.
+    expect(r.steps).toEqual(['network', 'resolving', 'reaching', 'greeting', undefined])
 
     const heard: AudioNode[] = []
     r.session.addEventListener('return:start', (e) => { heard.push(e.detail) })
@@ -154,7 +160,7 @@ describe('CallerSession', () => {
     expect(r.session.status.phase).toBe('on-air')
     expect(r.peers).toHaveLength(1)
     expect(r.turn).toHaveLength(1)
-    expect(r.phases).toEqual(['green-room', 'on-air'])
+    expect(r.phases).toEqual(['connecting', 'green-room', 'on-air'])
 
     // Negotiation now runs on the new stream, and so do the producer's commands.
     r.pc.gather({ candidate: 'candidate:1 1 udp 2122260223 192.0.2.1 50000 typ host', sdpMid: '0', sdpMLineIndex: 0 })
@@ -200,7 +206,7 @@ describe('CallerSession', () => {
     expect(r.studio.hellos).toHaveLength(0)
     expect(r.peers).toHaveLength(0)
     expect(r.idle()).toBe(true)
-    expect(r.phases).toEqual(['ended'])
+    expect(r.phases).toEqual(['connecting', 'ended'])
   })
 
   it('a leave during the backoff between failed dials leaves nothing running', async () => {

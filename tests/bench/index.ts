@@ -6,6 +6,7 @@
  */
 import '@openstudio/node/polyfill'
 import { parseArgs } from 'node:util'
+import { benchCalls } from './calls.ts'
 import { benchDht } from './dht.ts'
 import { benchDirectoryScale } from './directory-scale.ts'
 import { benchProgram } from './program.ts'
@@ -28,6 +29,7 @@ const suites: Record<string, (options: BenchOptions) => Promise<Record<string, u
   reservations: benchReservations,
   'relay-abuse': benchRelayAbuse,
   web: benchWeb,
+  calls: benchCalls,
   studio: benchStudio,
   program: benchProgram,
   soak: benchSoak

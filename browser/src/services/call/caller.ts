@@ -43,8 +43,17 @@ export type { CallerComponents, CallerNetwork, TurnCredentials } from './caller-
 
 export type CallPhase = 'connecting' | 'green-room' | 'on-air' | 'reconnecting' | 'ended' | 'failed'
 
+/**
+ * Where a dial is, while connecting or reconnecting: starting this page's
+ * network, finding the station's record, reaching its studio through a relay,
+ * then waiting for the studio's welcome.
+ */
+export type CallStep = 'network' | 'resolving' | 'reaching' | 'greeting'
+
 export interface CallStatus {
   phase: CallPhase
+  /** The dial's progress; undefined once the studio welcomed the call. */
+  step?: CallStep
   /** Muted by the producer (in the program and every mix-minus). */
   producerMuted: boolean
   selfMuted: boolean
@@ -158,7 +167,9 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     try {
       aborted.throwIfAborted()
       const { network } = this.components
+      this.update({ step: 'network' })
       const components = await network.start({ signal: aborted })
+      this.update({ step: 'resolving' })
       this.manifest = await network.resolve(this.init.stationId, { signal: aborted })
       aborted.throwIfAborted()
       const room = new RoomChannel(components, this.init.stationId, { id: network.identity.id, secretKey: network.identity.secretKey })
@@ -205,7 +216,9 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
   private async connect (signal: AbortSignal): Promise<void> {
     const manifest = this.manifest as Manifest
     const { network } = this.components
+    this.update({ step: 'reaching' })
     await network.dial(manifest, { signal })
+    this.update({ step: 'greeting' })
     const opening = AbortSignal.any([signal, AbortSignal.timeout(CALL_DEFAULTS.helloTimeoutMs)])
     const channel = await network.openSignal(manifest.studio?.peer ?? manifest.id, { signal: opening })
     const resume = this.pc?.connectionState === 'connected'
@@ -226,6 +239,7 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     }
     // From here to the read loop nothing is awaited: a call that ended meanwhile has thrown above.
     this.channel = channel
+    this.update({ step: undefined })
     if (resume && this.negotiation !== undefined) {
       // Only the signalling was lost (a relayed connection reached its limit, say): the audio never stopped.
       this.negotiation.setSend(async (m) => { await channel.send(m) })

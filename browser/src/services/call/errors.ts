@@ -9,12 +9,6 @@ export const CALL_DEFAULTS = {
   helloTimeoutMs: 10_000,
   /** After a media drop, an ICE restart gets this long before a fresh dial. */
   iceRestartGraceMs: 2_500,
-  /**
-   * A call gives the direct libp2p connection one short attempt: signalling
-   * runs as well over the relayed one, and a stalled WebRTC dial must not
-   * hold a caller off air.
-   */
-  webrtcAttemptsMs: [3_000],
   /** A first call is tried this often before the caller is told it failed. */
   firstDialAttempts: 3,
   /** Redials back off from this… */

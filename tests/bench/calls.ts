@@ -1,0 +1,142 @@
+/**
+ * Calls benchmark in Chromium: a listener finds the studio's station in the
+ * directory, opens its call page and dials; the figure is the time from the
+ * click on *Call the studio* to the green room (data-phase), over DIALS
+ * dials, each from a fresh context (a fresh peer). Beside it, in the same
+ * run: a bare libp2p dial of the same studio through the same relay plus a
+ * ping stream opened and answered, from a page whose network is up, relayed
+ * (what a call now starts on) and WebRTC (the upgrade it no longer waits for).
+ */
+import type { Page } from 'playwright-core'
+import { callPath, openStudio, startStudioFixture, type StudioFixture } from '../src/studio-fixture.ts'
+import { distribution, round } from './measure.ts'
+
+const DIALS = 20
+const BARE_DIALS = 10
+const GREEN_ROOM_TIMEOUT_MS = 30_000
+
+export async function benchCalls (): Promise<Record<string, unknown>> {
+  const fixture = await startStudioFixture({ dirPrefix: 'openstudio-bench-calls-' })
+  try {
+    const studioBrowser = await fixture.launch(440)
+    const callerBrowser = await fixture.launch(660)
+    const host = await fixture.openPage(studioBrowser)
+    const stationId = await openStudio(host, fixture.origin, { passphrase: 'bench calls', name: 'Bench Calls' })
+
+    const dialMs: number[] = []
+    const steps: Record<string, number[]> = {}
+    const failures: string[] = []
+    for (let i = 0; i < DIALS; i++) {
+      const page = await fixture.openPage(callerBrowser)
+      try {
+        const { ms, stepAt } = await dialFromDirectory(page, fixture, stationId, `Caller ${i}`)
+        dialMs.push(ms)
+        for (const [step, at] of Object.entries(stepAt)) (steps[step] ??= []).push(at)
+        await page.click('[data-testid=leave]')
+      } catch (err) {
+        failures.push((err as Error).message.split('\n')[0] ?? '')
+      } finally {
+        await page.context().close()
+      }
+    }
+
+    const bare = await bareDials(fixture, callerBrowser, stationId)
+    const ours = distribution(dialMs)
+    return {
+      dialToGreenRoomMs: ours,
+      withinTwoSeconds: `${dialMs.filter((ms) => ms <= 2_000).length}/${DIALS}`,
+      stepReachedAtMs: Object.fromEntries(Object.entries(steps).map(([step, at]) => [step, distribution(at)])),
+      failures,
+      ...bare,
+      p50RatioToBareRelayed: round(ours.p50 / (bare.bareRelayedDialPingMs.p50 || NaN))
+    }
+  } finally {
+    await fixture.stop()
+  }
+}
+
+/**
+ * The listener's way in: the directory lists the station, its card leads to
+ * the station page, *Call the show* to the call page. Timed from the click on
+ * *Call the studio*; each step the page showed is timed from the same click.
+ */
+async function dialFromDirectory (page: Page, fixture: StudioFixture, stationId: string, name: string): Promise<{ ms: number, stepAt: Record<string, number> }> {
+  await page.goto(fixture.origin)
+  await page.click(`[data-station-id="${stationId}"] a`, { timeout: 30_000 })
+  await page.click('[data-testid=call-show]', { timeout: 30_000 })
+  await page.waitForURL(`**${callPath(stationId)}`)
+  await page.fill('[data-testid=caller-name]', name, { timeout: 30_000 })
+  await page.uncheck('[data-testid=voice-processing]')
+  await page.locator('[data-testid=dial]:enabled').waitFor({ timeout: 30_000 })
+  return await page.evaluate(async (timeoutMs) => {
+    const state = (): Element | null => document.querySelector('[data-testid=call-state]')
+    const stepAt: Record<string, number> = {}
+    const t0 = performance.now()
+    const done = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`no green room in ${timeoutMs} ms: ${state()?.textContent ?? 'no call state'}`)) }, timeoutMs)
+      const look = (): void => {
+        const el = state()
+        const step = el?.getAttribute('data-step')
+        if (step !== null && step !== undefined && stepAt[step] === undefined) stepAt[step] = performance.now() - t0
+        if (el?.getAttribute('data-phase') === 'green-room') {
+          clearTimeout(timer)
+          observer.disconnect()
+          resolve(performance.now() - t0)
+        }
+      }
+      const observer = new MutationObserver(look)
+      observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true })
+    })
+    ;(document.querySelector('[data-testid=dial]') as HTMLButtonElement).click()
+    return { ms: await done, stepAt }
+  }, GREEN_ROOM_TIMEOUT_MS)
+}
+
+interface BareDials {
+  bareRelayedDialPingMs: ReturnType<typeof distribution>
+  bareWebRtcDialPingMs: ReturnType<typeof distribution>
+  bareFailures: string[]
+}
+
+/** Bare libp2p dials of the studio plus a ping stream, each from a fresh page whose network is up. */
+async function bareDials (fixture: StudioFixture, browser: Awaited<ReturnType<StudioFixture['launch']>>, stationId: string): Promise<BareDials> {
+  const relayed: number[] = []
+  const webrtc: number[] = []
+  const bareFailures: string[] = []
+  for (let i = 0; i < BARE_DIALS * 2; i++) {
+    const page = await fixture.openPage(browser)
+    try {
+      await page.goto(`${fixture.origin}/settings`)
+      await page.waitForFunction(() => window.openstudioDiagnostics?.network?.status === 'online', null, { timeout: 30_000 })
+      const mode: 'relayed' | 'webrtc' = i % 2 === 0 ? 'relayed' : 'webrtc'
+      const result = await page.evaluate(bareDial, { id: stationId, mode })
+      if (typeof result === 'string') bareFailures.push(result)
+      else (mode === 'relayed' ? relayed : webrtc).push(result)
+    } finally {
+      await page.context().close()
+    }
+  }
+  return { bareRelayedDialPingMs: distribution(relayed), bareWebRtcDialPingMs: distribution(webrtc), bareFailures }
+}
+
+/** Runs in the page: the dial and the ping's echo, in milliseconds, or what went wrong. */
+async function bareDial ({ id, mode }: { id: string, mode: 'relayed' | 'webrtc' }): Promise<number | string> {
+  const diagnostics = window.openstudioDiagnostics
+  const network = diagnostics?.network
+  const node = network?.libp2p
+  if (network === undefined || node === undefined || diagnostics?.multiaddr === undefined) return 'the page has no network'
+  try {
+    const { manifest } = await network.resolve(id)
+    const peer = manifest.studio?.peer ?? id
+    const address = diagnostics.multiaddr(`${manifest.relays[0]}/p2p-circuit${mode === 'webrtc' ? '/webrtc' : ''}/p2p/${peer}`)
+    const t0 = performance.now()
+    const connection = await node.dial(address, { signal: AbortSignal.timeout(20_000) })
+    const stream = await connection.newStream('/openstudio/ping/1', { runOnLimitedConnection: true })
+    stream.send(new Uint8Array(32))
+    await stream.close()
+    for await (const _ of stream) { /* the echo */ }
+    return performance.now() - t0
+  } catch (err) {
+    return `${mode}: ${(err as Error).message}`
+  }
+}
