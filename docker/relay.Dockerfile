@@ -11,7 +11,9 @@ COPY node/package.json node/
 COPY relay/package.json relay/
 COPY browser/package.json browser/
 COPY tests/package.json tests/
-RUN npm ci --workspace browser --include-workspace-root=false
+# The whole workspace, so that the root's postinstall patches @libp2p/webrtc (docs/calls.md).
+COPY patches patches
+RUN npm ci
 COPY tsconfig.json ./
 COPY protocol protocol
 COPY network network
