@@ -20,7 +20,7 @@ export type NetworkNode = Pick<Libp2p, 'peerId' | 'getPeers' | 'addEventListener
 export type DirectoryFeed = Pick<DirectoryWatcher, 'stations' | 'listeners' | 'start' | 'stop' | 'addEventListener' | 'removeEventListener'>
 
 /** How a dial may go: its signal, and the time for each WebRTC attempt. */
-export type NetworkDialInit = Pick<DialInit, 'signal' | 'webrtcAttemptsMs' | 'upgrade'>
+export type NetworkDialInit = Pick<DialInit, 'signal' | 'webrtcAttemptsMs' | 'upgrade' | 'timeoutMs'>
 
 export interface NetworkComponents<Node extends NetworkNode> {
   /**

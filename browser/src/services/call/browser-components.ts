@@ -8,6 +8,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { openSignal } from '@openstudio/network'
 import type { NetworkService } from '../network.ts'
 import type { CallerComponents } from './caller-components.ts'
+import { CALL_DEFAULTS } from './errors.ts'
 import { createCallPeer, receiveAudio } from './peer.ts'
 import { turnServersFor } from './turn.ts'
 
@@ -17,7 +18,8 @@ export function browserCallerComponents (network: NetworkService, init: { contex
       identity: network.identity,
       start: async ({ signal }) => (await network.start({ signal })).services,
       resolve: async (stationId, { signal }) => (await network.resolve(stationId, { signal })).manifest,
-      dial: async (manifest, { signal }) => { await network.dial(manifest, { signal, upgrade: 'background' }) },
+      // A relayed dial answers in well under a second: one that hangs is given up, and the caller tries again.
+      dial: async (manifest, { signal }) => { await network.dial(manifest, { signal, upgrade: 'background', timeoutMs: CALL_DEFAULTS.reachTimeoutMs }) },
       openSignal: async (peer, { signal }) => openSignal(await network.start({ signal }), peerIdFromString(peer), { signal })
     },
     // The station's relays serve it, so they come first; then the app's own.

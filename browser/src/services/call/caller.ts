@@ -203,6 +203,7 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
 
   private async hangUp (options: AbortOptions): Promise<void> {
     if (this.shutdown.signal.aborted) return
+    log.trace('leaving on %s', this.channel?.open === true ? 'an open stream' : 'no open stream')
     await this.sendRoom({ type: 'leave' }, options)
     await this.channel?.send({ type: 'bye', reason: 'caller left' }, options).catch((err: Error) => { log('bye not sent: %s', err.message) })
     this.end()
@@ -403,6 +404,7 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
   }
 
   private update (patch: Partial<CallStatus>): void {
+    if ('step' in patch && patch.step !== this.status.step) log('dial step: %s', patch.step ?? 'welcomed')
     this.status = { ...this.status, ...patch }
     this.safeDispatchEvent('status:change', { detail: this.status })
   }

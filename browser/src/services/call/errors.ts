@@ -9,6 +9,8 @@ export const CALL_DEFAULTS = {
   helloTimeoutMs: 10_000,
   /** After a media drop, an ICE restart gets this long before a fresh dial. */
   iceRestartGraceMs: 2_500,
+  /** Reaching the studio through a relay (dial and ping) is given up after this long, and tried again. */
+  reachTimeoutMs: 8_000,
   /** A first call is tried this often before the caller is told it failed. */
   firstDialAttempts: 3,
   /** Redials back off from this… */

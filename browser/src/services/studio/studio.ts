@@ -381,12 +381,15 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
           break
         case 'room': {
           // The caller's own signed request: the authority judges it; what it carries out, everyone hears.
+          log.trace('room request from %s', peer)
           const outcome = await this.authority.request(message.envelope, peer)
+          log.trace('room request from %s: %s', peer, outcome.kind)
           if (outcome.kind === 'command') void this.fanOut(outcome.envelopes)
           if (outcome.kind === 'snapshot') void link.send({ type: 'room', envelope: outcome.envelope })
           break
         }
         case 'bye':
+          log.trace('bye from %s', peer)
           this.drop(peer)
           return
         case 'hello':
