@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that OpenStudio runs beside it (Icecast, coturn)
-# and that the real-stack tests drive (Chromium, sox), when they are missing and
-# apt-get is available. Quiet and fast when everything is there already.
+# and that the real-stack tests drive (Chromium, Firefox ESR with PulseAudio,
+# Caddy, sox, ffmpeg), when they are missing and apt-get is available. Quiet
+# and fast when everything is there already.
 set -euo pipefail
 
 want=()
@@ -10,6 +11,10 @@ command -v turnserver >/dev/null 2>&1 || want+=(coturn)
 command -v chromium >/dev/null 2>&1 || want+=(chromium)
 command -v sox >/dev/null 2>&1 || want+=(sox)
 command -v ffmpeg >/dev/null 2>&1 || want+=(ffmpeg)
+command -v firefox-esr >/dev/null 2>&1 || want+=(firefox-esr)
+command -v pulseaudio >/dev/null 2>&1 || want+=(pulseaudio)
+command -v pactl >/dev/null 2>&1 || want+=(pulseaudio-utils)
+command -v caddy >/dev/null 2>&1 || want+=(caddy)
 [ ${#want[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

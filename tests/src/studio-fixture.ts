@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { setTimeout as hold } from 'node:timers/promises'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
+import type { Page as FirefoxPage } from 'puppeteer-core'
 import type { ProgramInit, Relay } from '@openstudio/relay'
 import { launchChromium } from './browser.ts'
 import { startCoturn, type Coturn } from './coturn.ts'
@@ -247,9 +248,11 @@ function analyserSamples (name: StudioAnalyser): { samples: number[], sampleRate
   return { samples: Array.from(samples), sampleRate: analyser.context.sampleRate }
 }
 
-/** The share (0…1) of each of `tones` in what `page` hears on `analyser` right now. */
-export async function spectrum (page: Page, analyser: StudioAnalyser, tones: readonly number[]): Promise<number[]> {
-  const frame = await page.evaluate(analyserSamples, analyser)
+/** The share (0…1) of each of `tones` in what `page` (Playwright's, or Puppeteer's for Firefox) hears on `analyser` right now. */
+export async function spectrum (page: Page | FirefoxPage, analyser: StudioAnalyser, tones: readonly number[]): Promise<number[]> {
+  // Both evaluate a function with one argument alike; their generic signatures differ.
+  const evaluate = page.evaluate.bind(page) as (fn: typeof analyserSamples, arg: StudioAnalyser) => Promise<ReturnType<typeof analyserSamples>>
+  const frame = await evaluate(analyserSamples, analyser)
   if (frame === undefined) return tones.map(() => 0)
   return tones.map((f) => toneShare(frame.samples, frame.sampleRate, f))
 }

@@ -1,0 +1,164 @@
+/**
+ * Firefox ESR as studio, caller and listener, end to end. Debian's Firefox,
+ * driven over WebDriver BiDi (puppeteer-core), runs the studio: its
+ * microphone is a 440 Hz tone. A Chromium caller (660 Hz) and a Firefox
+ * caller (880 Hz) dial it by key, wait in the green room and go on air; the
+ * studio goes live to a real Icecast through its relay, and a Firefox
+ * listener plays the station page. Every check is on the signal (Goertzel).
+ * Skips, saying why, where Firefox or PulseAudio is not installed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser as FirefoxBrowser, Page as FirefoxPage } from 'puppeteer-core'
+import type { Browser, Page } from 'playwright-core'
+import { startIcecast, type LocalIcecast } from '@openstudio/node'
+import { firefoxMissing, firefoxPage, launchFirefox } from '../src/firefox.ts'
+import { removeDir, tempDir } from '../src/network.ts'
+import { freePort } from '../src/ports.ts'
+import { toneShare } from '../src/signal.ts'
+import { callPath, prepareCall, pressDial, spectrum, startStudioFixture, waitPhase, type StudioAnalyser, type StudioFixture } from '../src/studio-fixture.ts'
+import { waitUntil } from '../src/wait.ts'
+import { SCREENSHOTS } from '../src/web.ts'
+
+const HOST = 440
+const CHROMIUM_CALLER = 660
+const FIREFOX_CALLER = 880
+const MOUNT = '/live.ogg'
+const PASSWORD = 'firefox-e2e'
+const missing = await firefoxMissing()
+
+describe.skipIf(missing !== undefined)(`Firefox as studio, caller and listener${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
+  let fixture: StudioFixture
+  let icecast: LocalIcecast
+  let icecastDir: string
+  let host: FirefoxBrowser
+  let callerFirefox: FirefoxBrowser
+  let chromium: Browser
+  let studio: FirefoxPage
+  let stationId: string
+  let chromiumCaller: { page: Page, id: string }
+  let firefoxCaller: { page: FirefoxPage, id: string }
+
+  beforeAll(async () => {
+    icecastDir = await tempDir('openstudio-firefox-e2e-icecast-')
+    icecast = await startIcecast({ dir: icecastDir, port: await freePort(), sourcePassword: PASSWORD, mounts: [{ mount: MOUNT }] })
+    fixture = await startStudioFixture({
+      dirPrefix: 'openstudio-firefox-e2e-',
+      program: { stations: ['*'], icecastUrl: icecast.url, icecastPassword: PASSWORD, mount: MOUNT, listenersIntervalMs: 500 }
+    })
+    host = await launchFirefox({ toneHz: HOST })
+    callerFirefox = await launchFirefox({ toneHz: FIREFOX_CALLER })
+    chromium = await fixture.launch(CHROMIUM_CALLER)
+    studio = await firefoxPage(host)
+  }, 120_000)
+
+  afterAll(async () => {
+    await host?.close()
+    await callerFirefox?.close()
+    await fixture?.stop()
+    await icecast?.stop()
+    await removeDir(icecastDir)
+  })
+
+  it('makes a station and opens its studio, hearing the host', async () => {
+    await studio.goto(`${fixture.origin}/station`)
+    await studio.locator('[data-testid=new-passphrase]').fill('firefox studio passphrase')
+    await studio.locator('[data-testid=new-passphrase-2]').fill('firefox studio passphrase')
+    await studio.locator('[data-testid=generate]').click()
+    await studio.waitForSelector('[data-testid=my-station-id]', { timeout: 30_000 })
+    stationId = await text(studio, '[data-testid=my-station-id]')
+    await studio.locator('[data-testid=field-name]').fill('Firefox Radio')
+    await studio.locator('[data-testid=field-country]').fill('NL')
+    await studio.locator('[data-testid=field-homepage]').fill('https://example.org/')
+    await studio.locator('[data-testid=field-stream-url-0]').fill('https://stream.example.org/live.ogg')
+    await studio.locator('[data-testid=publish]').click()
+    await studio.locator('[data-testid=open-studio]').setTimeout(30_000).click()
+    await studio.locator('[data-testid=start-studio]').click()
+    await studio.waitForSelector('[data-testid=green-room]', { timeout: 30_000 })
+    await hears(studio, 'programAnalyser', [HOST], 'the host in the Firefox studio\'s program')
+  })
+
+  it('takes a call from Chromium: green room, then on air, heard in the program', async () => {
+    const page = await fixture.openPage(chromium)
+    await prepareCall(page, fixture.origin, callPath(stationId), 'Chromium caller')
+    const id = await pressDial(page)
+    await waitPhase(page, 'green-room')
+    await studio.waitForSelector(`[data-testid="caller-${id}"]`, { timeout: 30_000 })
+    await studio.locator(`[data-testid="caller-${id}"] [data-testid=admit]`).click()
+    await waitPhase(page, 'on-air')
+    chromiumCaller = { page, id }
+    await hears(studio, 'programAnalyser', [HOST, CHROMIUM_CALLER], 'the Chromium caller in the Firefox studio\'s program')
+    await hears(page, 'returnAnalyser', [HOST], 'the Chromium caller to hear the Firefox host, and not itself')
+  })
+
+  it('calls from Firefox: the caller page dials, waits in the green room, goes on air, and hears the show but itself', async () => {
+    const page = await firefoxPage(callerFirefox)
+    await page.goto(`${fixture.origin}${callPath(stationId)}`)
+    await page.locator('[data-testid=caller-name]').setTimeout(30_000).fill('Firefox caller')
+    await page.locator('[data-testid=voice-processing]').click()
+    await page.locator('[data-testid=dial]:not([disabled])').setTimeout(30_000).click()
+    const id = await page.evaluate(() => window.openstudioDiagnostics?.network?.identity.id ?? '')
+    await waitUntil('the Firefox caller in the green room', async () => await attribute(page, '[data-testid=call-state]', 'data-phase') === 'green-room', 30_000)
+    await studio.locator(`[data-testid="caller-${id}"] [data-testid=admit]`).setTimeout(30_000).click()
+    await waitUntil('the Firefox caller on air', async () => await attribute(page, '[data-testid=call-state]', 'data-phase') === 'on-air', 30_000)
+    firefoxCaller = { page, id }
+    await hears(studio, 'programAnalyser', [HOST, CHROMIUM_CALLER, FIREFOX_CALLER], 'the Firefox caller in the program')
+    await hears(page, 'returnAnalyser', [HOST, CHROMIUM_CALLER], 'the Firefox caller to hear the host and the Chromium caller, not itself')
+    await hears(chromiumCaller.page, 'returnAnalyser', [HOST, FIREFOX_CALLER], 'the Chromium caller to hear the Firefox caller')
+    await page.screenshot({ path: `${SCREENSHOTS}/firefox-caller.png` })
+  })
+
+  it('goes live from Firefox, and a Firefox listener plays the station page and hears the whole show', async () => {
+    await studio.select('[data-testid=bitrate]', '96')
+    await studio.locator('[data-testid=go-on-air]').click()
+    await waitUntil('the Firefox studio to show the program on Icecast', async () => {
+      const state = await attribute(studio, '[data-testid=broadcast]', 'data-state')
+      const ice = await attribute(studio, '[data-testid=broadcast]', 'data-icecast')
+      if (state === 'live' && ice === 'connected') return true
+      throw new Error(`${state ?? 'no broadcast'}/${ice ?? ''}: ${await text(studio, '[data-testid=broadcast]')}`)
+    }, 30_000)
+    await studio.screenshot({ path: `${SCREENSHOTS}/firefox-studio-live.png` })
+
+    const listener = await firefoxPage(callerFirefox)
+    await waitUntil('the station page to show the station on air', async () => {
+      await listener.goto(`${fixture.origin}/s/${stationId}`)
+      await listener.waitForSelector('[data-testid=listen]', { timeout: 20_000 })
+      return await listener.$('.badge.live') !== null
+    }, 60_000)
+    await listener.locator('[data-testid=listen]').click()
+    await waitUntil('the whole show in the Firefox listener\'s player', async () => {
+      const shares = await playerShares(listener, [HOST, CHROMIUM_CALLER, FIREFOX_CALLER])
+      return shares.every((s) => s > 0.1) ? shares : undefined
+    }, 30_000)
+    await listener.screenshot({ path: `${SCREENSHOTS}/firefox-listener.png` })
+    expect(firefoxCaller.id).not.toBe('')
+  })
+})
+
+/** Waits until `page` hears each of `tones` (at least a tenth of the signal) and no other of the test's tones. */
+async function hears (page: FirefoxPage | Page, analyser: StudioAnalyser, tones: number[], what: string): Promise<void> {
+  const all = [HOST, CHROMIUM_CALLER, FIREFOX_CALLER]
+  await waitUntil(what, async () => {
+    const shares = await spectrum(page, analyser, all)
+    return all.every((f, i) => tones.includes(f) ? shares[i]! > 0.1 : shares[i]! < 0.02) ? shares : undefined
+  }, 30_000)
+}
+
+/** The share of each tone in what the station page's player outputs right now. */
+async function playerShares (page: FirefoxPage, tones: number[]): Promise<number[]> {
+  const frame = await page.evaluate(() => {
+    const analyser = window.openstudioDiagnostics?.playerAnalyser
+    if (analyser === undefined) return undefined
+    const samples = new Float32Array(analyser.fftSize)
+    analyser.getFloatTimeDomainData(samples)
+    return { samples: Array.from(samples), sampleRate: analyser.context.sampleRate }
+  })
+  return tones.map((f) => frame === undefined ? 0 : toneShare(frame.samples, frame.sampleRate, f))
+}
+
+async function text (page: FirefoxPage, selector: string): Promise<string> {
+  return (await page.evaluate((s) => document.querySelector(s)?.textContent ?? '', selector)).trim()
+}
+
+async function attribute (page: FirefoxPage, selector: string, name: string): Promise<string | null> {
+  return page.evaluate((s, n) => document.querySelector(s)?.getAttribute(n) ?? null, selector, name)
+}

@@ -1,0 +1,64 @@
+/**
+ * Debian's Firefox ESR, driven by puppeteer-core over WebDriver BiDi. Firefox
+ * needs a sound server on these machines: without one, `<audio>` errors and
+ * an AudioContext crashes the tab. So the first launch starts PulseAudio with
+ * a null sink when none answers. Never downloads a browser.
+ */
+import { execFile } from 'node:child_process'
+import { access } from 'node:fs/promises'
+import { promisify } from 'node:util'
+import puppeteer, { type Browser, type Page } from 'puppeteer-core'
+
+const run = promisify(execFile)
+
+export const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr'
+
+/** Why Firefox cannot run here, or undefined when it can. */
+export async function firefoxMissing (): Promise<string | undefined> {
+  for (const [what, path] of [['Firefox ESR', FIREFOX], ['PulseAudio', '/usr/bin/pulseaudio'], ['pactl', '/usr/bin/pactl']]) {
+    if (!await access(path!).then(() => true, () => false)) return `${what} is not installed (${path}): apt-get install firefox-esr pulseaudio pulseaudio-utils`
+  }
+  return undefined
+}
+
+/** A PulseAudio daemon with a null sink, started once if none answers. */
+async function soundServer (): Promise<void> {
+  if (await run('pactl', ['info']).then(() => true, () => false)) return
+  // As root it warns that it is not meant for root; it runs all the same.
+  await run('pulseaudio', ['-D', '--exit-idle-time=-1']).catch(() => {})
+  await run('pactl', ['load-module', 'module-null-sink', 'sink_name=null'])
+}
+
+export interface FirefoxInit {
+  /** The fake microphone's tone, in Hz. @default 1000 */
+  toneHz?: number
+}
+
+export async function launchFirefox (init: FirefoxInit = {}): Promise<Browser> {
+  await soundServer()
+  return puppeteer.launch({
+    browser: 'firefox',
+    executablePath: FIREFOX,
+    headless: true,
+    extraPrefsFirefox: {
+      'media.navigator.streams.fake': true,
+      'media.navigator.permission.disabled': true,
+      'media.navigator.audio.fake_frequency': init.toneHz ?? 1000,
+      'media.autoplay.default': 0,
+      // Loopback candidates: every peer of the tests is on this machine.
+      'media.peerconnection.ice.loopback': true,
+      'media.peerconnection.ice.obfuscate_host_addresses': false
+    }
+  })
+}
+
+/** A page in a fresh browser context, logging the page's errors to stderr. */
+export async function firefoxPage (browser: Browser): Promise<Page> {
+  const context = await browser.createBrowserContext()
+  const page = await context.newPage()
+  // tsx names inner functions with an `__name` helper; functions sent to the page need it too.
+  await page.evaluateOnNewDocument('globalThis.__name = (fn) => fn')
+  page.on('pageerror', (err) => { process.stderr.write(`firefox page error: ${(err as Error).message}\n`) })
+  await page.setViewport({ width: 1280, height: 1000 })
+  return page
+}
