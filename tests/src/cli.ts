@@ -36,8 +36,9 @@ export interface CliProcess {
   stderr: () => string
 }
 
-export function spawnCli (args: string[]): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DEBUG: '' } })
+/** `env` adds to this process's environment (the settings a deployment passes as OPENSTUDIO_*). */
+export function spawnCli (args: string[], env: Record<string, string> = {}): CliProcess {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DEBUG: '', ...env } })
   const lines: string[] = []
   const waiters: Array<{ match: (line: string) => boolean, from: number, resolve: (line: string) => void }> = []
   let stderr = ''
@@ -77,8 +78,8 @@ export interface CliRelay extends CliProcess {
 }
 
 /** Starts `openstudio relay …` and waits for its `ready` line. */
-export async function startCliRelay (args: string[]): Promise<CliRelay> {
-  const relay = spawnCli(['relay', ...args])
+export async function startCliRelay (args: string[], env: Record<string, string> = {}): Promise<CliRelay> {
+  const relay = spawnCli(['relay', ...args], env)
   await relay.waitForLine((line) => line === 'ready')
   const addrs = relay.lines.filter((l) => l.startsWith('listening ')).map((l) => l.slice('listening '.length))
   const http = relay.lines.find((l) => l.startsWith('http '))?.slice('http '.length)

@@ -97,8 +97,8 @@ export async function startStudioFixture (init: StudioFixtureInit = {}): Promise
   }
 }
 
-/** A mono 48 kHz WAV of `frequency` Hz (0: silence) in `dir`, made once with sox. */
-function toneFile (dir: string, frequency: number): string {
+/** A mono 48 kHz WAV of `frequency` Hz (0: silence) in `dir`, made once with sox: a Chromium's fake microphone. */
+export function toneFile (dir: string, frequency: number): string {
   const wav = join(dir, `tone-${frequency}.wav`)
   const synth = frequency === 0 ? ['trim', '0', String(TONE_SECONDS)] : ['synth', String(TONE_SECONDS), 'sine', String(frequency), 'vol', '0.4']
   execFileSync('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', wav, ...synth])
