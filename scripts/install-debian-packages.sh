@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that OpenStudio runs beside it (Icecast, coturn)
 # and that the real-stack tests drive (Chromium, Firefox ESR with PulseAudio,
-# Caddy, sox, ffmpeg), when they are missing and apt-get is available. Quiet
+# WebKitGTK's WebDriver with Xvfb and GStreamer, Caddy, sox, ffmpeg), when they are missing and apt-get is available. Quiet
 # and fast when everything is there already.
 set -euo pipefail
 
@@ -15,6 +15,11 @@ command -v firefox-esr >/dev/null 2>&1 || want+=(firefox-esr)
 command -v pulseaudio >/dev/null 2>&1 || want+=(pulseaudio)
 command -v pactl >/dev/null 2>&1 || want+=(pulseaudio-utils)
 command -v caddy >/dev/null 2>&1 || want+=(caddy)
+command -v WebKitWebDriver >/dev/null 2>&1 || want+=(webkit2gtk-driver)
+command -v Xvfb >/dev/null 2>&1 || want+=(xvfb)
+gst=/usr/lib/x86_64-linux-gnu/gstreamer-1.0
+[ -e "$gst/libgstogg.so" ] || want+=(gstreamer1.0-plugins-base)
+[ -e "$gst/libgstpulseaudio.so" ] || want+=(gstreamer1.0-plugins-good)
 [ ${#want[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
