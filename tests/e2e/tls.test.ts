@@ -27,6 +27,7 @@ import { CLI, startCliRelay, type CliRelay } from '../src/cli.ts'
 import { removeDir, tempDir } from '../src/network.ts'
 import { freePort } from '../src/ports.ts'
 import { toneShare } from '../src/signal.ts'
+import { startCoturn, type Coturn } from '../src/coturn.ts'
 import { attributeNow, goLive, spectrum, textNow, toneFile, waitPhase } from '../src/studio-fixture.ts'
 import { waitUntil } from '../src/wait.ts'
 import { screenshot, testApp } from '../src/web.ts'
@@ -35,7 +36,9 @@ const run = promisify(execFile)
 const CADDY = '/usr/bin/caddy'
 const HOST_TONE = 440
 const CALLER_TONE = 660
+const TURN_CALLER_TONE = 880
 const PASSPHRASE = 'tls deployment passphrase'
+const TURN_SECRET = 'tls-e2e-turn-secret'
 const caddyMissing = await access(CADDY).then(() => undefined, () => `Caddy is not installed (${CADDY}): apt-get install caddy`)
 
 describe.skipIf(caddyMissing !== undefined)(`the README's TLS deployment${caddyMissing === undefined ? '' : ` (skipped: ${caddyMissing})`}`, () => {
@@ -43,6 +46,7 @@ describe.skipIf(caddyMissing !== undefined)(`the README's TLS deployment${caddyM
   let icecastDir: string
   let icecast: LocalIcecast
   let relay: CliRelay
+  let coturn: Coturn
   let caddy: ChildProcess
   let https: number
   let stationId: string
@@ -62,6 +66,12 @@ describe.skipIf(caddyMissing !== undefined)(`the README's TLS deployment${caddyM
     stationId = (await cli(['key', 'show', keyFile])).trim()
     expect(stationId).toMatch(/^12D3KooW/)
 
+    // coturn, serving TURN over TLS (with a certificate of a test CA) for networks that block UDP.
+    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-keyout', join(dir, 'turn-key.pem'), '-out', join(dir, 'turn-cert.pem'), '-subj', '/CN=turn.example.org', '-addext', 'subjectAltName=DNS:turn.example.org'])
+    await writeFile(join(dir, 'turn-secret'), TURN_SECRET)
+    coturn = await startCoturn(TURN_SECRET, { tls: { cert: join(dir, 'turn-cert.pem'), key: join(dir, 'turn-key.pem') } })
+
     // Step 2: the settings, as compose hands them to the relay.
     https = await freePort()
     const [tcp, ws, http] = [await freePort(), await freePort(), await freePort()]
@@ -73,7 +83,9 @@ describe.skipIf(caddyMissing !== undefined)(`the README's TLS deployment${caddyM
       OPENSTUDIO_STATION: stationId,
       OPENSTUDIO_ANNOUNCE: `/ip4/127.0.0.1/tcp/${tcp},/dns4/relay.example.org/tcp/${https}/wss`,
       OPENSTUDIO_ICECAST_PUBLIC_URL: `https://stream.example.org:${https}`,
-      OPENSTUDIO_TRUSTED_PROXY: '127.0.0.1'
+      OPENSTUDIO_TRUSTED_PROXY: '127.0.0.1',
+      OPENSTUDIO_TURN_URL: `turns:turn.example.org:${coturn.tlsPort ?? 0}?transport=tcp`,
+      OPENSTUDIO_TURN_SECRET_FILE: join(dir, 'turn-secret')
     })
 
     // Step 4: Caddy with the README's Caddyfile, on the relay's and Icecast's ports.
@@ -92,11 +104,11 @@ describe.skipIf(caddyMissing !== undefined)(`the README's TLS deployment${caddyM
       return caddyLog.split('certificate obtained successfully').length > 2
     }, 30_000)
     // Chromium is told to trust that CA (by its keys), and where the two names are.
-    const trusted = await Promise.all(['root.crt', 'intermediate.crt'].map(async (f) => spkiHash(await readFile(join(ca, f), 'utf8'))))
+    const trusted = await Promise.all([join(ca, 'root.crt'), join(ca, 'intermediate.crt'), join(dir, 'turn-cert.pem')].map(async (f) => spkiHash(await readFile(f, 'utf8'))))
     origin = `https://relay.example.org:${https}`
-    for (const tone of [HOST_TONE, CALLER_TONE, 0]) {
+    for (const tone of [HOST_TONE, CALLER_TONE, 0, TURN_CALLER_TONE]) {
       browsers.push(await launchChromium([
-        '--host-resolver-rules=MAP relay.example.org 127.0.0.1, MAP stream.example.org 127.0.0.1',
+        '--host-resolver-rules=MAP relay.example.org 127.0.0.1, MAP stream.example.org 127.0.0.1, MAP turn.example.org 127.0.0.1',
         `--ignore-certificate-errors-spki-list=${trusted.join(',')}`,
         `--use-file-for-fake-audio-capture=${toneFile(dir, tone)}`
       ]))
@@ -107,6 +119,7 @@ describe.skipIf(caddyMissing !== undefined)(`the README's TLS deployment${caddyM
     await Promise.all(browsers.map(async (b) => b.close()))
     caddy?.kill('SIGTERM')
     await relay?.stop()
+    await coturn?.stop()
     await icecast?.stop()
     await removeDir(icecastDir)
     await removeDir(dir)
@@ -150,6 +163,27 @@ describe.skipIf(caddyMissing !== undefined)(`the README's TLS deployment${caddyM
       const [host, call] = await spectrum(studio, 'programAnalyser', [HOST_TONE, CALLER_TONE])
       return host! > 0.1 && call! > 0.1
     }, 30_000)
+  })
+
+  it('carries a call whose audio may only go through TURN over TLS, and both pages name that path', async () => {
+    const page = await pageIn(browsers[3]!, { forceTurn: true })
+    await page.goto(`${origin}/s/${stationId}/call`)
+    await page.fill('[data-testid=caller-name]', 'Behind a corporate firewall', { timeout: 30_000 })
+    await page.uncheck('[data-testid=voice-processing]')
+    await page.click('[data-testid=dial]', { timeout: 30_000 })
+    await waitPhase(page, 'green-room')
+    await waitUntil('the caller page to name TURN over TLS', async () => (await textNow(page, '[data-testid=call-path]')).includes('TURN over TLS'), 30_000)
+    const id = await page.evaluate(() => window.openstudioDiagnostics?.network?.identity.id ?? '')
+    await waitUntil('the studio to show TURN for the caller', async () => /TURN/.test(await textNow(studio, `[data-testid="caller-${id}"]`)), 30_000)
+    await studio.click(`[data-testid="caller-${id}"] [data-testid=admit]`)
+    await waitPhase(page, 'on-air')
+    await waitUntil('the TLS caller heard in the program, and hearing the host', async () => {
+      const [call] = await spectrum(studio, 'programAnalyser', [TURN_CALLER_TONE])
+      const [host, itself] = await spectrum(page, 'returnAnalyser', [HOST_TONE, TURN_CALLER_TONE])
+      return call! > 0.1 && host! > 0.1 && itself! < 0.02
+    }, 30_000)
+    await screenshot(page, 'tls-turn-caller')
+    await page.click('[data-testid=leave]')
   })
 
   it('goes live to Icecast, and a listener plays https://stream.example.org/live.ogg and hears the show', async () => {
@@ -200,9 +234,10 @@ function spkiHash (pem: string): string {
   return createHash('sha256').update(spki).digest('base64')
 }
 
-async function pageIn (browser: Browser): Promise<Page> {
+async function pageIn (browser: Browser, settings?: Record<string, unknown>): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } })
   await context.addInitScript('globalThis.__name = (fn) => fn')
+  if (settings !== undefined) await context.addInitScript(`localStorage.setItem('openstudio:settings', ${JSON.stringify(JSON.stringify(settings))})`)
   return context.newPage()
 }
 

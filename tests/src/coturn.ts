@@ -5,6 +5,8 @@ import { freePort } from './ports.ts'
 
 export interface Coturn {
   port: number
+  /** TURN over TLS (`turns:`), when started with a certificate. */
+  tlsPort?: number
   secret: string
   /** The running turnserver (a new one after `restart`). */
   readonly process: ChildProcess
@@ -13,27 +15,38 @@ export interface Coturn {
   restart: () => Promise<void>
 }
 
-export async function startCoturn (secret: string): Promise<Coturn> {
+export interface CoturnInit {
+  /** Serve TURN over TLS too, with this certificate and key (PEM files). */
+  tls?: { cert: string, key: string }
+}
+
+export async function startCoturn (secret: string, init: CoturnInit = {}): Promise<Coturn> {
   const port = await freePort()
+  const tlsPort = init.tls === undefined ? undefined : await freePort()
   const relayPorts = 49152 + Math.floor(Math.random() * 10_000)
-  let running = await spawnCoturn(secret, port, relayPorts)
+  const tls = init.tls === undefined || tlsPort === undefined
+    ? ['--no-tls']
+    : [`--tls-listening-port=${tlsPort}`, `--cert=${init.tls.cert}`, `--pkey=${init.tls.key}`]
+  const spawnIt = async (): ReturnType<typeof spawnCoturn> => spawnCoturn(secret, port, relayPorts, tls)
+  let running = await spawnIt()
   return {
     port,
+    tlsPort,
     secret,
     get process () { return running.child },
     stop: async () => { await running.stop() },
     restart: async () => {
       await running.stop()
-      running = await spawnCoturn(secret, port, relayPorts)
+      running = await spawnIt()
     }
   }
 }
 
-async function spawnCoturn (secret: string, port: number, relayPorts: number): Promise<{ child: ChildProcess, stop: () => Promise<void> }> {
+async function spawnCoturn (secret: string, port: number, relayPorts: number, tls: string[]): Promise<{ child: ChildProcess, stop: () => Promise<void> }> {
   const child = spawn('turnserver', [
     '-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--relay-ip=127.0.0.1',
     '--use-auth-secret', `--static-auth-secret=${secret}`, '--realm=openstudio',
-    '--allow-loopback-peers', '--no-cli', '--no-tls', '--no-dtls',
+    '--allow-loopback-peers', '--no-cli', ...tls, '--no-dtls',
     `--min-port=${relayPorts}`, `--max-port=${relayPorts + 100}`, '--log-file=stdout', '--simple-log'
   ], { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve() }))

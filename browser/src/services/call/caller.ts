@@ -34,7 +34,7 @@ import { browserCallerComponents } from './browser-components.ts'
 import type { AbortOptions, CallerComponents } from './caller-components.ts'
 import { CALL_DEFAULTS, CallRefusedError, humanCallError, TurnUnreachableError, UnexpectedMessageError } from './errors.ts'
 import { PerfectNegotiation } from './negotiation.ts'
-import { preferLowLatency, readCallStats, type MediaPath, type RemoteAudio } from './peer.ts'
+import { preferLowLatency, readCallStats, type MediaPath, type RemoteAudio, type TurnTransport } from './peer.ts'
 import type { SignalEndpoint } from './signal-endpoint.ts'
 
 const log = logger('openstudio:app:caller')
@@ -58,6 +58,8 @@ export interface CallStatus {
   producerMuted: boolean
   selfMuted: boolean
   path: MediaPath
+  /** How this caller reaches its TURN server, when the call goes through its own. */
+  turnTransport?: TurnTransport
   /** The producer granted this caller producer authority (a co-host invite): `others` can be run from here. */
   coHost?: boolean
   /** Everyone else in the room, for a co-host's controls. */
@@ -303,7 +305,7 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
   private onPeerState (pc: RTCPeerConnection): void {
     if (pc !== this.pc || this.shutdown.signal.aborted) return
     if (pc.connectionState === 'connected') {
-      void readCallStats(pc).then((s) => { this.update({ path: s.path }) }, (err: Error) => { log('stats: %s', err.message) })
+      void readCallStats(pc).then((s) => { this.update({ path: s.path, turnTransport: s.turnTransport }) }, (err: Error) => { log('stats: %s', err.message) })
       if (this.status.phase === 'reconnecting') this.onRoom(this.room?.state)
       return
     }

@@ -7,6 +7,15 @@
 /** How a call's media actually flows. */
 export type MediaPath = 'direct' | 'turn' | 'connecting'
 
+/** The transport between a peer and its TURN server: UDP, or TCP (with TLS: `turns:` on 443) where UDP is blocked. */
+export type TurnTransport = 'udp' | 'tcp' | 'tls'
+
+/** A call's path for people: "direct", "TURN over UDP", "TURN over TLS", "TURN" (the other side's relay). */
+export function pathLabel (s: { path: MediaPath, turnTransport?: TurnTransport }): string {
+  if (s.path !== 'turn') return s.path
+  return s.turnTransport === undefined ? 'TURN' : `TURN over ${s.turnTransport.toUpperCase()}`
+}
+
 export interface CallPeerInit {
   iceServers?: RTCIceServer[]
   /** 'relay' forces every packet through TURN. @default 'all' */
@@ -57,6 +66,8 @@ export function receiveAudio (context: AudioContext, track: MediaStreamTrack): R
 /** Live statistics of a call, as the producer sees them. */
 export interface CallStats {
   path: MediaPath
+  /** How this side reaches its TURN server, when its own relay candidate carries the call. */
+  turnTransport?: TurnTransport
   /** ICE round trip of the selected candidate pair. */
   rttMs?: number
   /** Packets lost since the previous reading, in percent. */
@@ -73,7 +84,7 @@ export interface CallStats {
  * percentage is taken against the previous reading.
  */
 export async function readCallStats (pc: RTCPeerConnection, previous?: CallStats): Promise<CallStats> {
-  interface Stat { id: string, type: string, kind?: string, selectedCandidatePairId?: string, packetsReceived?: number, packetsLost?: number, jitter?: number, currentRoundTripTime?: number, localCandidateId?: string, remoteCandidateId?: string, candidateType?: string }
+  interface Stat { id: string, type: string, kind?: string, selectedCandidatePairId?: string, packetsReceived?: number, packetsLost?: number, jitter?: number, currentRoundTripTime?: number, localCandidateId?: string, remoteCandidateId?: string, candidateType?: string, relayProtocol?: string }
   const stats = new Map<string, Stat>()
   ;(await pc.getStats()).forEach((s: Stat) => { stats.set(s.id, s) })
   const all = [...stats.values()]
@@ -86,8 +97,10 @@ export async function readCallStats (pc: RTCPeerConnection, previous?: CallStats
   const packetsLost = inbound?.packetsLost ?? 0
   const received = packetsReceived - (previous?.packetsReceived ?? 0)
   const lost = packetsLost - (previous?.packetsLost ?? 0)
+  const relayProtocol = local?.candidateType === 'relay' ? local.relayProtocol : undefined
   return {
     path: pair === undefined ? 'connecting' : local?.candidateType === 'relay' || remote?.candidateType === 'relay' ? 'turn' : 'direct',
+    turnTransport: relayProtocol === 'udp' || relayProtocol === 'tcp' || relayProtocol === 'tls' ? relayProtocol : undefined,
     rttMs: pair?.currentRoundTripTime === undefined ? undefined : pair.currentRoundTripTime * 1000,
     lossPercent: received + lost > 0 ? Math.max(0, (100 * lost) / (received + lost)) : undefined,
     jitterMs: inbound?.jitter === undefined ? undefined : inbound.jitter * 1000,
