@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that OpenStudio runs beside it (Icecast, coturn)
 # and that the real-stack tests drive (Chromium, Firefox ESR with PulseAudio,
-# WebKitGTK's WebDriver with Xvfb and GStreamer, Caddy, sox, ffmpeg), when they are missing and apt-get is available. Quiet
+# WebKitGTK's WebDriver with Xvfb and GStreamer, Caddy, nftables for the NAT
+# lab, sox, ffmpeg), when they are missing and apt-get is available. Quiet
 # and fast when everything is there already.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ command -v pactl >/dev/null 2>&1 || want+=(pulseaudio-utils)
 command -v caddy >/dev/null 2>&1 || want+=(caddy)
 command -v WebKitWebDriver >/dev/null 2>&1 || want+=(webkit2gtk-driver)
 command -v Xvfb >/dev/null 2>&1 || want+=(xvfb)
+command -v nft >/dev/null 2>&1 || want+=(nftables)
 gst=/usr/lib/x86_64-linux-gnu/gstreamer-1.0
 [ -e "$gst/libgstogg.so" ] || want+=(gstreamer1.0-plugins-base)
 [ -e "$gst/libgstpulseaudio.so" ] || want+=(gstreamer1.0-plugins-good)

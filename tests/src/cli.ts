@@ -36,9 +36,14 @@ export interface CliProcess {
   stderr: () => string
 }
 
-/** `env` adds to this process's environment (the settings a deployment passes as OPENSTUDIO_*). */
-export function spawnCli (args: string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DEBUG: '', ...env } })
+/**
+ * `env` adds to this process's environment (the settings a deployment passes
+ * as OPENSTUDIO_*); `prefix` runs the command through another, such as
+ * `ip netns exec NS`, which execs it in place.
+ */
+export function spawnCli (args: string[], env: Record<string, string> = {}, prefix: string[] = []): CliProcess {
+  const [command, ...rest] = [...prefix, process.execPath, CLI, ...args] as [string, ...string[]]
+  const child = spawn(command, rest, { env: { ...process.env, DEBUG: '', ...env } })
   const lines: string[] = []
   const waiters: Array<{ match: (line: string) => boolean, from: number, resolve: (line: string) => void }> = []
   let stderr = ''
@@ -78,8 +83,8 @@ export interface CliRelay extends CliProcess {
 }
 
 /** Starts `openstudio relay …` and waits for its `ready` line. */
-export async function startCliRelay (args: string[], env: Record<string, string> = {}): Promise<CliRelay> {
-  const relay = spawnCli(['relay', ...args], env)
+export async function startCliRelay (args: string[], env: Record<string, string> = {}, prefix: string[] = []): Promise<CliRelay> {
+  const relay = spawnCli(['relay', ...args], env, prefix)
   await relay.waitForLine((line) => line === 'ready')
   const addrs = relay.lines.filter((l) => l.startsWith('listening ')).map((l) => l.slice('listening '.length))
   const http = relay.lines.find((l) => l.startsWith('http '))?.slice('http '.length)

@@ -15,13 +15,23 @@ export const RELAY_SERVER_DEFAULTS = {
 } as const
 
 /**
- * Every node pings each of its connections every 10 s and aborts one whose
+ * Every node pings each of its connections (every PING_INTERVAL_MS) and aborts one whose
  * ping is not answered within this long (libp2p's floor is 5 s). A studio's
  * browser that took in a burst of calls answered its relays' pings late, and
  * the relays dropped it, and with it its reservations: every caller's way in.
  * A peer that is really gone is still let go within this long.
  */
 export const PING_TIMEOUT_MIN_MS = 15_000
+
+/**
+ * How often each connection is pinged: longer than the longest ping may take,
+ * so that two pings never overlap. libp2p's monitor pings every 10 s, and a
+ * connection may have one outbound ping stream: a ping still waiting when the
+ * next began failed with TooManyOutboundProtocolStreamsError, and the monitor
+ * aborted the connection (seen in the NAT lab: a studio lost its relay, and
+ * every call through it).
+ */
+export const PING_INTERVAL_MS = 20_000
 
 /** Gossipsub: largest message on the wire (a manifest announcement or room snapshot fits easily). */
 export const GOSSIP_MAX_MESSAGE_BYTES = 64 * 1024

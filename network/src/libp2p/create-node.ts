@@ -15,7 +15,7 @@ import { yamux } from '@libp2p/yamux'
 import { PROTOCOL } from '@openstudio/protocol'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { DHT_DATASTORE_PREFIX, GOSSIP_MAX_MESSAGE_BYTES, GOSSIP_SCORE, INBOUND_CONNECTIONS_PER_SECOND, INBOUND_LIMITS_DEFAULTS, PING_TIMEOUT_MIN_MS, RELAY_SERVER_DEFAULTS, STREAM_LIMITS } from './constants.ts'
+import { DHT_DATASTORE_PREFIX, GOSSIP_MAX_MESSAGE_BYTES, GOSSIP_SCORE, INBOUND_CONNECTIONS_PER_SECOND, INBOUND_LIMITS_DEFAULTS, PING_INTERVAL_MS, PING_TIMEOUT_MIN_MS, RELAY_SERVER_DEFAULTS, STREAM_LIMITS } from './constants.ts'
 import { HostLimits, type HostRefusal } from './host-limits.ts'
 import { recordRules } from './dht-records.ts'
 import { gossipScoreParams, RoomRejections, validateGossip, type GossipDropListener } from './gossip-validation.ts'
@@ -192,7 +192,7 @@ export async function createOpenStudioNode (init: OpenStudioNodeInit): Promise<O
         : { maxConnections: inbound.maxConnections, maxIncomingPendingConnections: inbound.maxPending + PENDING_BACKSTOP_MARGIN, inboundUpgradeTimeout: inbound.upgradeTimeoutMs },
       ...init.connectionManager
     },
-    connectionMonitor: { pingTimeout: { minTimeout: PING_TIMEOUT_MIN_MS } },
+    connectionMonitor: { pingInterval: PING_INTERVAL_MS, pingTimeout: { minTimeout: PING_TIMEOUT_MIN_MS, maxTimeout: PING_TIMEOUT_MIN_MS } },
     metrics: init.metrics,
     services: services as never
   })

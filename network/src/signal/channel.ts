@@ -93,11 +93,20 @@ export async function handleSignal (node: Pick<Libp2p, 'handle' | 'unhandle'>, o
   return async () => { await node.unhandle(PROTOCOL.signal) }
 }
 
-/** Opens a signalling stream to a studio over any connection to it, relayed or direct. */
-export async function openSignal (node: Pick<Libp2p, 'dialProtocol'>, peer: PeerId, options: AbortOptions = {}): Promise<SignalChannel> {
-  const stream = await node.dialProtocol(peer, PROTOCOL.signal, {
-    runOnLimitedConnection: true,
-    signal: options.signal ?? AbortSignal.timeout(SIGNAL_DEFAULTS.openTimeoutMs)
-  })
+/**
+ * Opens a signalling stream to a studio over the best connection already
+ * open to it (a direct one before a relayed one), or dials when there is
+ * none. It does not go through a dial while a connection is open: libp2p
+ * joins a dial by peer id to any dial still pending to that peer, such as a
+ * WebRTC upgrade in the background that may never succeed (behind NATs), and
+ * the stream would wait for it (docs/calls.md).
+ */
+export async function openSignal (node: Pick<Libp2p, 'dialProtocol' | 'getConnections'>, peer: PeerId, options: AbortOptions = {}): Promise<SignalChannel> {
+  const signal = options.signal ?? AbortSignal.timeout(SIGNAL_DEFAULTS.openTimeoutMs)
+  const open = node.getConnections(peer).filter((c) => c.status === 'open')
+  const best = open.find((c) => c.limits === undefined) ?? open[0]
+  const stream = best !== undefined
+    ? await best.newStream(PROTOCOL.signal, { runOnLimitedConnection: true, signal })
+    : await node.dialProtocol(peer, PROTOCOL.signal, { runOnLimitedConnection: true, signal })
   return new SignalChannel(stream, peer)
 }
