@@ -20,7 +20,7 @@ export {
   createOpenStudioNode, privateAddressGater,
   type InboundLimitsInit, type OpenStudioNode, type OpenStudioNodeInit, type OpenStudioServices, type RelayServerInit
 } from './libp2p/create-node.ts'
-export { DHT_DATASTORE_PREFIX, DIRECTORY_READER_K, GOSSIP_SCORE, INBOUND_LIMITS_DEFAULTS, PING_TIMEOUT_MIN_MS, RELAY_SERVER_DEFAULTS, STREAM_LIMITS } from './libp2p/constants.ts'
+export { DHT_DATASTORE_PREFIX, DIRECTORY_READER_K, GOSSIP_SCORE, INBOUND_LIMITS_DEFAULTS, PING_INTERVAL_MS, PING_TIMEOUT_MIN_MS, RELAY_SERVER_DEFAULTS, STREAM_LIMITS } from './libp2p/constants.ts'
 export { HostLimitError, HostLimits, type HostLimitsInit, type HostRefusal } from './libp2p/host-limits.ts'
 export { connectToRelays, type ConnectInit } from './libp2p/connect.ts'
 export { hostOf, hostOfIp } from './libp2p/host.ts'
