@@ -26,7 +26,6 @@ import { launchChromium } from '../src/browser.ts'
 import { CLI, startCliRelay, type CliRelay } from '../src/cli.ts'
 import { removeDir, tempDir } from '../src/network.ts'
 import { freePort } from '../src/ports.ts'
-import { toneShare } from '../src/signal.ts'
 import { startCoturn, type Coturn } from '../src/coturn.ts'
 import { attributeNow, goLive, spectrum, textNow, toneFile, waitPhase } from '../src/studio-fixture.ts'
 import { waitUntil } from '../src/wait.ts'
@@ -199,14 +198,8 @@ describe.skipIf(caddyMissing !== undefined)(`the README's TLS deployment${caddyM
     listener.on('request', (r) => { if (r.url().includes('/live.ogg')) streams.push(r.url()) })
     await listener.click('[data-testid=listen]')
     await waitUntil('the show in the listener\'s player', async () => {
-      const frame = await listener.evaluate(() => {
-        const analyser = window.openstudioDiagnostics?.playerAnalyser
-        if (analyser === undefined) return undefined
-        const samples = new Float32Array(analyser.fftSize)
-        analyser.getFloatTimeDomainData(samples)
-        return { samples: Array.from(samples), sampleRate: analyser.context.sampleRate }
-      })
-      return frame !== undefined && toneShare(frame.samples, frame.sampleRate, HOST_TONE) > 0.1 && toneShare(frame.samples, frame.sampleRate, CALLER_TONE) > 0.1
+      const [host, call] = await spectrum(listener, 'playerAnalyser', [HOST_TONE, CALLER_TONE])
+      return host! > 0.1 && call! > 0.1
     }, 30_000)
     expect(streams[0]).toBe(`https://stream.example.org:${https}/live.ogg`)
     await screenshot(listener, 'tls-listener')
