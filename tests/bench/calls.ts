@@ -68,28 +68,29 @@ async function dialFromDirectory (page: Page, fixture: StudioFixture, stationId:
   await page.fill('[data-testid=caller-name]', name, { timeout: 30_000 })
   await page.uncheck('[data-testid=voice-processing]')
   await page.locator('[data-testid=dial]:enabled').waitFor({ timeout: 30_000 })
-  return await page.evaluate(async (timeoutMs) => {
-    const state = (): Element | null => document.querySelector('[data-testid=call-state]')
-    const stepAt: Record<string, number> = {}
-    const t0 = performance.now()
-    const done = new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`no green room in ${timeoutMs} ms: ${state()?.textContent ?? 'no call state'}`)) }, timeoutMs)
-      const look = (): void => {
-        const el = state()
-        const step = el?.getAttribute('data-step')
-        if (step !== null && step !== undefined && stepAt[step] === undefined) stepAt[step] = performance.now() - t0
-        if (el?.getAttribute('data-phase') === 'green-room') {
-          clearTimeout(timer)
-          observer.disconnect()
-          resolve(performance.now() - t0)
-        }
+  // The page notes when each step and the green room first show (a MutationObserver), then dials.
+  await page.evaluate(() => {
+    const probe = { t0: performance.now(), stepAt: {} as Record<string, number>, greenRoomMs: undefined as number | undefined }
+    ;(window as unknown as { dialProbe: typeof probe }).dialProbe = probe
+    const observer = new MutationObserver(() => {
+      const el = document.querySelector('[data-testid=call-state]')
+      const step = el?.getAttribute('data-step')
+      if (step !== null && step !== undefined && probe.stepAt[step] === undefined) probe.stepAt[step] = performance.now() - probe.t0
+      if (el?.getAttribute('data-phase') === 'green-room') {
+        probe.greenRoomMs = performance.now() - probe.t0
+        observer.disconnect()
       }
-      const observer = new MutationObserver(look)
-      observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true })
     })
+    observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true })
     ;(document.querySelector('[data-testid=dial]') as HTMLButtonElement).click()
-    return { ms: await done, stepAt }
-  }, GREEN_ROOM_TIMEOUT_MS)
+  })
+  const probe = await page.waitForFunction(() => {
+    const p = (window as unknown as { dialProbe: { stepAt: Record<string, number>, greenRoomMs?: number } }).dialProbe
+    return p.greenRoomMs === undefined ? undefined : { ms: p.greenRoomMs, stepAt: p.stepAt }
+  }, null, { timeout: GREEN_ROOM_TIMEOUT_MS, polling: 'raf' })
+  const dialled = await probe.jsonValue()
+  if (dialled === undefined) throw new Error('the page lost its dial probe')
+  return dialled
 }
 
 interface BareDials {
