@@ -12,14 +12,11 @@
  * - office: no UDP, TCP to port 443 only. The page loads and libp2p runs over
  *   port 443, and the call goes through TURN over TLS on 443.
  *
- * Every caller reaches the green room, goes on air, and is heard in the
- * program (Goertzel). The call page and the studio's green room name each
- * call's path. Skips, saying why, where namespaces are not permitted, and
- * unless OPENSTUDIO_NAT_LAB is set: so far only the symmetric NAT's path
- * (TURN over UDP) passes. The direct path connects and then drops after about
- * 6 s, also between two bare RTCPeerConnections in the lab, and the office's
- * TURN over TLS never connects there, though it does on loopback
- * (tests/e2e/tls.test.ts).
+ * Every caller reaches the green room, goes on air, and is heard in the program
+ * (Goertzel). The call page and the studio's green room name each call's
+ * path. A failure says what ICE did on both ends (iceReport). Skips, saying
+ * why, where network namespaces are not permitted (not root, no nftables).
+ * NAT_DEBUG=1 shows the relays' and coturn's logs.
  */
 import { execFile } from 'node:child_process'
 import { createInterface } from 'node:readline'
@@ -42,10 +39,7 @@ const TURN_SECRET = 'nat-lab-turn-secret'
 const ORIGIN = `http://${PUBLIC.app}:443`
 const TONES = { studio: 440, home: 550, mobile: 660, office: 880 } as const
 type Caller = 'home' | 'mobile' | 'office'
-// Opt-in while two of its paths fail (docs/calls.md, "The NAT lab"): the suite must stay green.
-const missing = process.env.OPENSTUDIO_NAT_LAB === undefined
-  ? 'set OPENSTUDIO_NAT_LAB=1 to run it; its direct and TURN-over-TLS paths do not pass yet (docs/calls.md, "The NAT lab")'
-  : await natLabMissing()
+const missing = await natLabMissing()
 
 describe.skipIf(missing !== undefined)(`NAT lab${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
   let dir: string
@@ -67,10 +61,14 @@ describe.skipIf(missing !== undefined)(`NAT lab${missing === undefined ? '' : ` 
       '-n', `--listening-ip=${PUBLIC.coturn}`, '--listening-port=3478', '--tls-listening-port=443', `--relay-ip=${PUBLIC.coturn}`,
       `--cert=${join(dir, 'turn-cert.pem')}`, `--pkey=${join(dir, 'turn-key.pem')}`, '--no-dtls',
       '--use-auth-secret', `--static-auth-secret=${TURN_SECRET}`, '--realm=openstudio', '--no-cli',
-      '--min-port=50000', '--max-port=50100', '--log-file=stdout', '--simple-log'
+      '--min-port=50000', '--max-port=50100', '--log-file=stdout', '--simple-log', ...(process.env.NAT_DEBUG === undefined ? [] : ['--Verbose'])
     ])
+    if (process.env.NAT_DEBUG !== undefined) createInterface({ input: coturn.stderr! }).on('line', (line) => { process.stderr.write(`coturn stderr: ${line}\n`) })
     await new Promise<void>((resolve, reject) => {
-      createInterface({ input: coturn.stdout! }).on('line', (line) => { if (/Total General servers/i.test(line)) resolve() })
+      createInterface({ input: coturn.stdout! }).on('line', (line) => {
+        if (process.env.NAT_DEBUG !== undefined) process.stderr.write(`coturn: ${line}\n`)
+        if (/Total General servers/i.test(line)) resolve()
+      })
       coturn.once('exit', () => { reject(new Error('turnserver exited before it listened')) })
     })
 
@@ -128,26 +126,34 @@ describe.skipIf(missing !== undefined)(`NAT lab${missing === undefined ? '' : ` 
   for (const { caller, what, path, studioPath } of cases) {
     it(`a caller ${what}, heard in the program`, async () => {
       const page = pages[caller]!
-      await prepareCall(page, ORIGIN, `/s/${stationId}/call`, caller)
-      const id = await pressDial(page)
-      await waitPhase(page, 'green-room', 60_000).catch(async (err: Error) => {
-        throw new Error(`${err.message}; the page says: ${await textNow(page, '[data-testid=call-state]')} ${await textNow(page, '[data-testid=call-error]')}`)
-      })
-      await waitUntil(`the ${caller} caller's page to name its path`, async () => path.test((await textNow(page, '[data-testid=call-path]')).trim()), 30_000)
-        .catch(async (err: Error) => { throw new Error(`${err.message}; it says ${await textNow(page, '[data-testid=call-path]')}`) })
-      await waitUntil(`the studio's green room to name the ${caller} caller's path`, async () => studioPath.test(await textNow(studio, `[data-testid="caller-${id}"]`)), 30_000)
-      await studio.click(`[data-testid="caller-${id}"] [data-testid=admit]`)
-      await waitPhase(page, 'on-air')
-      const all = Object.values(TONES)
-      const expected = [TONES.studio, TONES[caller]]
-      await waitUntil(`the ${caller} caller in the program`, async () => {
-        const shares = await spectrum(studio, 'programAnalyser', all)
-        return all.every((f, i) => expected.includes(f) ? shares[i]! > 0.05 : shares[i]! < 0.02) || undefined
-      }, 30_000)
-      const [hearsHost, hearsItself] = await spectrum(page, 'returnAnalyser', [TONES.studio, TONES[caller]])
-      expect(hearsHost).toBeGreaterThan(0.05)
-      expect(hearsItself).toBeLessThan(0.02)
-      await screenshot(page, `nat-lab-${caller}`)
+      let id = ''
+      try {
+        await prepareCall(page, ORIGIN, `/s/${stationId}/call`, caller)
+        id = await pressDial(page)
+        await waitPhase(page, 'green-room', 60_000).catch(async (err: Error) => {
+          throw new Error(`${err.message}; the page says: ${await textNow(page, '[data-testid=call-state]')} ${await textNow(page, '[data-testid=call-error]')}`)
+        })
+        await waitUntil(`the ${caller} caller's page to name its path`, async () => path.test((await textNow(page, '[data-testid=call-path]')).trim()), 30_000)
+          .catch(async (err: Error) => { throw new Error(`${err.message}; it says ${await textNow(page, '[data-testid=call-path]')}`) })
+        await waitUntil(`the studio's green room to name the ${caller} caller's path`, async () => studioPath.test(await textNow(studio, `[data-testid="caller-${id}"]`)), 30_000)
+        await screenshot(studio, `nat-lab-studio-${caller}`)
+        await studio.click(`[data-testid="caller-${id}"] [data-testid=admit]`)
+        await waitPhase(page, 'on-air')
+        const all = Object.values(TONES)
+        const expected = [TONES.studio, TONES[caller]]
+        let shares: number[] = []
+        await waitUntil(`the ${caller} caller in the program`, async () => {
+          shares = await spectrum(studio, 'programAnalyser', all)
+          return all.every((f, i) => expected.includes(f) ? shares[i]! > 0.05 : shares[i]! < 0.02) || undefined
+        }, 30_000).catch((err: Error) => { throw new Error(`${err.message}; the program's shares of ${all.join(', ')} Hz: ${shares.map((s) => s.toFixed(3)).join(', ')}`) })
+        const [hearsHost, hearsItself] = await spectrum(page, 'returnAnalyser', [TONES.studio, TONES[caller]])
+        expect(hearsHost).toBeGreaterThan(0.05)
+        expect(hearsItself).toBeLessThan(0.02)
+        await screenshot(page, `nat-lab-${caller}`)
+      } catch (err) {
+        // Say what ICE did on both ends: which candidates, which pair, and whether media flowed.
+        throw new Error(`${(err as Error).message}\nthe ${caller} caller's ICE:\n${await iceReport(page)}\nthe studio's ICE:\n${await iceReport(studio)}`, { cause: err })
+      }
       // Each path on its own: the caller leaves before the next dials.
       await page.click('[data-testid=leave]')
       await studio.locator(`[data-testid="caller-${id}"]`).waitFor({ state: 'detached', timeout: 30_000 })
@@ -156,14 +162,42 @@ describe.skipIf(missing !== undefined)(`NAT lab${missing === undefined ? '' : ` 
 
 })
 
+/** What ICE did on each of a page's peer connections: states, the selected pair, and media bytes. */
+async function iceReport (page: Page): Promise<string> {
+  return page.evaluate(async () => {
+    const pcs = (globalThis as unknown as { __pcs: RTCPeerConnection[] }).__pcs
+    const lines = await Promise.all(pcs.map(async (pc, i) => {
+      const stats: Array<Record<string, unknown>> = [];
+      (await pc.getStats()).forEach((s: Record<string, unknown>) => { stats.push(s) })
+      const byId = new Map(stats.map((s) => [s.id, s]))
+      const transport = stats.find((s) => s.type === 'transport')
+      const pair = byId.get(transport?.selectedCandidatePairId)
+      const end = (id: unknown): string => { const c = byId.get(id); return c === undefined ? '?' : `${String(c.candidateType)} ${String(c.address)}:${String(c.port)}/${String(c.protocol)}${c.relayProtocol === undefined ? '' : ` via ${String(c.relayProtocol)}`}` }
+      const media = stats.filter((s) => s.type === 'inbound-rtp' || s.type === 'outbound-rtp').map((s) => `${String(s.type)} ${String(s.bytesReceived ?? s.bytesSent)} B`)
+      const pairs = stats.filter((s) => s.type === 'candidate-pair').map((s) => `\n    ${s.id === transport?.selectedCandidatePairId ? '*' : ' '} ${end(s.localCandidateId)} → ${end(s.remoteCandidateId)} ${String(s.state)}${s.nominated === true ? ' nominated' : ''} sent ${String(s.bytesSent)} recv ${String(s.bytesReceived)} req ${String(s.requestsSent)}/${String(s.requestsReceived)} resp ${String(s.responsesSent)}/${String(s.responsesReceived)}`).join('')
+      const candidates = stats.filter((s) => s.type === 'local-candidate' || s.type === 'remote-candidate').map((s) => `${String(s.type).split('-')[0]} ${String(s.candidateType)} ${String(s.address)}:${String(s.port)}`)
+      return `pc${i}: ${pc.connectionState}/${pc.iceConnectionState}; pair ${pair === undefined ? 'none' : `${end(pair.localCandidateId)} → ${end(pair.remoteCandidateId)} (${String(pair.state)})`}; ${media.join(', ')}; candidates: ${candidates.join(', ')}${pairs}`
+    }))
+    return lines.join('\n')
+  })
+}
+
 async function newPage (browser: Browser): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } })
   await context.addInitScript('globalThis.__name = (fn) => fn')
+  // Keeps every RTCPeerConnection, so that a failure can say what ICE did (iceReport).
+  await context.addInitScript(`{
+    const Native = RTCPeerConnection
+    globalThis.__pcs = []
+    globalThis.RTCPeerConnection = function (...args) { const pc = new Native(...args); globalThis.__pcs.push(pc); return pc }
+    globalThis.RTCPeerConnection.prototype = Native.prototype
+    Object.setPrototypeOf(globalThis.RTCPeerConnection, Native)
+  }`)
   const page = await context.newPage()
   // STUDIO_DEBUG=openstudio:* shows the pages' namespaced logs on stderr.
   if (process.env.STUDIO_DEBUG !== undefined) {
     await context.addInitScript(`localStorage.setItem('debug', ${JSON.stringify(process.env.STUDIO_DEBUG)})`)
-    page.on('console', (m) => { process.stderr.write(`[${page.url().split('/').slice(-2).join('/')}] ${m.text()}\n`) })
+    page.on('console', (m) => { process.stderr.write(`${(performance.now() / 1000).toFixed(2)} [${page.url().split('/').slice(-2).join('/')}] ${m.text()}\n`) })
   }
   return page
 }

@@ -15,7 +15,7 @@
  * deletes on `stop`. It needs root (`ip netns`) and nftables.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { chmod, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, rm, rmdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 
@@ -78,7 +78,11 @@ export async function startNatLab (dir: string, kinds: Record<string, NatKind>):
     for (const p of processes) p.kill('SIGKILL')
     await Promise.all(processes.map(async (p) => p.exitCode !== null || p.signalCode !== null ? undefined : new Promise((resolve) => p.once('exit', resolve))))
     // Deleting a namespace removes its interfaces, and with them the veth peers.
-    for (const ns of namespaces.reverse()) await ip('netns', 'del', ns).catch(() => {})
+    for (const ns of namespaces.reverse()) {
+      await ip('netns', 'del', ns).catch(() => {})
+      await rm(join('/etc/netns', ns), { recursive: true, force: true })
+    }
+    await rmdir('/etc/netns').catch(() => { /* not empty: another lab's, or the machine's own */ })
   }
   try {
     await ip('netns', 'add', publicNs)
@@ -87,6 +91,21 @@ export async function startNatLab (dir: string, kinds: Record<string, NatKind>):
     await inNs(publicNs, 'ip', 'link', 'add', 'br0', 'type', 'bridge')
     await inNs(publicNs, 'ip', 'link', 'set', 'br0', 'up')
     for (const addr of ['203.0.113.1', ...Object.values(PUBLIC)]) await inNs(publicNs, 'ip', 'addr', 'add', `${addr}/24`, 'dev', 'br0')
+    // Packets to addresses outside the lab (a peer's private host candidate, say) must vanish
+    // upstream, as on the internet. Without a default route, sending them fails with
+    // ENETUNREACH, and coturn closes the whole allocation of the peer that sent them.
+    // The rest of the internet is a namespace that does not forward: what it is sent, it drops.
+    const upstream = `os${tag}up`
+    await ip('netns', 'add', upstream)
+    namespaces.push(upstream)
+    await ip('link', 'add', `os${tag}i0`, 'type', 'veth', 'peer', 'name', `os${tag}i1`)
+    await ip('link', 'set', `os${tag}i0`, 'netns', publicNs, 'name', 'upstream')
+    await ip('link', 'set', `os${tag}i1`, 'netns', upstream, 'name', 'eth0')
+    for (const [ns, addr] of [[publicNs, '198.18.0.1/30'], [upstream, '198.18.0.2/30']] as const) {
+      await inNs(ns, 'ip', 'addr', 'add', addr, 'dev', ns === publicNs ? 'upstream' : 'eth0')
+      await inNs(ns, 'ip', 'link', 'set', ns === publicNs ? 'upstream' : 'eth0', 'up')
+    }
+    await inNs(publicNs, 'ip', 'route', 'add', 'default', 'via', '198.18.0.2')
 
     const sites: Record<string, NatSite> = {}
     let i = 0
@@ -115,6 +134,11 @@ export async function startNatLab (dir: string, kinds: Record<string, NatKind>):
       await inNs(router, 'ip', 'link', 'set', 'lo', 'up')
       await inNs(lan, 'ip', 'link', 'set', 'lo', 'up')
       await inNs(lan, 'ip', 'route', 'add', 'default', 'via', `${lanNet}.1`)
+      // The lab has no DNS. `ip netns exec` mounts this over /etc/resolv.conf, so that a lookup
+      // fails at once instead of waiting out the host's resolver, which the lab cannot reach.
+      await mkdir(join('/etc/netns', lan), { recursive: true })
+      await writeFile(join('/etc/netns', lan, 'resolv.conf'), 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n')
+      await inNs(router, 'ip', 'route', 'add', 'default', 'via', '203.0.113.1')
       await inNs(router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1')
       await writeFile(join(dir, `${router}.nft`), natRules(kind))
       await inNs(router, 'nft', '-f', join(dir, `${router}.nft`))
@@ -143,26 +167,39 @@ export async function startNatLab (dir: string, kinds: Record<string, NatKind>):
   }
 }
 
-/** The router's nftables rules for a NAT of `kind`. */
+/**
+ * The router's nftables rules for a NAT of `kind`.
+ *
+ * Unsolicited packets to the router itself are dropped in `input`, before
+ * conntrack confirms them. Otherwise a peer's hole-punching check that arrives
+ * before this site has sent to that peer leaves a conntrack entry for the
+ * router's public port, and masquerade must then give the site's own first
+ * packet to the peer another port: the mapping would stop being endpoint
+ * independent exactly when hole punching needs it to be. A home router's NAT
+ * does not behave like that.
+ */
 function natRules (kind: NatKind): string {
   const masquerade = kind === 'symmetric' ? 'masquerade random' : 'masquerade'
   const onlyTcp443 = kind !== 'tcp443'
     ? ''
     : `
-table inet lab_filter {
   chain forward {
     type filter hook forward priority filter; policy accept;
     ct state established,related accept
     iifname "lan" meta l4proto udp drop
     iifname "lan" tcp dport != 443 drop
-  }
-}
-`
+  }`
   return `table ip lab_nat {
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
     oifname "wan" ${masquerade}
   }
 }
-${onlyTcp443}`
+table inet lab_filter {
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname "wan" ct state new drop
+  }${onlyTcp443}
+}
+`
 }
