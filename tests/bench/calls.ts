@@ -6,9 +6,11 @@
  * run: a bare libp2p dial of the same studio through the same relay plus a
  * ping stream opened and answered, from a page whose network is up, relayed
  * (what a call now starts on) and WebRTC (the upgrade it no longer waits for).
+ * Then the same through the NAT lab, path by path (calls-nat.ts).
  */
 import type { Page } from 'playwright-core'
 import { callPath, openStudio, startStudioFixture, type StudioFixture } from '../src/studio-fixture.ts'
+import { benchNatPaths } from './calls-nat.ts'
 import { distribution, round } from './measure.ts'
 
 const DIALS = 20
@@ -16,6 +18,11 @@ const BARE_DIALS = 10
 const GREEN_ROOM_TIMEOUT_MS = 30_000
 
 export async function benchCalls (): Promise<Record<string, unknown>> {
+  const loopback = await benchLoopback()
+  return { ...loopback, natLab: await benchNatPaths() }
+}
+
+async function benchLoopback (): Promise<Record<string, unknown>> {
   const fixture = await startStudioFixture({ dirPrefix: 'openstudio-bench-calls-' })
   try {
     const studioBrowser = await fixture.launch(440)
