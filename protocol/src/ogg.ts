@@ -170,6 +170,118 @@ export function isOpusHeaderPage (page: OggPage): boolean {
   return (page.flags & OGG_FLAG.continued) === 0 && (magic === 'OpusHead' || magic === 'OpusTags')
 }
 
+/** A page the repager wrote, with the audio it carries. */
+export interface RepagedPage {
+  bytes: Uint8Array
+  /** Milliseconds of audio: the page's granule less the previous page's, at 48 kHz. */
+  ms: number
+}
+
+export interface OggRepagerInit {
+  /** The audio each page gathers before it is written, in ms. */
+  pageMs: number
+  /** The sequence number of the first page written (after the header pages). */
+  firstSequence: number
+}
+
+/** Limits of the repager: a page never grows past these, whatever `pageMs` asks. */
+const REPAGE_MAX_BODY_BYTES = 64 * 1024
+const REPAGE_MAX_LACING = 255
+
+/**
+ * Gathers the audio pages of one Ogg stream into fewer, longer pages: the
+ * studio's 10 ms pages cost every listener about 30 % in page headers, and a
+ * listener's player buffers seconds anyway (docs/program.md, "Lean pages").
+ * Packets are carried whole and in order, split across pages never; a page
+ * closes at an input page's end, so its granule position is the one that
+ * input page gave. Sequence numbers are the repager's own, from
+ * `firstSequence`. Feed it audio pages only: the header pages go to the
+ * source as they came.
+ */
+export class OggRepager {
+  private readonly pageMs: number
+  private sequence: number
+  private serial: number | undefined
+  private lastGranule: bigint | undefined
+  /** Whole packets waiting for their page, and the granule after the last of them. */
+  private packets: Uint8Array[] = []
+  private lacing = 0
+  private bodyBytes = 0
+  private granule: bigint | undefined
+  /** A packet that continues on the next input page. */
+  private partial: Uint8Array[] = []
+
+  constructor (init: OggRepagerInit) {
+    this.pageMs = init.pageMs
+    this.sequence = init.firstSequence
+  }
+
+  /**
+   * Takes one input page.
+   * @returns the pages it completed, possibly none
+   */
+  push (page: OggPage): RepagedPage[] {
+    const out: RepagedPage[] = []
+    if (this.serial !== undefined && page.serial !== this.serial) out.push(...this.flush())
+    this.serial = page.serial
+    const lacing = page.bytes.subarray(HEADER_BYTES, HEADER_BYTES + (page.bytes[26] as number))
+    const complete: Uint8Array[] = []
+    let offset = 0
+    for (const length of lacing) {
+      this.partial.push(page.body.subarray(offset, offset + length))
+      offset += length
+      if (length === 255) continue
+      complete.push(concat(this.partial))
+      this.partial = []
+    }
+    const laces = complete.reduce((n, p) => n + Math.floor(p.length / 255) + 1, 0)
+    const bytes = complete.reduce((n, p) => n + p.length, 0)
+    // A page closes only where an input page ended, so that its granule position is known.
+    if (this.lacing + laces > REPAGE_MAX_LACING || this.bodyBytes + bytes > REPAGE_MAX_BODY_BYTES) out.push(...this.flush())
+    this.packets.push(...complete)
+    this.lacing += laces
+    this.bodyBytes += bytes
+    if (page.granule !== NO_GRANULE) this.granule = page.granule
+    const eos = (page.flags & OGG_FLAG.eos) !== 0
+    if (eos || this.heldMs() >= this.pageMs) out.push(...this.flush(eos))
+    return out
+  }
+
+  /** Writes what is held, if anything: at the stream's end, or before another stream. */
+  flush (eos = false): RepagedPage[] {
+    if (this.packets.length === 0 || this.serial === undefined) return []
+    const at = this.granule ?? NO_GRANULE
+    const bytes = writeOggPage({ flags: eos ? OGG_FLAG.eos : 0, granule: at, serial: this.serial, sequence: this.sequence++, packets: this.packets })
+    const ms = at !== NO_GRANULE && this.lastGranule !== undefined && at > this.lastGranule ? Number(at - this.lastGranule) / 48 : 0
+    if (at !== NO_GRANULE) this.lastGranule = at
+    this.packets = []
+    this.lacing = 0
+    this.bodyBytes = 0
+    return [{ bytes, ms }]
+  }
+
+  /** The audio held, in ms, by granule positions (0 until one page has been written). */
+  private heldMs (): number {
+    if (this.granule === undefined) return 0
+    if (this.lastGranule === undefined) {
+      // The first page starts the clock: it closes at once, so that later pages have a granule to count from.
+      return this.pageMs
+    }
+    return Number(this.granule - this.lastGranule) / 48
+  }
+}
+
+function concat (parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
+}
+
 function u32 (n: number): Uint8Array {
   const b = new Uint8Array(4)
   new DataView(b.buffer).setUint32(0, n, true)

@@ -7,7 +7,7 @@ import { logger } from '@libp2p/logger'
 import { Counter } from 'prom-client'
 import { isIceUrl, isStationId } from '@openstudio/protocol'
 import { Relay } from './relay.ts'
-import { DEFAULT_LISTEN, DEFAULT_MAX_ROOMS, RESERVATION_POLICY_DEFAULTS, ROOM_POLICY_DEFAULTS } from './constants.ts'
+import { DEFAULT_LISTEN, DEFAULT_MAX_ROOMS, PROGRAM_POLICY_DEFAULTS, RESERVATION_POLICY_DEFAULTS, ROOM_POLICY_DEFAULTS } from './constants.ts'
 import { STATION_INDEX_DEFAULTS } from './station-index.ts'
 import { INBOUND_LIMITS_DEFAULTS } from '@openstudio/node'
 import { isIP } from 'node:net'
@@ -47,6 +47,7 @@ interface RelayOptions {
   mount?: string
   programBuffer?: number
   programBufferBytes?: number
+  oggPageMs?: number
   icecastPublic?: boolean
   icecastPublicUrl?: string
   maxStations?: number
@@ -84,6 +85,7 @@ export function relayCommand (): Command {
     .addOption(new Option('--mount <path>', 'the Icecast mount the program goes to (default /live.ogg)').env('OPENSTUDIO_MOUNT').argParser(parseMount))
     .option('--program-buffer <seconds>', 'audio kept to replay after an Icecast outage (default 30)', parsePositive)
     .option('--program-buffer-bytes <n>', 'memory the replay buffer may hold, in bytes; it bounds pages that claim no audio (default: --program-buffer at 320 kb/s, 2.1 MiB for 30 s)', parsePositive)
+    .option('--ogg-page-ms <ms>', `audio gathered into each Ogg page sent to Icecast; 0 sends the studio's 10 ms pages as they came (default ${PROGRAM_POLICY_DEFAULTS.oggPageMs}, at most ${PROGRAM_POLICY_DEFAULTS.maxOggPageMs})`, parseOggPageMs)
     .addOption(new Option('--icecast-public-url <url>', 'Icecast as listeners reach it, e.g. https://stream.example.org (default: --icecast)').env('OPENSTUDIO_ICECAST_PUBLIC_URL').argParser(parsePublicUrl))
     .option('--icecast-public', 'ask Icecast to list open stations in public directories (Ice-Public)')
     .action(async (opts: RelayOptions) => {
@@ -175,6 +177,12 @@ function collectIp (value: string, previous: string[] = []): string[] {
   return [...previous, ...ips]
 }
 
+function parseOggPageMs (value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > PROGRAM_POLICY_DEFAULTS.maxOggPageMs) throw new InvalidArgumentError(`expected a whole number of milliseconds from 0 to ${PROGRAM_POLICY_DEFAULTS.maxOggPageMs}`)
+  return n
+}
+
 function parsePositive (value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number')
@@ -255,6 +263,7 @@ async function programOptions (opts: RelayOptions): Promise<ProgramInit | undefi
     publicUrl: opts.icecastPublicUrl,
     bufferMs: opts.programBuffer === undefined ? undefined : opts.programBuffer * 1000,
     bufferBytes: opts.programBufferBytes,
+    oggPageMs: opts.oggPageMs,
     public: opts.icecastPublic === true
   }
 }

@@ -70,6 +70,10 @@ export const PROGRAM_POLICY_DEFAULTS = {
   maxHeaderPages: 8,
   /** No page claims more audio than this (a granule jump is not a reason to stall the ring). */
   maxPageMs: 1_000,
+  /** Audio in each Ogg page sent to Icecast: about 2 % of the bytes in page headers at 96 kb/s, against 30 % in 10 ms pages. */
+  oggPageMs: 200,
+  /** The longest page `--ogg-page-ms` may ask for. */
+  maxOggPageMs: 1_000,
   /** A program whose stream broke keeps its Icecast source this long for the studio to come back. */
   abandonMs: 60_000
 } as const

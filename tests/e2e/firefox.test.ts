@@ -16,7 +16,7 @@ import { firefoxMissing, firefoxPage, launchFirefox } from '../src/firefox.ts'
 import { removeDir, tempDir } from '../src/network.ts'
 import { freePort } from '../src/ports.ts'
 import { callPath, prepareCall, pressDial, spectrum, startStudioFixture, waitPhase, type StudioAnalyser, type StudioFixture } from '../src/studio-fixture.ts'
-import { waitUntil } from '../src/wait.ts'
+import { waitUntil, within } from '../src/wait.ts'
 import { SCREENSHOTS } from '../src/web.ts'
 
 const HOST = 440
@@ -95,12 +95,13 @@ describe.skipIf(missing !== undefined)(`Firefox as studio, caller and listener${
   })
 
   it.runIf(firefoxCaller)('calls from Firefox: the caller page dials, waits in the green room, goes on air, and hears the show but itself', async () => {
-    const page = await firefoxPage(callerFirefox)
-    await page.goto(`${fixture.origin}${callPath(stationId)}`)
-    await page.locator('[data-testid=caller-name]').setTimeout(30_000).fill('Firefox caller')
-    await page.locator('[data-testid=voice-processing]').click()
-    await page.locator('[data-testid=dial]:not([disabled])').setTimeout(30_000).click()
-    const id = await page.evaluate(() => window.openstudioDiagnostics?.network?.identity.id ?? '')
+    // Each step names itself when it hangs: WebDriver BiDi commands have no deadline of their own.
+    const page = await within('a page in the caller\'s Firefox', 30_000, firefoxPage(callerFirefox))
+    await within('the Firefox call page to load', 30_000, page.goto(`${fixture.origin}${callPath(stationId)}`))
+    await within('the caller\'s name', 30_000, page.locator('[data-testid=caller-name]').setTimeout(30_000).fill('Firefox caller'))
+    await within('voice processing off', 30_000, page.locator('[data-testid=voice-processing]').click())
+    await within('the dial button', 30_000, page.locator('[data-testid=dial]:not([disabled])').setTimeout(30_000).click())
+    const id = await within('the caller\'s peer id', 30_000, page.evaluate(() => window.openstudioDiagnostics?.network?.identity.id ?? ''))
     await waitUntil('the Firefox caller in the green room', async () => await attribute(page, '[data-testid=call-state]', 'data-phase') === 'green-room', 30_000)
     await studio.locator(`[data-testid="caller-${id}"] [data-testid=admit]`).setTimeout(30_000).click()
     await waitUntil('the Firefox caller on air', async () => await attribute(page, '[data-testid=call-state]', 'data-phase') === 'on-air', 30_000)

@@ -8,17 +8,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openClient, ProgramSender, startIcecast, type LocalIcecast, type OpenStudioNode, type ProgramStatusReport } from '@openstudio/node'
 import {
-  buildManifest, encodeProgramUp, generateStationKey, PROTOCOL, signManifest, TOPIC, verifyAnnouncement,
+  buildManifest, encodeProgramUp, generateStationKey, isOpusHeaderPage, PROTOCOL, signManifest, TOPIC, verifyAnnouncement,
   type ListenerReport, type OggPage, type ProgramStart, type StationKey
 } from '@openstudio/protocol'
 import type { Relay } from '@openstudio/relay'
 import { clientOf, draftFor, removeDir, startRelay, subscribeVia, tcpAddr, tempDir } from '../src/network.ts'
 import { freePort } from '../src/ports.ts'
-import { distinctSteps, encodeStepSignal, headersAndAudio, heardSteps, Listener, pacePages } from '../src/program-audio.ts'
+import { distinctSteps, encodeStepSignal, headersAndAudio, heardSteps, Listener, pacePages, readMount } from '../src/program-audio.ts'
 import { waitUntil } from '../src/wait.ts'
 
 const MOUNT = '/live.ogg'
 const SIGNAL = { steps: 60, stepMs: 500 }
+
+/** Pages missing between consecutive sequence numbers. */
+function sequenceGaps (pages: OggPage[]): number {
+  return pages.slice(1).reduce((n, p, i) => n + (p.sequence - pages[i]!.sequence - 1), 0)
+}
 
 describe('program ingest: studio → relay → Icecast', () => {
   let dir: string
@@ -115,11 +120,23 @@ describe('program ingest: studio → relay → Icecast', () => {
     const mount = (await mounts()).find((m) => m.listenurl.endsWith(MOUNT))
     expect(mount?.server_type).toBe('audio/ogg')
     const listener = listen()
+    const raw = readMount(`${icecast.url}${MOUNT}`, 3_000)
     await waitUntil('3 s of decoded audio at the listener', () => listener.seconds >= 3, 30_000)
     const steps = distinctSteps(heardSteps(listener.samples(), SIGNAL))
     expect(steps.length).toBeGreaterThanOrEqual(4)
     // Consecutive steps, in order: the show as it was sent.
     for (let i = 1; i < steps.length; i++) expect(steps[i]).toBe((steps[i - 1] as number) + 1)
+
+    // Lean pages: the relay gathered the studio's 10 ms pages into pages of 200 ms (PROGRAM_POLICY_DEFAULTS.oggPageMs),
+    // so a listener downloads at most 5 % more than the Opus packets themselves (10 ms pages cost about 30 %).
+    const pages = (await raw).filter((p) => !isOpusHeaderPage(p))
+    const spans = pages.slice(1).map((p, i) => Number(p.granule - pages[i]!.granule) / 48)
+    expect(spans.length).toBeGreaterThanOrEqual(10)
+    expect(spans.every((ms) => ms >= 200 && ms < 220)).toBe(true)
+    const bytes = pages.slice(1).reduce((n, p) => n + p.bytes.length, 0)
+    const opus = pages.slice(1).reduce((n, p) => n + p.body.length, 0)
+    expect(bytes / opus).toBeLessThanOrEqual(1.05)
+    expect(sequenceGaps(pages)).toBe(0)
 
     await waitUntil('the studio to see one listener', () => statuses.some((s) => s.icecast === 'connected' && s.listeners === 1), 15_000)
     expect((await health()).program).toMatchObject({ icecast: 'connected', listeners: 1 })

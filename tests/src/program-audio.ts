@@ -8,7 +8,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
-import { NO_GRANULE, readOggPage, type OggPage } from '@openstudio/protocol'
+import { isOpusHeaderPage, NO_GRANULE, readOggPage, type OggPage } from '@openstudio/protocol'
 import { toneShare } from './signal.ts'
 
 export const SAMPLE_RATE = 48_000
@@ -52,6 +52,42 @@ export function splitOggPages (bytes: Uint8Array): OggPage[] {
     offset += length
   }
   return pages
+}
+
+/** The Ogg pages of a mount, read raw over HTTP until `audioMs` of audio came. */
+export async function readMount (url: string, audioMs: number): Promise<OggPage[]> {
+  const response = await fetch(url)
+  const reader = response.body!.getReader()
+  let buffered = new Uint8Array(0)
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      const joined = new Uint8Array(buffered.length + value.length)
+      joined.set(buffered)
+      joined.set(value, buffered.length)
+      buffered = joined
+      const pages = splitOggPages(wholePages(buffered))
+      const audio = pages.filter((p) => !isOpusHeaderPage(p))
+      if (audio.length > 1 && Number(audio.at(-1)!.granule - audio[0]!.granule) / 48 >= audioMs) return pages
+    }
+  } finally {
+    await reader.cancel()
+  }
+  return splitOggPages(wholePages(buffered))
+}
+
+/** The bytes up to the end of the last whole page. */
+export function wholePages (bytes: Uint8Array): Uint8Array {
+  let offset = 0
+  while (offset + 27 <= bytes.length) {
+    const segments = bytes[offset + 26] as number
+    if (offset + 27 + segments > bytes.length) break
+    const length = 27 + segments + bytes.subarray(offset + 27, offset + 27 + segments).reduce((n, l) => n + l, 0)
+    if (offset + length > bytes.length) break
+    offset += length
+  }
+  return bytes.subarray(0, offset)
 }
 
 /** The header pages (OpusHead, OpusTags) and the audio pages after them. */
