@@ -24,9 +24,12 @@ export async function firefoxMissing (): Promise<string | undefined> {
 /** A PulseAudio daemon with a null sink, started once if none answers. */
 async function soundServer (): Promise<void> {
   if (await run('pactl', ['info']).then(() => true, () => false)) return
-  // As root it warns that it is not meant for root; it runs all the same.
-  await run('pulseaudio', ['-D', '--exit-idle-time=-1']).catch(() => {})
-  await run('pactl', ['load-module', 'module-null-sink', 'sink_name=null'])
+  // As root it warns that it is not meant for root; it runs all the same. Only what the tests need: a socket for
+  // clients and a null sink. With Debian's default script (device detection, suspend on idle, realtime scheduling)
+  // Firefox pages hung now and then once their audio ran: idle, no CPU, WebDriver BiDi unanswered (docs/architecture.md).
+  await run('pulseaudio', ['-n', '-D', '--exit-idle-time=-1', '--realtime=no', '--high-priority=no',
+    '--load=module-native-protocol-unix', '--load=module-null-sink sink_name=null', '--load=module-always-sink']).catch(() => {})
+  await run('pactl', ['info'])
 }
 
 export interface FirefoxInit {
@@ -40,6 +43,8 @@ export async function launchFirefox (init: FirefoxInit = {}): Promise<Browser> {
     browser: 'firefox',
     executablePath: FIREFOX,
     headless: true,
+    // FIREFOX_DUMPIO=1 shows Firefox's own output (its remote agent says when a page stops answering).
+    dumpio: process.env.FIREFOX_DUMPIO !== undefined,
     extraPrefsFirefox: {
       'media.navigator.streams.fake': true,
       'media.navigator.permission.disabled': true,
@@ -58,6 +63,11 @@ export async function firefoxPage (browser: Browser): Promise<Page> {
   const page = await context.newPage()
   // tsx names inner functions with an `__name` helper; functions sent to the page need it too.
   await page.evaluateOnNewDocument('globalThis.__name = (fn) => fn')
+  // STUDIO_DEBUG=openstudio:* shows the page's namespaced logs on stderr.
+  if (process.env.STUDIO_DEBUG !== undefined) {
+    await page.evaluateOnNewDocument(`localStorage.setItem('debug', ${JSON.stringify(process.env.STUDIO_DEBUG)})`)
+    page.on('console', (m) => { process.stderr.write(`[firefox ${page.url().split('/').slice(-2).join('/')}] ${m.text()}\n`) })
+  }
   page.on('pageerror', (err) => { process.stderr.write(`firefox page error: ${(err as Error).message}\n`) })
   await page.setViewport({ width: 1280, height: 1000 })
   return page
