@@ -171,6 +171,13 @@ describe('OggRepager', () => {
     }
   })
 
+  it('closes a page at once when the granule goes back, instead of holding it until 64 KiB', () => {
+    const again = studioPages(3).map((p) => readOggPage(writeOggPage({ granule: p.granule, serial: SERIAL, sequence: p.sequence + 100, packets: [p.body] })))
+    const out = repage([...studioPages(30), ...again], 200)
+    // 1 + 20 packets, then the 9 held; the granule went back at the 31st: the next page closes with it.
+    expect(out.map(({ page }) => packetsOf(page).length)).toEqual([1, 20, 10, 2])
+  })
+
   it('closes the page of one stream before the next stream\'s packets', () => {
     const other = readOggPage(writeOggPage({ granule: 480n, serial: SERIAL + 1, sequence: 2, packets: [new Uint8Array([7])] }))
     const out = repage([...studioPages(5), other], 200)
