@@ -66,7 +66,7 @@ export {
 } from './turn.ts'
 export { decodeSignal, encodeSignal, MAX_SIGNAL_BYTES, signalMessageSchema, type SignalMessage, type SignalMessageType } from './signal.ts'
 export {
-  isOpusHeaderPage, MAX_OGG_PAGE_BYTES, NO_GRANULE, OGG_FLAG, oggCrc, OggRepager, opusHead, opusTags, readOggPage, writeOggPage,
+  concatBytes, isOpusHeaderPage, MAX_OGG_PAGE_BYTES, NO_GRANULE, OGG_FLAG, oggCrc, OggRepager, opusHead, opusTags, readOggPage, writeOggPage,
   type OggPage, type OggPageInit, type OpusHeadInit
 } from './ogg.ts'
 export {

@@ -156,13 +156,7 @@ export function opusTags (vendor: string, comments: readonly string[] = []): Uin
     const bytes = utf8.encode(comment)
     parts.push(u32(bytes.length), bytes)
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
+  return concatBytes(parts)
 }
 
 /** Whether a page's first packet is an Opus (or other codec) header rather than audio. */
@@ -233,7 +227,7 @@ export class OggRepager {
       this.partial.push(page.body.subarray(offset, offset + length))
       offset += length
       if (length === 255) continue
-      complete.push(concat(this.partial))
+      complete.push(concatBytes(this.partial))
       this.partial = []
     }
     const laces = complete.reduce((n, p) => n + Math.floor(p.length / 255) + 1, 0)
@@ -274,7 +268,8 @@ export class OggRepager {
   }
 }
 
-function concat (parts: readonly Uint8Array[]): Uint8Array {
+/** The parts, one after another, in one array (the part itself when there is one). */
+export function concatBytes (parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0] as Uint8Array
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
   let offset = 0

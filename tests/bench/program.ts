@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { setTimeout as measureFor } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import type { Page } from 'playwright-core'
-import { isOpusHeaderPage, NO_GRANULE, type OggPage } from '@openstudio/protocol'
+import { concatBytes, isOpusHeaderPage, NO_GRANULE, type OggPage } from '@openstudio/protocol'
 import { PROGRAM_POLICY_DEFAULTS } from '@openstudio/relay'
 import { startIcecast, type LocalIcecast } from '@openstudio/node'
 import { addProbes } from '../src/audio-probes.ts'
@@ -165,16 +165,6 @@ async function onAir<T> (icecast: LocalIcecast, oggPageMs: number, toneHz: numbe
   } finally {
     await fixture.stop()
   }
-}
-
-function concatBytes (parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
 }
 
 function progress (what: string): void {
