@@ -237,7 +237,7 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
       this.headersComplete(program, program.headers)
     }
     if (program.repager !== undefined) {
-      for (const out of program.repager.push(page)) program.source.push(out.bytes, Math.min(out.ms, D.maxPageMs))
+      for (const out of program.repager.push(page)) toSource(program, out.bytes, out.ms)
       return
     }
     let ms = 0
@@ -245,7 +245,7 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
       if (program.lastGranule !== undefined && page.granule > program.lastGranule) ms = Number(page.granule - program.lastGranule) / 48
       program.lastGranule = page.granule
     }
-    program.source.push(bytes, Math.min(ms, D.maxPageMs))
+    toSource(program, bytes, ms)
   }
 
   private headersComplete (program: Program, headers: Uint8Array[]): void {
@@ -282,7 +282,7 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
 
   private endProgram (program: Program): void {
     // The last page the repager held: the end of the show.
-    for (const out of program.repager?.flush(true) ?? []) program.source.push(out.bytes, Math.min(out.ms, D.maxPageMs))
+    for (const out of program.repager?.flush(true) ?? []) toSource(program, out.bytes, out.ms)
     if (this.program === program) {
       this.program = undefined
       clearTimeout(this.abandonTimer)
@@ -347,4 +347,9 @@ export function iceHeaders (manifest: Manifest, start: ProgramStart, isPublic: b
     public: isPublic && manifest.access === 'open',
     audioInfo: `channels=${start.channels};samplerate=${start.sampleRate};bitrate=${start.bitrate}`
   }
+}
+
+/** One Ogg page to the program's Icecast source; no page claims more than `maxPageMs` of audio. */
+function toSource (program: Program, bytes: Uint8Array, ms: number): void {
+  program.source.push(bytes, Math.min(ms, D.maxPageMs))
 }

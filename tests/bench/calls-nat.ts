@@ -13,7 +13,7 @@ import { natLabMissing } from '../src/nat-lab.ts'
 import { LAB_ORIGIN, LAB_PATHS, LAB_TONES, startNatLabShow, type LabCaller, type NatLabShow } from '../src/nat-lab-show.ts'
 import { phaseOf, prepareCall, pressDial, spectrum, textNow } from '../src/studio-fixture.ts'
 import { waitUntil } from '../src/wait.ts'
-import { distribution } from './measure.ts'
+import { distribution, round } from './measure.ts'
 
 const ROUNDS = 5
 const CALLERS: LabCaller[] = ['home', 'mobile', 'office']
@@ -54,7 +54,7 @@ export async function benchNatPaths (): Promise<Record<string, unknown>> {
         clickToToneInProgramMs: firstAudio,
         bareOfferToConnectedMs: distribution(bare.connected),
         bareOfferToFirstAudioPacketMs: bareFirstAudio,
-        p50RatioToBare: Math.round(firstAudio.p50 / (bareFirstAudio.p50 || NaN) * 10) / 10,
+        p50RatioToBare: round(firstAudio.p50 / (bareFirstAudio.p50 || NaN), 1),
         failures
       }
     }

@@ -104,10 +104,7 @@ export async function benchProgram (): Promise<Record<string, unknown>> {
 /** The studio goes live through the fixture's relay; clicks in its program. */
 async function studioPath (icecast: LocalIcecast, oggPageMs: number): Promise<PathLatency> {
   // The host's microphone is digital silence: only the clicks are loud.
-  return onAir(icecast, oggPageMs, 0, async (page) => {
-    await addProbes(page)
-    return { go: async () => studioLatency(icecast, MOUNTS.studio, page) }
-  })
+  return onAir(icecast, oggPageMs, 0, async (page) => studioLatency(icecast, MOUNTS.studio, page), addProbes)
 }
 
 /**
@@ -118,7 +115,7 @@ async function studioPath (icecast: LocalIcecast, oggPageMs: number): Promise<Pa
  */
 async function listenerBytes (icecast: LocalIcecast, dir: string): Promise<Record<string, unknown>> {
   const url = `${icecast.url}${MOUNTS.studio}`
-  const read = async (oggPageMs: number): Promise<OggPage[]> => onAir(icecast, oggPageMs, 440, async () => ({ go: async () => readMount(url, BYTES_AUDIO_MS) }))
+  const read = async (oggPageMs: number): Promise<OggPage[]> => onAir(icecast, oggPageMs, 440, async () => readMount(url, BYTES_AUDIO_MS))
   const lean = await read(PROGRAM_POLICY_DEFAULTS.oggPageMs)
   const studioPages = await read(0)
   // ffmpeg's own muxer, at its defaults, on the same packets as the studio's pages.
@@ -150,18 +147,22 @@ function byteFigures (pages: OggPage[]): { kbps: number, opusKbps: number, ratio
   }
 }
 
-/** A studio on air through a relay that gathers `oggPageMs` pages, with a `toneHz` microphone (0: silence), while `measure` runs. */
-async function onAir<T> (icecast: LocalIcecast, oggPageMs: number, toneHz: number, measure: (page: Page) => Promise<{ go: () => Promise<T> }>): Promise<T> {
+/**
+ * A studio on air through a relay that gathers `oggPageMs` pages, with a
+ * `toneHz` microphone (0: silence), while `measure` runs; `prepare` sees the
+ * page before the app loads.
+ */
+async function onAir<T> (icecast: LocalIcecast, oggPageMs: number, toneHz: number, measure: (page: Page) => Promise<T>, prepare?: (page: Page) => Promise<void>): Promise<T> {
   const fixture = await startStudioFixture({
     dirPrefix: 'openstudio-bench-program-studio-',
     program: { stations: ['*'], icecastUrl: icecast.url, icecastPassword: PASSWORD, mount: MOUNTS.studio, oggPageMs }
   })
   try {
     const page = await fixture.openPage(await fixture.launch(toneHz))
-    const { go } = await measure(page)
+    await prepare?.(page)
     await openStudio(page, fixture.origin, { passphrase: 'benchmark passphrase', name: 'Bench On Air' })
     await goLive(page, BITRATE)
-    return await go()
+    return await measure(page)
   } finally {
     await fixture.stop()
   }

@@ -142,12 +142,12 @@ describe.skipIf(missing !== undefined)(`Firefox as caller${missing === undefined
   })
 
   it('calls from Firefox: the caller page dials, waits in the green room, goes on air, and hears the show but itself', async () => {
-    // Each step names itself when it hangs: WebDriver BiDi commands have no deadline of their own.
+    // WebDriver BiDi commands have no deadline of their own (locators do): each names itself when it hangs.
     const page = await within('a page for the caller in Firefox', 30_000, firefoxPage(caller))
     await within('the Firefox call page to load', 30_000, page.goto(`${fixture.origin}${callPath(stationId)}`))
-    await within('the caller\'s name', 30_000, page.locator('[data-testid=caller-name]').setTimeout(30_000).fill('Firefox caller'))
-    await within('voice processing off', 30_000, page.locator('[data-testid=voice-processing]').click())
-    await within('the dial button', 30_000, page.locator('[data-testid=dial]:not([disabled])').setTimeout(30_000).click())
+    await page.locator('[data-testid=caller-name]').setTimeout(30_000).fill('Firefox caller')
+    await page.locator('[data-testid=voice-processing]').click()
+    await page.locator('[data-testid=dial]:not([disabled])').setTimeout(30_000).click()
     const id = await within('the caller\'s peer id', 30_000, page.evaluate(() => window.openstudioDiagnostics?.network?.identity.id ?? ''))
     await waitUntil('the Firefox caller in the green room', async () => await attribute(page, '[data-testid=call-state]', 'data-phase') === 'green-room', 30_000)
     await studio.click(`[data-testid="caller-${id}"] [data-testid=admit]`)

@@ -15,7 +15,7 @@ import { launchChromium } from './browser.ts'
 import { startCliRelay, type CliRelay } from './cli.ts'
 import { PUBLIC, startNatLab, type NatLab } from './nat-lab.ts'
 import { removeDir, tempDir } from './network.ts'
-import { openStudio, toneFile } from './studio-fixture.ts'
+import { openStudio, openTestPage, toneFile } from './studio-fixture.ts'
 import { testApp } from './web.ts'
 
 const run = promisify(execFile)
@@ -142,22 +142,15 @@ export async function iceReport (page: Page): Promise<string> {
   })
 }
 
+/** Keeps every RTCPeerConnection of a page, so that a failure can say what ICE did (iceReport). */
+const TRACK_PEER_CONNECTIONS = `{
+  const Native = RTCPeerConnection
+  globalThis.__pcs = []
+  globalThis.RTCPeerConnection = function (...args) { const pc = new Native(...args); globalThis.__pcs.push(pc); return pc }
+  globalThis.RTCPeerConnection.prototype = Native.prototype
+  Object.setPrototypeOf(globalThis.RTCPeerConnection, Native)
+}`
+
 async function newLabPage (browser: Browser): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } })
-  await context.addInitScript('globalThis.__name = (fn) => fn')
-  // Keeps every RTCPeerConnection, so that a failure can say what ICE did (iceReport).
-  await context.addInitScript(`{
-    const Native = RTCPeerConnection
-    globalThis.__pcs = []
-    globalThis.RTCPeerConnection = function (...args) { const pc = new Native(...args); globalThis.__pcs.push(pc); return pc }
-    globalThis.RTCPeerConnection.prototype = Native.prototype
-    Object.setPrototypeOf(globalThis.RTCPeerConnection, Native)
-  }`)
-  const page = await context.newPage()
-  // STUDIO_DEBUG=openstudio:* shows the pages' namespaced logs on stderr.
-  if (process.env.STUDIO_DEBUG !== undefined) {
-    await context.addInitScript(`localStorage.setItem('debug', ${JSON.stringify(process.env.STUDIO_DEBUG)})`)
-    page.on('console', (m) => { process.stderr.write(`${(performance.now() / 1000).toFixed(2)} [${page.url().split('/').slice(-2).join('/')}] ${m.text()}\n`) })
-  }
-  return page
+  return openTestPage(browser, { initScripts: [TRACK_PEER_CONNECTIONS] })
 }

@@ -101,9 +101,9 @@ export async function startNatLab (dir: string, kinds: Record<string, NatKind>):
     await ip('link', 'add', `os${tag}i0`, 'type', 'veth', 'peer', 'name', `os${tag}i1`)
     await ip('link', 'set', `os${tag}i0`, 'netns', publicNs, 'name', 'upstream')
     await ip('link', 'set', `os${tag}i1`, 'netns', upstream, 'name', 'eth0')
-    for (const [ns, addr] of [[publicNs, '198.18.0.1/30'], [upstream, '198.18.0.2/30']] as const) {
-      await inNs(ns, 'ip', 'addr', 'add', addr, 'dev', ns === publicNs ? 'upstream' : 'eth0')
-      await inNs(ns, 'ip', 'link', 'set', ns === publicNs ? 'upstream' : 'eth0', 'up')
+    for (const [ns, dev, addr] of [[publicNs, 'upstream', '198.18.0.1/30'], [upstream, 'eth0', '198.18.0.2/30']] as const) {
+      await inNs(ns, 'ip', 'addr', 'add', addr, 'dev', dev)
+      await inNs(ns, 'ip', 'link', 'set', dev, 'up')
     }
     await inNs(publicNs, 'ip', 'route', 'add', 'default', 'via', '198.18.0.2')
 

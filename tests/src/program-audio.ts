@@ -8,7 +8,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
-import { isOpusHeaderPage, NO_GRANULE, readOggPage, type OggPage } from '@openstudio/protocol'
+import { concatBytes, isOpusHeaderPage, NO_GRANULE, readOggPage, type OggPage } from '@openstudio/protocol'
 import { toneShare } from './signal.ts'
 
 export const SAMPLE_RATE = 48_000
@@ -43,51 +43,48 @@ export async function encodeStepSignal (file: string, signal: StepSignal, bitrat
 
 /** The pages of an Ogg file, each checked. */
 export function splitOggPages (bytes: Uint8Array): OggPage[] {
-  const pages: OggPage[] = []
-  for (let offset = 0; offset < bytes.length;) {
-    const segments = bytes[offset + 26] as number
-    const lacing = bytes.subarray(offset + 27, offset + 27 + segments)
-    const length = 27 + segments + lacing.reduce((n, l) => n + l, 0)
-    pages.push(readOggPage(bytes.subarray(offset, offset + length)))
-    offset += length
-  }
+  const { pages, rest } = takeOggPages(bytes)
+  if (rest.length > 0) throw new Error(`${rest.length} bytes after the last whole Ogg page`)
   return pages
 }
 
-/** The Ogg pages of a mount, read raw over HTTP until `audioMs` of audio came. */
-export async function readMount (url: string, audioMs: number): Promise<OggPage[]> {
-  const response = await fetch(url)
-  const reader = response.body!.getReader()
-  let buffered = new Uint8Array(0)
-  try {
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) break
-      const joined = new Uint8Array(buffered.length + value.length)
-      joined.set(buffered)
-      joined.set(value, buffered.length)
-      buffered = joined
-      const pages = splitOggPages(wholePages(buffered))
-      const audio = pages.filter((p) => !isOpusHeaderPage(p))
-      if (audio.length > 1 && Number(audio.at(-1)!.granule - audio[0]!.granule) / 48 >= audioMs) return pages
-    }
-  } finally {
-    await reader.cancel()
-  }
-  return splitOggPages(wholePages(buffered))
-}
-
-/** The bytes up to the end of the last whole page. */
-export function wholePages (bytes: Uint8Array): Uint8Array {
+/** The whole pages at the start of `bytes`, and the bytes after them (a page not yet complete). */
+export function takeOggPages (bytes: Uint8Array): { pages: OggPage[], rest: Uint8Array } {
+  const pages: OggPage[] = []
   let offset = 0
   while (offset + 27 <= bytes.length) {
     const segments = bytes[offset + 26] as number
     if (offset + 27 + segments > bytes.length) break
     const length = 27 + segments + bytes.subarray(offset + 27, offset + 27 + segments).reduce((n, l) => n + l, 0)
     if (offset + length > bytes.length) break
+    pages.push(readOggPage(bytes.subarray(offset, offset + length)))
     offset += length
   }
-  return bytes.subarray(0, offset)
+  return { pages, rest: bytes.subarray(offset) }
+}
+
+/** The Ogg pages of a mount, read raw over HTTP until `audioMs` of audio came. */
+export async function readMount (url: string, audioMs: number): Promise<OggPage[]> {
+  const reader = (await fetch(url)).body!.getReader()
+  const pages: OggPage[] = []
+  let rest: Uint8Array = new Uint8Array(0)
+  let firstAudio: OggPage | undefined
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) return pages
+      const taken = takeOggPages(concatBytes([rest, value]))
+      rest = taken.rest
+      for (const page of taken.pages) {
+        pages.push(page)
+        if (isOpusHeaderPage(page)) continue
+        firstAudio ??= page
+        if (Number(page.granule - firstAudio.granule) / 48 >= audioMs) return pages
+      }
+    }
+  } finally {
+    await reader.cancel()
+  }
 }
 
 /** The header pages (OpusHead, OpusTags) and the audio pages after them. */

@@ -75,26 +75,39 @@ export async function startStudioFixture (init: StudioFixtureInit = {}): Promise
         browsers.push(browser)
         return browser
       },
-      openPage: async (browser, settings) => {
-        const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } })
-        // tsx names inner functions with an `__name` helper; functions sent to the page need it too.
-        await context.addInitScript('globalThis.__name = (fn) => fn')
-        if (settings !== undefined) await context.addInitScript(`localStorage.setItem('openstudio:settings', ${JSON.stringify(JSON.stringify(settings))})`)
-        const page = await context.newPage()
-        page.on('pageerror', (err) => { process.stderr.write(`page error: ${err.message}\n`) })
-        // STUDIO_DEBUG=openstudio:app:* shows the pages' namespaced logs on stderr.
-        if (process.env.STUDIO_DEBUG !== undefined) {
-          await context.addInitScript(`localStorage.setItem('debug', ${JSON.stringify(process.env.STUDIO_DEBUG)})`)
-          page.on('console', (m) => { process.stderr.write(`[${page.url().split('/').slice(-2).join('/')}] ${m.text()}\n`) })
-        }
-        return page
-      },
+      openPage: async (browser, settings) => openTestPage(browser, { settings }),
       stop
     }
   } catch (err) {
     await stop()
     throw err
   }
+}
+
+export interface TestPageInit {
+  /** The app's settings, saved before the page loads. */
+  settings?: Record<string, unknown>
+  /** More scripts to run before the page's own. */
+  initScripts?: string[]
+}
+
+/**
+ * A page in a fresh context of a test Chromium: page errors go to stderr, and
+ * STUDIO_DEBUG=openstudio:app:* shows the page's namespaced logs there too.
+ */
+export async function openTestPage (browser: Browser, init: TestPageInit = {}): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } })
+  // tsx names inner functions with an `__name` helper; functions sent to the page need it too.
+  await context.addInitScript('globalThis.__name = (fn) => fn')
+  if (init.settings !== undefined) await context.addInitScript(`localStorage.setItem('openstudio:settings', ${JSON.stringify(JSON.stringify(init.settings))})`)
+  for (const script of init.initScripts ?? []) await context.addInitScript(script)
+  const page = await context.newPage()
+  page.on('pageerror', (err) => { process.stderr.write(`page error: ${err.message}\n`) })
+  if (process.env.STUDIO_DEBUG !== undefined) {
+    await context.addInitScript(`localStorage.setItem('debug', ${JSON.stringify(process.env.STUDIO_DEBUG)})`)
+    page.on('console', (m) => { process.stderr.write(`${(performance.now() / 1000).toFixed(2)} [${page.url().split('/').slice(-2).join('/')}] ${m.text()}\n`) })
+  }
+  return page
 }
 
 /** A mono 48 kHz WAV of `frequency` Hz (0: silence) in `dir`, made once with sox: a Chromium's fake microphone. */
