@@ -11,7 +11,7 @@ import { logger } from '@libp2p/logger'
 import { InvalidDataLengthError, InvalidDataLengthLengthError, InvalidMessageLengthError, lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import {
   decodeProgramDown, decodeProgramUp, encodeProgramDown, encodeProgramUp, MalformedError, MAX_PROGRAM_MESSAGE_BYTES, PROTOCOL, TooLargeError,
-  type ProgramDown, type ProgramRefusal, type ProgramStart, type ProgramStatus, type ProgramUp
+  type ProgramDown, type ProgramRefusal, type ProgramStart, type ProgramStatus, type ProgramUp, type Stream as ManifestStream
 } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import { ProgramRefusedError, TimeoutError } from './errors.ts'
@@ -67,6 +67,8 @@ export class ProgramSender extends TypedEventEmitter<ProgramSenderEvents> {
   readonly mount: string
   /** Where listeners play it. */
   readonly listenUrl: string
+  /** The other renditions the relay makes of it (an MP3 mount, HLS). */
+  readonly renditions: ManifestStream[]
   private readonly queue: Uint8Array[] = []
   private queued = 0
   private sending = false
@@ -77,11 +79,17 @@ export class ProgramSender extends TypedEventEmitter<ProgramSenderEvents> {
   bytesSent = 0
   /** Bytes dropped because the queue overflowed. */
   bytesDropped = 0
+  /** A signed now-playing statement waiting to go out, ahead of the audio. */
+  private nowPlayingStatement?: Uint8Array
 
-  private constructor (private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, readonly relay: PeerId, accepted: { mount: string, listenUrl: string }, private readonly maxQueueBytes: number) {
+  private constructor (
+    private readonly stream: Stream, private readonly lp: LengthPrefixedStream<Stream>, readonly relay: PeerId,
+    accepted: { mount: string, listenUrl: string, renditions?: ManifestStream[] }, private readonly maxQueueBytes: number
+  ) {
     super()
     this.mount = accepted.mount
     this.listenUrl = accepted.listenUrl
+    this.renditions = accepted.renditions ?? []
     void this.readStatuses()
   }
 
@@ -137,6 +145,13 @@ export class ProgramSender extends TypedEventEmitter<ProgramSenderEvents> {
     void this.drain()
   }
 
+  /** Sends the station's signed now-playing statement (see signNowPlaying) ahead of the queued audio; a newer one replaces one not yet sent. */
+  nowPlaying (statement: Uint8Array): void {
+    if (this.closed) return
+    this.nowPlayingStatement = statement
+    void this.drain()
+  }
+
   /** What is queued and not yet sent (to carry over to a new stream). */
   takeQueue (): Uint8Array[] {
     const pending = this.queue.splice(0)
@@ -174,7 +189,13 @@ export class ProgramSender extends TypedEventEmitter<ProgramSenderEvents> {
 
   private async pump (): Promise<void> {
     try {
-      while (this.queue.length > 0 && !this.closed) {
+      while ((this.queue.length > 0 || this.nowPlayingStatement !== undefined) && !this.closed) {
+        const statement = this.nowPlayingStatement
+        if (statement !== undefined) {
+          this.nowPlayingStatement = undefined
+          await this.lp.write(encodeProgramUp({ type: 'now-playing', statement }))
+          continue
+        }
         const bytes = this.queue[0] as Uint8Array
         await this.lp.write(encodeProgramUp({ type: 'data', bytes }))
         // Taken off the queue only once written: a broken link leaves it for the next stream.
@@ -225,11 +246,18 @@ export interface ProgramSink {
   mount: string
   /** Where listeners play it. */
   listenUrl: string
+  /** The other renditions the relay makes of it (an MP3 mount, HLS), for the manifest. */
+  renditions?: ManifestStream[]
   /**
    * One `data` message.
    * @throws {MalformedError} for bytes the format does not allow: the stream is cut off
    */
   data: (bytes: Uint8Array) => void
+  /**
+   * A `now-playing` message: the station's signed statement, still to be verified.
+   * @throws {MalformedError} for a statement that does not verify: the stream is cut off
+   */
+  nowPlaying?: (statement: Uint8Array) => void
   /** The stream is over: `end` from the studio, or the link closed, broke or stalled. */
   close: (why: 'end' | 'closed' | 'stalled' | 'malformed' | 'replaced') => void
 }
@@ -313,12 +341,13 @@ async function serveProgram (stream: Stream, from: PeerId, ingest: ProgramIngest
   let idle: AbortSignal | undefined
   try {
     // A studio that gave up while the policy decided (the show ended) is gone by now: the sink hears it closed.
-    await writeDown(lp, { type: 'accepted', mount: sink.mount, listenUrl: sink.listenUrl })
+    await writeDown(lp, { type: 'accepted', mount: sink.mount, listenUrl: sink.listenUrl, ...(sink.renditions === undefined || sink.renditions.length === 0 ? {} : { renditions: sink.renditions }) })
     while (!ended) {
       idle = AbortSignal.timeout(idleMs)
       const bytes = await lp.read({ signal: idle })
       const message = decodeProgramUp(bytes.subarray())
       if (message.type === 'data') sink.data(message.bytes)
+      else if (message.type === 'now-playing') sink.nowPlaying?.(message.statement)
       else if (message.type === 'end') {
         ended = true
         sink.close('end')

@@ -26,3 +26,6 @@ export { hasIcecast, IcecastUnavailableError, startIcecast, type LocalIcecast, t
 export { IcecastRefusedError, IcecastSource, type IcecastSourceEvents, type IcecastSourceInit, type IceHeaders, type SourceState, type SourceStatus } from './icecast/source.ts'
 export { FALLBACK_SOURCE_DEFAULTS, ICECAST_SOURCE_DEFAULTS } from './icecast/constants.ts'
 export { readIcecastMounts, type MountStatus } from './icecast/status.ts'
+export { IcecastMetadataError, icecastTitleUrl, setIcecastTitle, type IcecastTitleInit } from './icecast/metadata.ts'
+export { Transcoder, type TranscoderEvents, type TranscoderInit, type TranscoderState, type TranscoderStatus } from './ffmpeg/transcoder.ts'
+export { MP3_DEFAULTS, mp3Output, TRANSCODER_DEFAULTS } from './ffmpeg/constants.ts'

@@ -15,6 +15,7 @@ import { DIRECTORY_KEY, MAX_RECORD_BYTES, PROVIDERS_PER_FRAME } from './constant
 import { asVerifyError, verifyManifestOrThrow, type Manifest, type VerifyResult } from './manifest/manifest.ts'
 import { tagSchema } from './manifest/fields.ts'
 import { verifyListenerReport, type ListenerReport } from './listeners.ts'
+import { MAX_NOW_PLAYING_BYTES, verifyNowPlaying, type NowPlaying } from './now-playing.ts'
 import { parseOrThrow, stationIdSchema, uintSchema } from './schema.ts'
 import { base64url } from 'multiformats/bases/base64'
 
@@ -36,25 +37,31 @@ export type DirectoryAnnouncement =
   | { type: 'station', record: Uint8Array }
   /** A relay's signed listener count for a station it feeds to Icecast. */
   | { type: 'listeners', report: Uint8Array }
+  /** A station's signed now-playing title (protocol/src/now-playing.ts). */
+  | { type: 'now-playing', statement: Uint8Array }
 
 /** An announcement after verification. */
 export type VerifiedAnnouncement =
   | { type: 'station', manifest: Manifest, record: Uint8Array }
   | { type: 'listeners', report: ListenerReport }
+  | { type: 'now-playing', nowPlaying: NowPlaying, statement: Uint8Array }
 
 const announcementSchema = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('station'), r: z.instanceof(Uint8Array) }),
-  z.strictObject({ t: z.literal('listeners'), r: z.instanceof(Uint8Array) })
+  z.strictObject({ t: z.literal('listeners'), r: z.instanceof(Uint8Array) }),
+  z.strictObject({ t: z.literal('now-playing'), r: z.instanceof(Uint8Array) })
 ])
 const MAX_ANNOUNCEMENT_BYTES = MAX_RECORD_BYTES + 64
 
 export function encodeAnnouncement (announcement: DirectoryAnnouncement): Uint8Array {
-  return encodeCanonical({ t: announcement.type, r: announcement.type === 'station' ? announcement.record : announcement.report })
+  const r = announcement.type === 'station' ? announcement.record : announcement.type === 'listeners' ? announcement.report : announcement.statement
+  return encodeCanonical({ t: announcement.type, r })
 }
 
 /**
  * Decodes a directory announcement and verifies what it carries: a manifest
- * exactly as a DHT record, a listener report by its relay's signature.
+ * exactly as a DHT record, a listener report by its relay's signature, a
+ * now-playing title by its station's.
  * Never throws.
  */
 export function verifyAnnouncement (bytes: Uint8Array, now: number): VerifyResult<VerifiedAnnouncement> {
@@ -63,6 +70,10 @@ export function verifyAnnouncement (bytes: Uint8Array, now: number): VerifyResul
     if (message.t === 'listeners') {
       const result = verifyListenerReport(message.r, now)
       return result.ok ? { ok: true, value: { type: 'listeners', report: result.value } } : result
+    }
+    if (message.t === 'now-playing') {
+      const result = verifyNowPlaying(message.r, now)
+      return result.ok ? { ok: true, value: { type: 'now-playing', nowPlaying: result.value, statement: message.r } } : result
     }
     return { ok: true, value: { type: 'station', manifest: verifyManifestOrThrow(message.r, { now }), record: message.r } }
   } catch (err) {
@@ -119,10 +130,12 @@ export function decodeProviderFrame (bytes: Uint8Array): string[] {
  * the relay's directory index in evidence order, filtered by the query
  * (`tag`, `language`, `country`, `q`, `live=1`, `limit`, `cursor`). Each
  * station is its signed record, which the reader verifies exactly as one from
- * the DHT; `listeners` and `firstSeen` are the relay's word.
+ * the DHT; `listeners` and `firstSeen` are the relay's word. `nowPlaying`
+ * is the station's newest signed title (verifyNowPlaying), when the relay
+ * has one.
  */
 export interface StationsPage {
-  stations: Array<{ record: Uint8Array, listeners: number, firstSeen: number }>
+  stations: Array<{ record: Uint8Array, listeners: number, firstSeen: number, nowPlaying?: Uint8Array }>
   next?: string
   total: number
 }
@@ -134,7 +147,8 @@ const stationsPageSchema = z.strictObject({
   stations: z.array(z.strictObject({
     record: z.string().max(Math.ceil(MAX_RECORD_BYTES * 4 / 3) + 4).regex(/^[A-Za-z0-9_-]*$/),
     listeners: uintSchema,
-    firstSeen: uintSchema
+    firstSeen: uintSchema,
+    nowPlaying: z.string().max(Math.ceil(MAX_NOW_PLAYING_BYTES * 4 / 3) + 4).regex(/^[A-Za-z0-9_-]+$/).optional()
   })).max(MAX_STATIONS_PAGE),
   next: z.string().max(64).optional(),
   total: uintSchema
@@ -143,7 +157,12 @@ const stationsPageSchema = z.strictObject({
 /** The JSON body of a stations page (records in unpadded base64url). */
 export function encodeStationsPage (page: StationsPage): unknown {
   return {
-    stations: page.stations.map((s) => ({ record: base64url.baseEncode(s.record), listeners: s.listeners, firstSeen: s.firstSeen })),
+    stations: page.stations.map((s) => ({
+      record: base64url.baseEncode(s.record),
+      listeners: s.listeners,
+      firstSeen: s.firstSeen,
+      ...(s.nowPlaying === undefined ? {} : { nowPlaying: base64url.baseEncode(s.nowPlaying) })
+    })),
     ...(page.next === undefined ? {} : { next: page.next }),
     total: page.total
   }
@@ -157,7 +176,12 @@ export function encodeStationsPage (page: StationsPage): unknown {
 export function decodeStationsPage (json: unknown): StationsPage {
   const page = parseOrThrow(stationsPageSchema, json, 'stations page')
   return {
-    stations: page.stations.map((s) => ({ record: base64url.baseDecode(s.record), listeners: s.listeners, firstSeen: s.firstSeen })),
+    stations: page.stations.map((s) => ({
+      record: base64url.baseDecode(s.record),
+      listeners: s.listeners,
+      firstSeen: s.firstSeen,
+      ...(s.nowPlaying === undefined ? {} : { nowPlaying: base64url.baseDecode(s.nowPlaying) })
+    })),
     ...(page.next === undefined ? {} : { next: page.next }),
     total: page.total
   }

@@ -58,6 +58,10 @@ export {
 export {
   LISTENER_REPORT_MAX_AGE_MS, listenerReportSchema, MAX_LISTENER_REPORT_BYTES, signListenerReport, verifyListenerReport, type ListenerReport
 } from './listeners.ts'
+export {
+  MAX_NOW_PLAYING_BYTES, NOW_PLAYING_MAX_AGE_MS, NOW_PLAYING_MAX_CHARS, nowPlayingSchema, sanitizeTitle, signNowPlaying, verifyNowPlaying,
+  verifyNowPlayingOrThrow, type NowPlaying
+} from './now-playing.ts'
 export { decodeKeyFile, encodeKeyFile, MAX_KEY_FILE_CHARS } from './key-file.ts'
 export {
   decodeTurnRequest, decodeTurnResponse, encodeTurnRequest, encodeTurnResponse, isIceUrl, MAX_TURN_MESSAGE_BYTES,

@@ -5,18 +5,24 @@
  * messages, each size-capped and schema-checked.
  *
  * Studio → relay: `start` (the station's signed manifest record and the audio
- * format), then one `data` message per Ogg page, then `end`.
- * Relay → studio: `accepted` or `refused`, then `status` whenever something
- * changes and about once a second.
+ * format), then one `data` message per Ogg page, then `end`; a `now-playing`
+ * at any time after `start`.
+ * Relay → studio: `accepted` (with the renditions it makes) or `refused`,
+ * then `status` whenever something changes and about once a second.
  */
 import { z } from 'zod'
 import { decodeCanonical, encodeCanonical } from './cbor.ts'
 import { MAX_RECORD_BYTES } from './constants.ts'
+import { streamSchema } from './manifest/fields.ts'
+import { MAX_NOW_PLAYING_BYTES } from './now-playing.ts'
 import { MAX_OGG_PAGE_BYTES } from './ogg.ts'
 import { parseOrThrow, uintSchema, urlSchema } from './schema.ts'
 
 /** Largest program message: an Ogg page and its CBOR wrapping. */
 export const MAX_PROGRAM_MESSAGE_BYTES = MAX_OGG_PAGE_BYTES + 64
+
+/** Renditions a relay may offer beside the Ogg mount. */
+export const MAX_RENDITIONS = 4
 
 /** Bitrates (kb/s) the studio offers; any Opus bitrate from 16 to 256 is accepted. */
 export const PROGRAM_BITRATES = [64, 96, 128] as const
@@ -48,7 +54,9 @@ export const programUpSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('data'), bytes: bytesUpTo(MAX_OGG_PAGE_BYTES, 'data') }),
   /** The show is over: the relay ends its Icecast source. */
-  z.strictObject({ type: z.literal('end') })
+  z.strictObject({ type: z.literal('end') }),
+  /** What the show is on now: the station's signed statement (now-playing.ts), for the MP3 mount's ICY title and the directory. */
+  z.strictObject({ type: z.literal('now-playing'), statement: bytesUpTo(MAX_NOW_PLAYING_BYTES, 'statement') })
 ])
 
 /** Why a relay refused a program stream. */
@@ -64,7 +72,9 @@ export const programDownSchema = z.discriminatedUnion('type', [
     type: z.literal('accepted'),
     mount: z.string().max(64),
     /** Where listeners play the program: the studio writes it into the manifest's stream entry. */
-    listenUrl: urlSchema(['http:', 'https:'], 512)
+    listenUrl: urlSchema(['http:', 'https:'], 512),
+    /** Other renditions the relay makes of the same program (an MP3 mount, HLS), as manifest stream entries. */
+    renditions: z.array(streamSchema).max(MAX_RENDITIONS).optional()
   }),
   z.strictObject({ type: z.literal('refused'), reason: z.enum(PROGRAM_REFUSALS) }),
   z.strictObject({

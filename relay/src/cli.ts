@@ -1,5 +1,6 @@
 /** `openstudio relay`: runs a relay until SIGINT or SIGTERM. */
 import { collectMultiaddr } from '@openstudio/node/cli'
+import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
@@ -9,7 +10,7 @@ import { isIceUrl, isStationId } from '@openstudio/protocol'
 import { Relay } from './relay.ts'
 import { DEFAULT_LISTEN, DEFAULT_MAX_ROOMS, PROGRAM_POLICY_DEFAULTS, RESERVATION_POLICY_DEFAULTS, ROOM_POLICY_DEFAULTS } from './constants.ts'
 import { STATION_INDEX_DEFAULTS } from './station-index.ts'
-import { INBOUND_LIMITS_DEFAULTS } from '@openstudio/node'
+import { INBOUND_LIMITS_DEFAULTS, MP3_DEFAULTS } from '@openstudio/node'
 import { isIP } from 'node:net'
 import { readTurnSecret, TurnConfigError, type TurnInit } from './turn.ts'
 import { ProgramConfigError, type ProgramInit } from './program.ts'
@@ -50,6 +51,11 @@ interface RelayOptions {
   oggPageMs?: number
   icecastPublic?: boolean
   icecastPublicUrl?: string
+  /** false with --no-mp3. */
+  mp3?: boolean
+  mp3Mount?: string
+  mp3Bitrate?: number
+  ffmpeg?: string
   maxStations?: number
   newStationsPerMinute?: number
 }
@@ -88,6 +94,10 @@ export function relayCommand (): Command {
     .option('--ogg-page-ms <ms>', `audio gathered into each Ogg page sent to Icecast; 0 sends the studio's 10 ms pages as they came (default ${PROGRAM_POLICY_DEFAULTS.oggPageMs}, at most ${PROGRAM_POLICY_DEFAULTS.maxOggPageMs})`, parseOggPageMs)
     .addOption(new Option('--icecast-public-url <url>', 'Icecast as listeners reach it, e.g. https://stream.example.org (default: --icecast)').env('OPENSTUDIO_ICECAST_PUBLIC_URL').argParser(parsePublicUrl))
     .option('--icecast-public', 'ask Icecast to list open stations in public directories (Ice-Public)')
+    .addOption(new Option('--mp3-mount <path>', `the MP3 mount made from the program with ffmpeg, whose ICY title is the show's now playing (default ${MP3_DEFAULTS.mount})`).env('OPENSTUDIO_MP3_MOUNT').argParser(parseMount))
+    .option('--mp3-bitrate <kbps>', `the MP3 mount's bitrate (default ${MP3_DEFAULTS.bitrate}, 32 to 320)`, parseMp3Bitrate)
+    .option('--no-mp3', 'make no MP3 mount')
+    .addOption(new Option('--ffmpeg <path>', 'the ffmpeg that makes the MP3 mount (default: ffmpeg on the PATH)').env('OPENSTUDIO_FFMPEG'))
     .action(async (opts: RelayOptions) => {
       const turn = await turnOptions(opts)
       const program = await programOptions(opts)
@@ -156,6 +166,7 @@ export function relayCommand (): Command {
       if (metrics !== undefined) process.stdout.write(`metrics http://${metrics.host}:${metrics.port}/metrics\n`)
       for (const url of turn?.urls ?? []) process.stdout.write(`turn ${url}\n`)
       if (program !== undefined) process.stdout.write(`program ${program.icecastUrl}${program.mount ?? ''} for ${program.stations.join(', ')}\n`)
+      if (program !== undefined && program.mp3 !== false) process.stdout.write(`mp3 ${program.icecastUrl}${program.mp3?.mount ?? MP3_DEFAULTS.mount}\n`)
       process.stdout.write('ready\n')
       await stopped
       process.off('uncaughtException', onUncaught)
@@ -264,6 +275,30 @@ async function programOptions (opts: RelayOptions): Promise<ProgramInit | undefi
     bufferMs: opts.programBuffer === undefined ? undefined : opts.programBuffer * 1000,
     bufferBytes: opts.programBufferBytes,
     oggPageMs: opts.oggPageMs,
-    public: opts.icecastPublic === true
+    public: opts.icecastPublic === true,
+    mp3: await mp3Options(opts),
+    ffmpegPath: opts.ffmpeg
   }
+}
+
+/** The MP3 mount, unless --no-mp3; without ffmpeg it is left out, with a warning (the Ogg mount does not need it). */
+async function mp3Options (opts: RelayOptions): Promise<ProgramInit['mp3']> {
+  if (opts.mp3 === false) return false
+  if (!await hasFfmpeg(opts.ffmpeg ?? 'ffmpeg')) {
+    process.stderr.write(`warning: ${opts.ffmpeg ?? 'ffmpeg'} not found: no MP3 mount (install ffmpeg, or pass --no-mp3)\n`)
+    return false
+  }
+  return { mount: opts.mp3Mount ?? MP3_DEFAULTS.mount, bitrate: opts.mp3Bitrate ?? MP3_DEFAULTS.bitrate }
+}
+
+async function hasFfmpeg (path: string): Promise<boolean> {
+  return await new Promise((resolve) => {
+    execFile(path, ['-hide_banner', '-version'], { timeout: 5_000 }, (err) => { resolve(err === null) })
+  })
+}
+
+function parseMp3Bitrate (value: string): number {
+  const kbps = Number(value)
+  if (!Number.isInteger(kbps) || kbps < 32 || kbps > 320) throw new InvalidArgumentError('expected a bitrate in kb/s from 32 to 320, such as 128')
+  return kbps
 }

@@ -13,7 +13,7 @@
  * may ask QUERIES_PER_HOST per window (a trusted proxy's clients are not
  * counted here), and past it gets 429.
  */
-import { encodeStationsPage, isStationId, MAX_STATIONS_PAGE } from '@openstudio/protocol'
+import { encodeStationsPage, isStationId, MAX_STATIONS_PAGE, type StationsPage } from '@openstudio/protocol'
 import { InvalidQueryError, type IndexedStation, type StationIndex, type StationQuery } from './station-index.ts'
 import { sendJson, type Route, type Router } from './http.ts'
 import { PeerRateLimiter } from './rate-limit.ts'
@@ -103,6 +103,7 @@ function parseQuery (params: URLSearchParams): StationQuery {
   }
 }
 
-function pageItem (station: IndexedStation): { record: Uint8Array, listeners: number, firstSeen: number } {
-  return { record: station.record, listeners: station.listeners, firstSeen: station.firstSeen }
+function pageItem (station: IndexedStation): StationsPage['stations'][number] {
+  const { record, listeners, firstSeen, nowPlaying } = station
+  return { record, listeners, firstSeen, ...(nowPlaying === undefined ? {} : { nowPlaying: nowPlaying.statement }) }
 }

@@ -13,7 +13,7 @@
  */
 import { logger } from '@libp2p/logger'
 import { fetchSnapshot, readStoredRecord, recordDatastoreKey, validateRecordCached, type DirectoryWatcher, type ResolvedStation, type SnapshotSource } from '@openstudio/node'
-import { isOnAir, PROTOCOL, stationIdFromRecordKey, stationRecordKey, verifyManifest, type ListenerReport } from '@openstudio/protocol'
+import { isOnAir, PROTOCOL, stationIdFromRecordKey, stationRecordKey, verifyManifest, type ListenerReport, type NowPlaying } from '@openstudio/protocol'
 import { KadGate } from './kad-gate.ts'
 import { PeerRateLimiter } from './rate-limit.ts'
 import { StationIndex, type StationIndexInit, type StationSource } from './station-index.ts'
@@ -189,18 +189,21 @@ export class RelayDirectory {
     log('%d stations from the snapshot of %p', added, peer)
   }
 
-  /** Offers each station announced on the directory topic, and follows the listener counts relays report. */
+  /** Offers each station announced on the directory topic, and follows the listener counts relays report and the titles stations sign. */
   watchAnnouncements (watcher: Pick<DirectoryWatcher, 'addEventListener' | 'removeEventListener'>): () => void {
     const onStation = (event: CustomEvent<ResolvedStation & { from?: string }>): void => {
       const from = event.detail.from
       this.offer(event.detail, from === undefined ? { peer: 'unsigned' } : this.sourceOfId(from))
     }
     const onListeners = (event: CustomEvent<ListenerReport>): void => { this.report(event.detail) }
+    const onNowPlaying = (event: CustomEvent<{ nowPlaying: NowPlaying, statement: Uint8Array }>): void => { this.nowPlaying(event.detail) }
     watcher.addEventListener('station:announce', onStation)
     watcher.addEventListener('listeners:report', onListeners)
+    watcher.addEventListener('now-playing:change', onNowPlaying)
     return () => {
       watcher.removeEventListener('station:announce', onStation)
       watcher.removeEventListener('listeners:report', onListeners)
+      watcher.removeEventListener('now-playing:change', onNowPlaying)
     }
   }
 
@@ -239,6 +242,15 @@ export class RelayDirectory {
     const station = this.index.get(report.station)
     if (station === undefined || !station.manifest.relays.some((addr) => addr.endsWith(`/p2p/${report.relay}`))) return
     this.index.setListeners(report.station, isOnAir(station.manifest, Date.now()) ? report.listeners : 0)
+  }
+
+  /**
+   * A station's verified now-playing statement: the index keeps the newest
+   * for the directory API, whose readers verify it again. This relay's own
+   * program's titles come here straight from the program.
+   */
+  nowPlaying (heard: { nowPlaying: NowPlaying, statement: Uint8Array }): void {
+    this.index.setNowPlaying(heard.nowPlaying.station, { at: heard.nowPlaying.at, statement: heard.statement })
   }
 
   /**

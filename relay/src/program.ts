@@ -11,10 +11,11 @@ import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, type Libp2p, type PeerId } from '@libp2p/interface'
 import { handleProgram, IcecastSource, readIcecastMounts, type IceHeaders, type ProgramReply, type ProgramSink, type SourceStatus } from '@openstudio/node'
 import {
-  bytesEqual, isOpusHeaderPage, MalformedError, NO_GRANULE, OggRepager, PROGRAM_CONTENT_TYPE, readOggPage, verifyManifestOrThrow,
-  type Manifest, type ProgramRefusal, type ProgramStart
+  bytesEqual, isOpusHeaderPage, MalformedError, NO_GRANULE, OggRepager, PROGRAM_CONTENT_TYPE, readOggPage, verifyManifestOrThrow, verifyNowPlayingOrThrow,
+  type Manifest, type NowPlaying, type ProgramRefusal, type ProgramStart
 } from '@openstudio/protocol'
 import { PROGRAM_POLICY_DEFAULTS as D } from './constants.ts'
+import { ProgramRenditions, type Mp3RenditionInit, type RenditionStatus } from './renditions.ts'
 
 const log = logger('openstudio:relay:program')
 
@@ -51,6 +52,15 @@ export interface ProgramInit {
    * @default PROGRAM_POLICY_DEFAULTS.oggPageMs (200)
    */
   oggPageMs?: number
+  /**
+   * An MP3 mount made from the program with ffmpeg, for legacy players; its
+   * ICY title is the show's now playing. The relay CLI makes one at
+   * MP3_DEFAULTS ('/live.mp3', 128 kb/s) unless told not to.
+   * @default none
+   */
+  mp3?: Mp3RenditionInit | false
+  /** @default 'ffmpeg' */
+  ffmpegPath?: string
 }
 
 /** Program options that cannot work (some of stations, Icecast URL and password without the others). */
@@ -71,6 +81,10 @@ export interface ProgramServiceEvents {
   'program:status': CustomEvent<SourceStatus & { station: string }>
   /** Icecast reported the mount's listeners. */
   'program:listeners': CustomEvent<{ station: string, listeners: number }>
+  /** The station signed a new now-playing title (already verified). */
+  'program:now-playing': CustomEvent<{ station: string, nowPlaying: NowPlaying, statement: Uint8Array }>
+  /** A now-playing statement from the studio did not verify: it changed nothing, and the show went on. */
+  'program:now-playing-refuse': CustomEvent<{ station: string, reason: string }>
   /** The studio ended the show, or its stream broke. */
   'program:end': CustomEvent<{ station: string, why: string }>
 }
@@ -81,6 +95,10 @@ interface Program {
   manifest: Manifest
   start: ProgramStart
   source: IcecastSource
+  /** The MP3 mount (and any other rendition): started, fed and stopped with `source`. */
+  renditions: ProgramRenditions
+  /** The newest title the station signed for this show. */
+  nowPlaying?: { nowPlaying: NowPlaying, statement: Uint8Array }
   /** The header pages `source` was started with, when it carries on from an earlier stream. */
   sourceHeaders?: Uint8Array[]
   /** Ogg header pages, complete once the first audio page arrived. */
@@ -115,10 +133,17 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     this.mount = init.mount ?? D.mount
   }
 
-  /** The current program's source, for health and metrics. */
-  get current (): { station: string, status: SourceStatus, listeners?: number } | undefined {
+  /** The current program's source and renditions, for health and metrics. */
+  get current (): { station: string, status: SourceStatus, listeners?: number, renditions: RenditionStatus[], nowPlaying?: string } | undefined {
     const p = this.program
-    return p === undefined ? undefined : { station: p.station, status: p.source.status, listeners: p.listeners }
+    return p === undefined
+      ? undefined
+      : { station: p.station, status: p.source.status, listeners: p.listeners, renditions: p.renditions.status, nowPlaying: p.nowPlaying?.nowPlaying.title }
+  }
+
+  /** The current program's ffmpeg processes by rendition, for CPU figures (and tests that kill one). */
+  get renditionPids (): Record<string, number | undefined> {
+    return this.program?.renditions.pids ?? {}
   }
 
   /** Registers `/openstudio/program/1` and starts the status and listener timers. Idempotent. */
@@ -143,7 +168,7 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     this.abandonTimer = undefined
     await this.unhandle?.()
     this.unhandle = undefined
-    await this.program?.source.stop()
+    if (this.program !== undefined) await stopOutputs(this.program)
     this.program = undefined
   }
 
@@ -170,11 +195,14 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     }
     // A same-format stream from the same station may continue the same Ogg stream: decided once its headers are in.
     const carryOn = previous?.station === station && sameFormat(previous.start, start) && previous.headersDone
+    const outputs = carryOn ? previous : this.newOutputs(manifest, start)
     const program: Program = {
       station,
       manifest,
       start,
-      source: carryOn ? previous.source : this.newSource(manifest, start),
+      source: outputs.source,
+      renditions: outputs.renditions,
+      nowPlaying: previous?.station === station ? previous.nowPlaying : undefined,
       sourceHeaders: carryOn ? previous.headers : undefined,
       repager: carryOn ? previous.repager : undefined,
       headers: [],
@@ -185,24 +213,40 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
       listeners: previous?.listeners
     }
     this.program = program
-    if (previous !== undefined && previous.source !== program.source) void previous.source.stop()
+    if (previous !== undefined && previous.source !== program.source) void stopOutputs(previous)
     this.safeDispatchEvent('program:start', { detail: { station, replaced: previous !== undefined } })
     log('program of %s on %s%s', station, this.init.icecastUrl, this.mount)
     return {
       mount: this.mount,
       listenUrl: `${this.init.publicUrl ?? this.init.icecastUrl}${this.mount}`,
+      renditions: program.renditions.streams,
       data: (bytes) => { this.data(program, bytes) },
+      nowPlaying: (statement) => { this.nowPlaying(program, statement, Date.now()) },
       close: (why) => { this.closed(program, sinkId, why) }
     }
   }
 
-  private newSource (manifest: Manifest, start: ProgramStart): IcecastSource {
+  /** The Icecast source of the Ogg mount and the renditions made beside it, for one Ogg stream. */
+  private newOutputs (manifest: Manifest, start: ProgramStart): { source: IcecastSource, renditions: ProgramRenditions } {
+    const headers = iceHeaders(manifest, start, this.init.public ?? false)
+    const renditions = new ProgramRenditions({
+      icecastUrl: this.init.icecastUrl,
+      icecastPassword: this.init.icecastPassword,
+      publicUrl: this.init.publicUrl ?? this.init.icecastUrl,
+      mp3: this.init.mp3 === false ? undefined : this.init.mp3,
+      ffmpegPath: this.init.ffmpegPath,
+      bufferMs: this.init.bufferMs
+    }, start.format, headers)
+    return { source: this.newSource(start, headers), renditions }
+  }
+
+  private newSource (start: ProgramStart, headers: IceHeaders): IcecastSource {
     const source = new IcecastSource({
       url: this.init.icecastUrl,
       mount: this.mount,
       password: this.init.icecastPassword,
       contentType: PROGRAM_CONTENT_TYPE[start.format],
-      headers: iceHeaders(manifest, start, this.init.public ?? false),
+      headers,
       bufferMs: this.init.bufferMs,
       bufferBytes: this.init.bufferBytes
     })
@@ -223,7 +267,10 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     if (this.program !== program) return
     if (program.start.format === 'webm-opus') {
       if (!program.headersDone) this.headersComplete(program, [bytes])
-      else program.source.push(bytes, (bytes.length * 8) / program.start.bitrate)
+      else {
+        program.source.push(bytes, (bytes.length * 8) / program.start.bitrate)
+        program.renditions.push(bytes)
+      }
       return
     }
     const page = readOggPage(bytes)
@@ -236,6 +283,7 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
       }
       this.headersComplete(program, program.headers)
     }
+    program.renditions.push(bytes)
     if (program.repager !== undefined) {
       for (const out of program.repager.push(page)) toSource(program, out.bytes, out.ms)
       return
@@ -253,14 +301,16 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     program.headers = headers
     if (program.sourceHeaders !== undefined && !sameHeaders(program.sourceHeaders, headers)) {
       // The studio restarted its encoder: a new Ogg stream needs a new source connection.
-      void program.source.stop()
-      program.source = this.newSource(program.manifest, program.start)
+      void stopOutputs(program)
+      Object.assign(program, this.newOutputs(program.manifest, program.start))
       program.repager = undefined
+      if (program.nowPlaying !== undefined) program.renditions.setTitle(program.nowPlaying.nowPlaying.title)
     }
     const pageMs = this.init.oggPageMs ?? D.oggPageMs
     if (program.start.format === 'ogg-opus' && pageMs > 0) program.repager ??= new OggRepager({ pageMs, firstSequence: headers.length })
     program.source.setStreamHeaders(headers)
     program.source.start()
+    program.renditions.start(headers)
     this.report()
   }
 
@@ -280,6 +330,30 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     }, this.init.abandonMs ?? D.abandonMs)
   }
 
+  /**
+   * A signed now-playing statement from the studio: a newer title goes to the
+   * MP3 mount's ICY title and out to the directory; an older one changes
+   * nothing. One that does not verify (another key, a title that is not
+   * sanitized, too old) is refused with its error's name, and the show goes on:
+   * a bad title is no reason to cut the program.
+   */
+  private nowPlaying (program: Program, statement: Uint8Array, now: number): void {
+    if (this.program !== program) return
+    let nowPlaying: NowPlaying
+    try {
+      nowPlaying = verifyNowPlayingOrThrow(statement, program.station, now)
+    } catch (err) {
+      log('refused now playing from %s: %s', program.station, (err as Error).message)
+      this.safeDispatchEvent('program:now-playing-refuse', { detail: { station: program.station, reason: (err as Error).name } })
+      return
+    }
+    if (program.nowPlaying !== undefined && program.nowPlaying.nowPlaying.at >= nowPlaying.at) return
+    program.nowPlaying = { nowPlaying, statement }
+    program.renditions.setTitle(nowPlaying.title)
+    log('now playing on %s: %s', program.station, nowPlaying.title)
+    this.safeDispatchEvent('program:now-playing', { detail: { station: program.station, nowPlaying, statement } })
+  }
+
   private endProgram (program: Program): void {
     // The last page the repager held: the end of the show.
     for (const out of program.repager?.flush(true) ?? []) toSource(program, out.bytes, out.ms)
@@ -288,7 +362,7 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
       clearTimeout(this.abandonTimer)
       this.abandonTimer = undefined
     }
-    void program.source.stop()
+    void stopOutputs(program)
   }
 
   private report (): void {
@@ -347,6 +421,10 @@ export function iceHeaders (manifest: Manifest, start: ProgramStart, isPublic: b
     public: isPublic && manifest.access === 'open',
     audioInfo: `channels=${start.channels};samplerate=${start.sampleRate};bitrate=${start.bitrate}`
   }
+}
+
+async function stopOutputs (outputs: { source: IcecastSource, renditions: ProgramRenditions }): Promise<void> {
+  await Promise.all([outputs.source.stop(), outputs.renditions.stop()])
 }
 
 /** One Ogg page to the program's Icecast source; no page claims more than `maxPageMs` of audio. */

@@ -125,7 +125,20 @@ export interface RelayHealth {
   /** Whether this relay hands out TURN credentials. */
   turn: boolean
   /** The program this relay feeds to Icecast, when one runs. */
-  program?: { station: string, icecast: string, attempt: number, reconnects: number, listeners?: number, bufferedMs: number, backlogMs: number, bytesIn: number, bytesOut: number }
+  program?: {
+    station: string
+    icecast: string
+    attempt: number
+    reconnects: number
+    listeners?: number
+    bufferedMs: number
+    backlogMs: number
+    bytesIn: number
+    bytesOut: number
+    /** Each rendition (the MP3 mount): its ffmpeg and its Icecast source. */
+    renditions: Array<{ name: string, ffmpeg: string, icecast: string, restarts: number, bytesDropped: number, error?: string }>
+    nowPlaying?: string
+  }
   dhtMode: 'client' | 'server'
   uptimeSeconds: number
   memory: { rssBytes: number, heapUsedBytes: number }
@@ -276,6 +289,7 @@ export class Relay {
       // The relay signs the listener counts it reads from Icecast, with its own key.
       new ListenerAnnouncer({ pubsub: node.services.pubsub }, privateKey).follow(program)
       program.addEventListener('program:listeners', (e) => { directory.report({ ...e.detail, relay: node.peerId.toString() }) })
+      program.addEventListener('program:now-playing', (e) => { directory.nowPlaying(e.detail) })
     }
     const checker = new BootstrapChecker({
       candidates: async () => relayCandidates(node),
@@ -399,7 +413,10 @@ export class Relay {
     const current = this.program?.current
     if (current === undefined) return undefined
     const { state, attempt, reconnects, bufferedMs, backlogMs, bytesIn, bytesOut } = current.status
-    return { station: current.station, icecast: state, attempt, reconnects, listeners: current.listeners, bufferedMs, backlogMs, bytesIn, bytesOut }
+    const renditions = current.renditions.map((r) => ({
+      name: r.name, ffmpeg: r.transcoder.state, icecast: r.icecast, restarts: r.transcoder.restarts, bytesDropped: r.transcoder.bytesDropped, error: r.transcoder.error
+    }))
+    return { station: current.station, icecast: state, attempt, reconnects, listeners: current.listeners, bufferedMs, backlogMs, bytesIn, bytesOut, renditions, nowPlaying: current.nowPlaying }
   }
 
   private reservations (): number {

@@ -88,6 +88,8 @@ export interface IndexedStation {
   lastSeen: number
   /** Listeners relays report for it (`setListeners`). */
   listeners: number
+  /** Its newest signed now-playing statement (`setNowPlaying`), for readers to verify themselves. */
+  nowPlaying?: { at: number, statement: Uint8Array }
 }
 
 /**
@@ -273,6 +275,13 @@ export class StationIndex {
     if (entry === undefined || entry.listeners === count) return
     entry.listeners = count
     this.orderDirty = true
+  }
+
+  /** Keeps a held station's newest now-playing statement (verified by the caller); an older one changes nothing. */
+  setNowPlaying (stationId: string, nowPlaying: { at: number, statement: Uint8Array }): void {
+    const entry = this.stations.get(stationId)
+    if (entry === undefined || (entry.nowPlaying !== undefined && entry.nowPlaying.at >= nowPlaying.at)) return
+    entry.nowPlaying = nowPlaying
   }
 
   get (stationId: string): IndexedStation | undefined {
@@ -641,8 +650,8 @@ function sourceKeys (source: StationSource): string[] {
 }
 
 function view (entry: Entry): IndexedStation {
-  const { manifest, record, firstSeen, lastSeen, listeners } = entry
-  return { manifest, record, firstSeen, lastSeen, listeners }
+  const { manifest, record, firstSeen, lastSeen, listeners, nowPlaying } = entry
+  return { manifest, record, firstSeen, lastSeen, listeners, ...(nowPlaying === undefined ? {} : { nowPlaying }) }
 }
 
 function definedFields<T extends object> (init: T): Partial<T> {

@@ -15,7 +15,7 @@
  * const one = await directory.station(id, { signal })   // undefined when the relay has no valid record of it
  * ```
  */
-import { decodeStationsPage, verifyManifest, type Manifest } from '@openstudio/protocol'
+import { decodeStationsPage, verifyManifest, verifyNowPlaying, type Manifest, type NowPlaying } from '@openstudio/protocol'
 import type { AbortOptions } from './abort.ts'
 import { DirectoryResponseError, DirectoryTooLargeError, DirectoryUnavailableError } from './directory-http-errors.ts'
 
@@ -52,6 +52,8 @@ export interface HttpStation {
   listeners: number
   /** When this relay first heard of the station, Unix ms (the relay's word). */
   firstSeen: number
+  /** The station's newest now-playing title, when the relay had one and its signature verified here. */
+  nowPlaying?: NowPlaying
 }
 
 export interface HttpStationsPage {
@@ -185,7 +187,11 @@ export class DirectoryHttp {
     const stations: HttpStation[] = []
     for (const item of page.stations) {
       const result = verifyManifest(item.record, { now, stationId })
-      if (result.ok) stations.push({ manifest: result.value, record: item.record, listeners: item.listeners, firstSeen: item.firstSeen })
+      if (!result.ok) continue
+      // A title that does not verify is dropped, not the station: the station's record stands on its own.
+      const heard = item.nowPlaying === undefined ? undefined : verifyNowPlaying(item.nowPlaying, now)
+      const nowPlaying = heard?.ok === true && heard.value.station === result.value.id ? heard.value : undefined
+      stations.push({ manifest: result.value, record: item.record, listeners: item.listeners, firstSeen: item.firstSeen, ...(nowPlaying === undefined ? {} : { nowPlaying }) })
     }
     return { stations, next: page.next, total: page.total, rejected: page.stations.length - stations.length }
   }

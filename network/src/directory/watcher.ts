@@ -1,11 +1,11 @@
 /**
  * Listens to the directory topic and keeps the verified stations heard there,
- * and the listener counts relays report for them. Station announcements are
+ * the listener counts relays report for them, and their now-playing titles. Station announcements are
  * verified exactly like DHT records, listener reports by their relay's
  * signature; anything else is dropped and counted.
  */
 import { logger } from '@libp2p/logger'
-import { isNewerManifest, TOPIC, verifyAnnouncement, type ListenerReport } from '@openstudio/protocol'
+import { isNewerManifest, TOPIC, verifyAnnouncement, type ListenerReport, type NowPlaying } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import { keep } from './list.ts'
 import type { ResolvedStation } from '../station/resolve.ts'
@@ -13,7 +13,7 @@ import type { GossipSub, Message } from '@libp2p/gossipsub'
 
 const log = logger('openstudio:directory:watch')
 
-/** Listener reports kept at once (oldest updated dropped first). */
+/** Listener reports kept at once (oldest updated dropped first); now-playing statements too. */
 const MAX_LISTENER_REPORTS = 4096
 /**
  * Stations kept at once. Every verified announcement of a new station costs a
@@ -27,6 +27,8 @@ export interface DirectoryWatcherEvents {
   'station:announce': CustomEvent<ResolvedStation & { from?: string }>
   /** A relay reported a station's listeners (signed by the relay, not by the station). */
   'listeners:report': CustomEvent<ListenerReport>
+  /** A station signed a newer now-playing title; `statement` is the signed bytes, to pass on. */
+  'now-playing:change': CustomEvent<{ nowPlaying: NowPlaying, statement: Uint8Array }>
   /** An announcement failed verification and was dropped. */
   'announcement:reject': CustomEvent<{ from: string, reason: string }>
 }
@@ -57,6 +59,8 @@ export class DirectoryWatcher extends TypedEventEmitter<DirectoryWatcherEvents> 
   readonly stations = new Map<string, ResolvedStation>()
   /** The newest listener report per station and relay, keyed `station/relay`; at most MAX_LISTENER_REPORTS. */
   readonly listeners = new Map<string, ListenerReport>()
+  /** The newest now-playing statement per station; at most MAX_LISTENER_REPORTS. */
+  readonly nowPlaying = new Map<string, { nowPlaying: NowPlaying, statement: Uint8Array }>()
   /** Announcements that failed verification, since construction. */
   rejected = 0
   /** Stations forgotten to stay within `maxStations`, since construction. */
@@ -99,6 +103,10 @@ export class DirectoryWatcher extends TypedEventEmitter<DirectoryWatcherEvents> 
       this.keepReport(announcement.report)
       return
     }
+    if (announcement.type === 'now-playing') {
+      this.keepNowPlaying(announcement)
+      return
+    }
     this.keepStation({ manifest: announcement.manifest, record: announcement.record }, message.type === 'signed' ? from : undefined)
   }
 
@@ -127,6 +135,17 @@ export class DirectoryWatcher extends TypedEventEmitter<DirectoryWatcherEvents> 
     this.listeners.set(key, report)
     if (this.listeners.size > MAX_LISTENER_REPORTS) this.listeners.delete(this.listeners.keys().next().value as string)
     this.safeDispatchEvent('listeners:report', { detail: report })
+  }
+
+  /** Keeps a station's newest title: a replayed older one changes nothing. */
+  private keepNowPlaying (heard: { nowPlaying: NowPlaying, statement: Uint8Array }): void {
+    const station = heard.nowPlaying.station
+    const known = this.nowPlaying.get(station)
+    if (known !== undefined && known.nowPlaying.at >= heard.nowPlaying.at) return
+    this.nowPlaying.delete(station)
+    this.nowPlaying.set(station, { nowPlaying: heard.nowPlaying, statement: heard.statement })
+    if (this.nowPlaying.size > MAX_LISTENER_REPORTS) this.nowPlaying.delete(this.nowPlaying.keys().next().value as string)
+    this.safeDispatchEvent('now-playing:change', { detail: { nowPlaying: heard.nowPlaying, statement: heard.statement } })
   }
 
   private readonly onMessage = (event: CustomEvent<Message>): void => {

@@ -11,7 +11,7 @@
 import { logger } from '@libp2p/logger'
 import {
   createRoomState, decodeRoomMessage, encodeRoomMessage, hasGap, reduceRoom, snapshotOf, TOPIC, verifyAnnouncement,
-  type ListenerReport, type RoomCommand, type RoomEvent, type RoomRequest, type RoomSigner, type RoomState
+  type ListenerReport, type NowPlaying, type RoomCommand, type RoomEvent, type RoomRequest, type RoomSigner, type RoomState
 } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import { validateRoomTopic } from '../libp2p/gossip-validation.ts'
@@ -39,6 +39,8 @@ export interface RoomChannelEvents {
   'state:gap': CustomEvent<RoomState>
   /** A relay's signed listener count for this room's station (whether that relay speaks for the station is the reader's call). */
   'listeners:report': CustomEvent<ListenerReport>
+  /** The station's signed now-playing title, as heard in the room (a replay of an older one too: keep the newest `at`). */
+  'now-playing:change': CustomEvent<NowPlaying>
 }
 
 export interface RoomChannelComponents {
@@ -211,6 +213,10 @@ export class RoomChannel extends TypedEventEmitter<RoomChannelEvents> {
     const announcement = verifyAnnouncement(event.detail.data, Date.now())
     if (announcement.ok && announcement.value.type === 'listeners') {
       if (announcement.value.report.station === this.room) this.safeDispatchEvent('listeners:report', { detail: announcement.value.report })
+      return
+    }
+    if (announcement.ok && announcement.value.type === 'now-playing') {
+      if (announcement.value.nowPlaying.station === this.room) this.safeDispatchEvent('now-playing:change', { detail: announcement.value.nowPlaying })
       return
     }
     this.receive(event.detail.data)
