@@ -48,7 +48,9 @@ class Calls<T> {
 class FakeLink extends TypedEventEmitter<ProgramSenderEvents> implements ProgramLink {
   readonly mount = '/live.ogg'
   readonly listenUrl = 'http://icecast.test:8000/live.ogg'
+  readonly renditions = [{ url: 'http://icecast.test:8000/live.mp3', codec: 'mp3', bitrate: 128, mount: '/live.mp3' }]
   readonly sent: Uint8Array[] = []
+  readonly titles: Uint8Array[] = []
   bytesSent = 0
   queuedBytes = 0
   ends = 0
@@ -70,6 +72,10 @@ class FakeLink extends TypedEventEmitter<ProgramSenderEvents> implements Program
 
   takeQueue (): Uint8Array[] {
     return []
+  }
+
+  nowPlaying (statement: Uint8Array): void {
+    this.titles.push(statement)
   }
 
   async end (): Promise<void> {
@@ -181,7 +187,7 @@ describe('broadcast', () => {
     await until(h.broadcast, 'live')
     encoder.emit(page(2))
     expect(link.sent).toEqual([header, page(1), page(2)])
-    expect(h.accepted).toEqual([{ listenUrl: link.listenUrl, mount: link.mount }])
+    expect(h.accepted).toEqual([{ listenUrl: link.listenUrl, mount: link.mount, renditions: link.renditions }])
     expect(h.broadcast.current).toMatchObject({ state: 'live', relay: relayA.toString(), listenUrl: link.listenUrl, mount: '/live.ogg', encoder: 'fake encoder' })
     await h.broadcast.stop()
     expect(link.ends).toBe(1)
@@ -279,6 +285,26 @@ describe('broadcast', () => {
     await until(h.broadcast, 'live')
     expect(again.sent).toEqual([header, page(7)])
     expect(h.accepted).toHaveLength(2)
+    await h.broadcast.stop()
+  })
+
+  it('sends the now-playing statement to the relay, and again to each relay that takes the program after a break', async () => {
+    const h = harness({ relays: () => [relayA] })
+    await h.broadcast.start()
+    const { encoder } = await h.encoders.next('the encoder')
+    encoder.emit(header, true)
+    const link = new FakeLink(relayA)
+    ;(await h.opens.next('the dial')).resolve(link)
+    await until(h.broadcast, 'live')
+    const title = Uint8Array.of(1, 2, 3)
+    h.broadcast.nowPlaying(title)
+    expect(link.titles).toEqual([title])
+    link.close({ error: new Error('stream reset') })
+    ;(await h.pauses.next('the backoff')).resolve(undefined)
+    const again = new FakeLink(relayA)
+    ;(await h.opens.next('the redial')).resolve(again)
+    await until(h.broadcast, 'live')
+    expect(again.titles).toEqual([title])
     await h.broadcast.stop()
   })
 

@@ -12,6 +12,7 @@ import { startIcecast, type LocalIcecast } from '@openstudio/node'
 import { attributeNow, openStudio, startStudioFixture, textNow, type StudioFixture } from '../src/studio-fixture.ts'
 import { removeDir, tempDir } from '../src/network.ts'
 import { freePort } from '../src/ports.ts'
+import { IcyReader } from '../src/icy.ts'
 import { Listener } from '../src/program-audio.ts'
 import { toneShare, windowsWithTone } from '../src/signal.ts'
 import { waitUntil } from '../src/wait.ts'
@@ -19,6 +20,7 @@ import { screenshot } from '../src/web.ts'
 
 const HOST_TONE = 660
 const MOUNT = '/live.ogg'
+const MP3 = '/live.mp3'
 const PASSWORD = 'program-e2e'
 
 describe('on air: studio → relay → Icecast → listeners', () => {
@@ -31,7 +33,13 @@ describe('on air: studio → relay → Icecast → listeners', () => {
   let stationId: string
   const listeners: Listener[] = []
 
-  const startIce = async (): Promise<LocalIcecast> => startIcecast({ dir: icecastDir, port: icecastPort, sourcePassword: PASSWORD, mounts: [{ mount: MOUNT }] })
+  const startIce = async (): Promise<LocalIcecast> => startIcecast({ dir: icecastDir, port: icecastPort, sourcePassword: PASSWORD, mounts: [{ mount: MOUNT }, { mount: MP3, charset: 'UTF-8' }] })
+  /** The mounts Icecast serves now. */
+  const mountsNow = async (): Promise<Array<{ listenurl: string, server_type: string }>> => {
+    const source = ((await (await fetch(`${icecast.url}/status-json.xsl`)).json()) as { icestats: { source?: unknown } }).icestats.source
+    return (source === undefined ? [] : Array.isArray(source) ? source : [source]) as Array<{ listenurl: string, server_type: string }>
+  }
+  const mountNow = async (mount: string): Promise<{ listenurl: string, server_type: string } | undefined> => (await mountsNow()).find((m) => m.listenurl.endsWith(mount))
   const broadcastState = async (): Promise<{ state: string | null, icecast: string | null }> => ({
     state: await attributeNow(studio, '[data-testid=broadcast]', 'data-state'),
     icecast: await attributeNow(studio, '[data-testid=broadcast]', 'data-icecast')
@@ -44,7 +52,7 @@ describe('on air: studio → relay → Icecast → listeners', () => {
     icecast = await startIce()
     fixture = await startStudioFixture({
       dirPrefix: 'openstudio-program-e2e-',
-      program: { stations: ['*'], icecastUrl: icecast.url, icecastPassword: PASSWORD, mount: MOUNT, listenersIntervalMs: 500 }
+      program: { stations: ['*'], icecastUrl: icecast.url, icecastPassword: PASSWORD, mount: MOUNT, listenersIntervalMs: 500, mp3: { mount: MP3, bitrate: 128 } }
     })
     host = await fixture.launch(HOST_TONE)
     studio = await fixture.openPage(host)
@@ -70,11 +78,7 @@ describe('on air: studio → relay → Icecast → listeners', () => {
       throw new Error(`${s.state ?? 'no broadcast'}/${s.icecast ?? ''}: ${await textNow(studio, '[data-testid=broadcast]')} ${await textNow(studio, '[data-testid=studio-error]')}`)
     }, 30_000)
 
-    const source = await waitUntil('Icecast to list the mount', async () => {
-      const status = (await (await fetch(`${icecast.url}/status-json.xsl`)).json()) as { icestats: { source?: { listenurl: string, server_type: string } } }
-      return status.icestats.source
-    })
-    expect(source.listenurl).toMatch(new RegExp(`${MOUNT}$`))
+    const source = await waitUntil('Icecast to list the mount', async () => await mountNow(MOUNT))
     expect(source.server_type).toBe('audio/ogg')
 
     const listener = new Listener(`${icecast.url}${MOUNT}`)
@@ -122,6 +126,44 @@ describe('on air: studio → relay → Icecast → listeners', () => {
     await screenshot(directory, 'directory-live-listeners')
   }, 120_000)
 
+  it('the producer sets Now playing: a legacy player hears the show on the MP3 mount with that title, and the station page and the directory card show it', async () => {
+    expect(await textNow(studio, '[data-testid=rendition-mp3]')).toBe(`${icecast.url}${MP3}`)
+    expect((await mountNow(MP3))?.server_type).toBe('audio/mpeg')
+    const icy = new IcyReader(`${icecast.url}${MP3}`)
+    const mp3 = new Listener(`${icecast.url}${MP3}`)
+    listeners.push(mp3)
+    try {
+      // By keyboard: the field, the title, Enter.
+      await studio.locator('[data-testid=now-playing-input]').focus()
+      await studio.keyboard.type('Morning call-in: Ada Lovelace, 日本語 ☕')
+      await studio.keyboard.press('Enter')
+      await waitUntil('the studio to say listeners see the title', async () => (await textNow(studio, '[data-testid=now-playing-status]')).includes('Listeners see'))
+      await waitUntil('a legacy player to show the title', () => icy.titles.includes('Morning call-in: Ada Lovelace, 日本語 ☕'), 20_000)
+      await waitUntil('2 s of the MP3 show', () => mp3.seconds >= 2, 30_000)
+      const samples = mp3.samples()
+      expect(windowsWithTone(samples.subarray(samples.length - 48_000), 48_000, HOST_TONE)).toBeGreaterThanOrEqual(0.9)
+    } finally {
+      icy.stop()
+      await mp3.stop()
+    }
+
+    const listenerBrowser = await fixture.launch(0)
+    const page = await fixture.openPage(listenerBrowser)
+    await page.goto(`${fixture.origin}/s/${stationId}`)
+    await waitUntil('the station page to show the title', async () => (await textNow(page, '[data-testid=station-now-playing]')).includes('Morning call-in: Ada Lovelace'), 30_000)
+    await screenshot(page, 'station-now-playing')
+    const directory = await fixture.openPage(listenerBrowser)
+    await directory.goto(fixture.origin)
+    const card = `[data-station-id="${stationId}"] [data-testid=now-playing]`
+    await waitUntil('the directory card to show the title', async () => (await textNow(directory, card)).includes('Morning call-in'), 30_000)
+
+    // A new title reaches the open station page without a reload.
+    await studio.fill('[data-testid=now-playing-input]', 'Second hour: the news')
+    await studio.click('[data-testid=now-playing-set]')
+    await waitUntil('the open station page to show the new title', async () => (await textNow(page, '[data-testid=station-now-playing]')).includes('Second hour'), 30_000)
+    await screenshot(studio, 'studio-now-playing')
+  }, 120_000)
+
   it('Icecast dies mid-show and comes back 3 s later: the studio shows the relay reconnecting, then connected', async () => {
     icecast.process.kill('SIGKILL')
     await icecast.stop()
@@ -143,10 +185,7 @@ describe('on air: studio → relay → Icecast → listeners', () => {
 
   it('ending the show ends the stream and takes the station off air', async () => {
     await studio.click('[data-testid=go-off-air]')
-    await waitUntil('the mount to end', async () => {
-      const status = (await (await fetch(`${icecast.url}/status-json.xsl`)).json()) as { icestats: { source?: unknown } }
-      return status.icestats.source === undefined
-    }, 20_000)
+    await waitUntil('the mounts to end', async () => (await mountsNow()).length === 0, 20_000)
     expect(await attributeNow(studio, '[data-testid=on-air-indicator]', 'data-on-air')).toBe('false')
   }, 60_000)
 
@@ -157,10 +196,7 @@ describe('on air: studio → relay → Icecast → listeners', () => {
     await page.click('[data-testid=go-on-air]')
     await waitUntil('the fallback stream on Icecast', async () => (await attributeNow(page, '[data-testid=broadcast]', 'data-icecast')) === 'connected', 30_000)
     expect(await textNow(page, '[data-testid=broadcast]')).toMatch(/MediaRecorder fallback: about 250 ms more latency/)
-    const source = await waitUntil('Icecast to list the mount', async () => {
-      const status = (await (await fetch(`${icecast.url}/status-json.xsl`)).json()) as { icestats: { source?: { server_type: string } } }
-      return status.icestats.source
-    })
+    const source = await waitUntil('Icecast to list the mount', async () => await mountNow(MOUNT))
     expect(source.server_type).toBe('audio/webm')
     const listener = new Listener(`${icecast.url}${MOUNT}`)
     listeners.push(listener)

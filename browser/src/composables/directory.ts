@@ -22,7 +22,7 @@ import { computed, onScopeDispose, ref, shallowRef, watch, type ComputedRef, typ
 import type { AbortOptions } from '../services/abort.ts'
 import { DirectoryCache } from '../services/directory-cache.ts'
 import { createDirectoryHttp, type DirectoryHttp, type StationsQuery } from '../services/directory-http.ts'
-import { byName, filterLocally, keepNewest, type KnownStation, type StationFilter } from '../services/directory-order.ts'
+import { byName, filterLocally, keepNewest, shownTitle, type KnownStation, type StationFilter } from '../services/directory-order.ts'
 import { humanError } from '../services/human-error.ts'
 import { listenersFor } from '../services/listeners.ts'
 import type { NetworkService } from '../services/network.ts'
@@ -45,7 +45,7 @@ export type DirectoryPhase = 'cache' | 'loading' | 'ready' | 'error'
 export type DirectorySource = 'relay' | 'network'
 
 /** The libp2p listing, as the directory uses it when the relay's API fails. */
-export type DirectoryNetwork = Pick<NetworkService, 'start' | 'list' | 'listenerReports' | 'addEventListener' | 'removeEventListener'>
+export type DirectoryNetwork = Pick<NetworkService, 'start' | 'list' | 'listenerReports' | 'nowPlayingOf' | 'addEventListener' | 'removeEventListener'>
 
 /** Whether the page is seen; `watch` calls back on changes and returns its undo. */
 export interface PageVisibility {
@@ -105,6 +105,8 @@ export interface DirectoryState {
   loadMore: () => Promise<void>
   /** The listeners a relay reported, when one did (the relay's word, not the station's). */
   listenersOf: (station: Manifest) => { count: number, relay?: string } | undefined
+  /** What the station's show is on now, signed by the station, while it is on air. */
+  nowPlayingOf: (station: Manifest) => string | undefined
 }
 
 /** The relay's answer for one query: station ids in its order. */
@@ -265,6 +267,9 @@ export function useDirectory (init: DirectoryInit = {}): DirectoryState {
     save([e.detail])
   }
   const onReport = (): void => { reports.value = service?.listenerReports ?? [] }
+  // Titles heard on the network: counted, so that the cards read them again.
+  const titlesHeard = shallowRef(0)
+  const onNowPlaying = (): void => { titlesHeard.value++ }
   const listOverNetwork = async (): Promise<void> => {
     networkRun ??= (async () => {
       error.value = undefined
@@ -275,6 +280,7 @@ export function useDirectory (init: DirectoryInit = {}): DirectoryState {
           service = await network()
           service.addEventListener('station:announce', onAnnounce)
           service.addEventListener('listeners:report', onReport)
+          service.addEventListener('now-playing:change', onNowPlaying)
         }
         await service.start({ signal: shutdown.signal })
         message.value = 'searching the directory…'
@@ -317,6 +323,7 @@ export function useDirectory (init: DirectoryInit = {}): DirectoryState {
     unwatchVisibility()
     service?.removeEventListener('station:announce', onAnnounce)
     service?.removeEventListener('listeners:report', onReport)
+    service?.removeEventListener('now-playing:change', onNowPlaying)
   })
   void listFirst()
 
@@ -342,6 +349,13 @@ export function useDirectory (init: DirectoryInit = {}): DirectoryState {
     return count > 0 ? { count } : undefined
   }
 
+  const nowPlayingOf = (station: Manifest): string | undefined => {
+    void stations.value
+    void titlesHeard.value
+    const signed = source.value === 'network' ? service?.nowPlayingOf(station.id) : known.get(station.id)?.nowPlaying
+    return shownTitle(station, signed, now.value)
+  }
+
   return {
     stations,
     visible,
@@ -363,7 +377,8 @@ export function useDirectory (init: DirectoryInit = {}): DirectoryState {
     // A person who asks for a refresh wants what the relay holds now, not an answer the browser kept.
     refresh: async () => { await listFirst({ fresh: true }) },
     loadMore,
-    listenersOf
+    listenersOf,
+    nowPlayingOf
   }
 }
 

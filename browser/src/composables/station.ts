@@ -1,10 +1,12 @@
 /**
  * One station: its manifest from the relay's directory API, verified in the
  * page, or from the DHT (libp2p, loaded then) when the relay has no valid
- * record of it; then, on request, a dial by key (which loads libp2p).
+ * record of it; then, on request, a dial by key (which loads libp2p). While
+ * the relay answers, it is asked again every `pollMs` for the station's live
+ * state, listeners and now-playing title (signed by the station, verified here).
  */
 import type { ConnectionKind } from '@openstudio/network'
-import { isStationId, type Manifest } from '@openstudio/protocol'
+import { isNewerManifest, isStationId, type Manifest, type NowPlaying } from '@openstudio/protocol'
 import { onScopeDispose, shallowRef, watch, type Ref, type ShallowRef } from 'vue'
 import { createDirectoryHttp, type DirectoryHttp } from '../services/directory-http.ts'
 import { humanError } from '../services/human-error.ts'
@@ -27,6 +29,10 @@ export interface StationState {
   loading: ShallowRef<boolean>
   error: ShallowRef<string | undefined>
   dial: ShallowRef<DialState>
+  /** Listeners, as the relay's index has them (the relay's word); undefined when the relay did not say. */
+  listeners: ShallowRef<number | undefined>
+  /** The station's newest signed title that the relay passed on. */
+  nowPlaying: ShallowRef<NowPlaying | undefined>
   callIn: () => Promise<void>
 }
 
@@ -38,6 +44,8 @@ export interface StationInit {
    * @default the app's NetworkLoader
    */
   network?: () => Promise<Pick<NetworkService, 'resolve' | 'dial'>>
+  /** How often the relay is asked again for the live state. @default 15 s */
+  pollMs?: number
 }
 
 export function useStation (id: Ref<string>, init: StationInit = {}): StationState {
@@ -48,13 +56,19 @@ export function useStation (id: Ref<string>, init: StationInit = {}): StationSta
   const loading = shallowRef(false)
   const error = shallowRef<string>()
   const dial = shallowRef<DialState>({ phase: 'idle' })
+  const listeners = shallowRef<number>()
+  const nowPlaying = shallowRef<NowPlaying>()
   let lookup: AbortController | undefined
 
   /** The station's manifest: the relay's answer when it has one that verifies, else the DHT's. */
   const find = async (stationId: string, signal: AbortSignal): Promise<{ manifest: Manifest, source: StationSource }> => {
     try {
       const found = await http.station(stationId, { signal })
-      if (found !== undefined) return { manifest: found.manifest, source: 'relay' }
+      if (found !== undefined) {
+        listeners.value = found.listeners
+        nowPlaying.value = found.nowPlaying
+        return { manifest: found.manifest, source: 'relay' }
+      }
     } catch {
       // An older relay (no directory API) or a failing one: the DHT answers instead.
       signal.throwIfAborted()
@@ -69,6 +83,8 @@ export function useStation (id: Ref<string>, init: StationInit = {}): StationSta
     lookup = controller
     manifest.value = undefined
     source.value = undefined
+    listeners.value = undefined
+    nowPlaying.value = undefined
     error.value = undefined
     dial.value = { phase: 'idle' }
     if (!isStationId(stationId)) {
@@ -89,7 +105,24 @@ export function useStation (id: Ref<string>, init: StationInit = {}): StationSta
     }
   }
   watch(id, (value) => { void load(value) }, { immediate: true })
-  onScopeDispose(() => { lookup?.abort() })
+
+  /** The relay's newest word on a station it answered for: a newer manifest (on air or not), listeners, the title. */
+  const refresh = async (): Promise<void> => {
+    const current = manifest.value
+    if (current === undefined || source.value !== 'relay' || lookup === undefined) return
+    const signal = lookup.signal
+    try {
+      const found = await http.station(current.id, { signal })
+      if (found === undefined || signal.aborted || manifest.value?.id !== current.id) return
+      if (isNewerManifest(found.manifest, manifest.value)) manifest.value = found.manifest
+      listeners.value = found.listeners
+      if (found.nowPlaying !== undefined && (nowPlaying.value === undefined || found.nowPlaying.at > nowPlaying.value.at)) nowPlaying.value = found.nowPlaying
+    } catch {
+      // The next poll asks again; what is shown stays.
+    }
+  }
+  const poll = setInterval(() => { void refresh() }, init.pollMs ?? 15_000)
+  onScopeDispose(() => { lookup?.abort(); clearInterval(poll) })
 
   const callIn = async (): Promise<void> => {
     const target = manifest.value
@@ -103,5 +136,5 @@ export function useStation (id: Ref<string>, init: StationInit = {}): StationSta
     }
   }
 
-  return { manifest, source, loading, error, dial, callIn }
+  return { manifest, source, loading, error, dial, listeners, nowPlaying, callIn }
 }

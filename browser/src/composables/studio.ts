@@ -10,7 +10,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { InviteEntry, RequestRefusal, RoomRejection } from '@openstudio/network'
-import type { InviteRole } from '@openstudio/protocol'
+import { sanitizeTitle, signNowPlaying, type InviteRole } from '@openstudio/protocol'
 import { shallowRef, watch, type ShallowRef } from 'vue'
 import { watchRender, type MixerLevels, type RenderHealth } from '../audio/index.ts'
 import { humanCallError } from '../services/call/errors.ts'
@@ -55,6 +55,8 @@ export interface StudioState {
   render: ShallowRef<RenderHealth | undefined>
   /** The program's way to Icecast, while live. */
   broadcast: ShallowRef<BroadcastStatus | undefined>
+  /** What the show is on now, as sent to the relay (the MP3 mount's title) and the directory; '' for nothing. */
+  nowPlaying: ShallowRef<string>
   busy: ShallowRef<boolean>
   error: ShallowRef<string | undefined>
   start: (init: { voiceProcessing: boolean }) => Promise<void>
@@ -71,6 +73,13 @@ export interface StudioState {
   goLive: (init: { bitrate: number, channels: 1 | 2 }) => Promise<void>
   /** Ends the stream and the show, and publishes the station as off air. */
   endShow: () => Promise<void>
+  /**
+   * Sets what the show is on now: the segment, guest or song. It is made one
+   * line of at most 160 characters, signed with the station key, and sent to
+   * the relay now and whenever the show goes live.
+   * @returns the title as listeners will see it
+   */
+  setNowPlaying: (title: string) => string
 }
 
 const studio = shallowRef<StudioService>()
@@ -82,6 +91,7 @@ const onAir = shallowRef<{ onAir: boolean, since?: number }>({ onAir: false })
 const levels = shallowRef<MixerLevels>()
 const render = shallowRef<RenderHealth>()
 const broadcast = shallowRef<BroadcastStatus>()
+const nowPlaying = shallowRef('')
 const busy = shallowRef(false)
 const error = shallowRef<string>()
 let stopMeters = (): void => {}
@@ -150,6 +160,22 @@ export function useStudio (): StudioState {
     broadcast.value = live.current
     live.addEventListener('status:change', (e) => { if (running.broadcast === live) broadcast.value = e.detail })
     live.addEventListener('broadcast:accepted', (e) => { void publishOnAir(true, { ...e.detail, bitrate: init.bitrate }) })
+    // Signed afresh as the show starts, even when empty: a replayed title from an earlier show loses to it.
+    sendNowPlaying()
+  }
+
+  /** Signs the current title and hands it to the broadcast, when there is one. */
+  const sendNowPlaying = (): void => {
+    const station = host.value
+    const live = studio.value?.broadcast
+    if (station === undefined || live === undefined) return
+    live.nowPlaying(signNowPlaying({ station: station.key.id, title: nowPlaying.value, at: Date.now() }, station.key))
+  }
+
+  const setNowPlaying = (title: string): string => {
+    nowPlaying.value = sanitizeTitle(title)
+    sendNowPlaying()
+    return nowPlaying.value
   }
 
   const endShow = async (): Promise<void> => {
@@ -234,6 +260,7 @@ export function useStudio (): StudioState {
   }
 
   return {
-    studio, callers, hostMuted, invites, room, onAir, levels, render, broadcast, busy, error, start, stop, invite, revokeInvite, goLive, endShow
+    studio, callers, hostMuted, invites, room, onAir, levels, render, broadcast, busy, error, start, stop, invite, revokeInvite, goLive, endShow,
+    nowPlaying, setNowPlaying
   }
 }

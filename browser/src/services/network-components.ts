@@ -17,7 +17,7 @@ export type { AbortOptions } from './abort.ts'
 export type NetworkNode = Pick<Libp2p, 'peerId' | 'getPeers' | 'addEventListener' | 'removeEventListener' | 'stop'>
 
 /** The directory topic, as the service reads it (a DirectoryWatcher). */
-export type DirectoryFeed = Pick<DirectoryWatcher, 'stations' | 'listeners' | 'start' | 'stop' | 'addEventListener' | 'removeEventListener'>
+export type DirectoryFeed = Pick<DirectoryWatcher, 'stations' | 'listeners' | 'nowPlaying' | 'start' | 'stop' | 'addEventListener' | 'removeEventListener'>
 
 /** How a dial may go: its signal, and the time for each WebRTC attempt. */
 export type NetworkDialInit = Pick<DialInit, 'signal' | 'webrtcAttemptsMs' | 'upgrade' | 'timeoutMs'>

@@ -22,7 +22,7 @@
  */
 import { logger } from '@libp2p/logger'
 import { RECORDS_DEFAULTS, type DialedStation, type ListInit, type OpenStudioNode, type ResolvedStation } from '@openstudio/network'
-import type { ListenerReport, Manifest, StationKey } from '@openstudio/protocol'
+import type { ListenerReport, Manifest, NowPlaying, StationKey } from '@openstudio/protocol'
 import type { PeerId } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { abandonable, eitherSignal } from './abort.ts'
@@ -63,6 +63,8 @@ export interface NetworkEvents {
   'station:announce': CustomEvent<ResolvedStation>
   /** A relay reported a station's listeners (its signature checked; whether it speaks for the station is the reader's call). */
   'listeners:report': CustomEvent<ListenerReport>
+  /** A station signed a newer now-playing title (its signature checked). */
+  'now-playing:change': CustomEvent<NowPlaying>
 }
 
 export interface NetworkServiceInit {
@@ -168,6 +170,11 @@ export class NetworkService<Node extends NetworkNode = OpenStudioNode> extends T
     return [...(this.watcher?.listeners.values() ?? [])]
   }
 
+  /** A station's newest signed title heard on the directory topic since start. */
+  nowPlayingOf (stationId: string): NowPlaying | undefined {
+    return this.watcher?.nowPlaying.get(stationId)?.nowPlaying
+  }
+
   /** Stations heard on the directory topic since start. */
   get heard (): ResolvedStation[] {
     return [...(this.watcher?.stations.values() ?? [])]
@@ -252,6 +259,7 @@ export class NetworkService<Node extends NetworkNode = OpenStudioNode> extends T
     const watcher = this.components.watchDirectory(node)
     watcher.addEventListener('station:announce', (e) => { this.safeDispatchEvent('station:announce', { detail: e.detail }) }, { signal })
     watcher.addEventListener('listeners:report', (e) => { this.safeDispatchEvent('listeners:report', { detail: e.detail }) }, { signal })
+    watcher.addEventListener('now-playing:change', (e) => { this.safeDispatchEvent('now-playing:change', { detail: e.detail.nowPlaying }) }, { signal })
     watcher.start()
     this.watcher = watcher
     run.node = node

@@ -20,7 +20,7 @@
  */
 import { logger } from '@libp2p/logger'
 import { ProgramRefusedError, ProgramSender, type ProgramSenderEvents, type ProgramStatusReport } from '@openstudio/network'
-import type { ProgramRefusal, ProgramStart } from '@openstudio/protocol'
+import type { ProgramRefusal, ProgramStart, Stream } from '@openstudio/protocol'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { Backoff, pause } from '../backoff.ts'
@@ -42,6 +42,8 @@ export interface BroadcastStatus {
   /** Where listeners play it. */
   listenUrl?: string
   mount?: string
+  /** The other streams the relay makes of it (an MP3 mount). */
+  renditions?: Stream[]
   /** The relay's last report on its Icecast source. */
   icecast?: ProgramStatusReport
   bytesSent: number
@@ -58,12 +60,16 @@ export interface BroadcastStatus {
 export interface BroadcastEvents {
   /** The status changed, and about once a second while the broadcast runs. */
   'status:change': CustomEvent<BroadcastStatus>
-  /** A relay took the program: `listenUrl` is where listeners play it. Never fires once the broadcast is stopped. */
-  'broadcast:accepted': CustomEvent<{ listenUrl: string, mount: string }>
+  /**
+   * A relay took the program: `listenUrl` is where listeners play it, and
+   * `renditions` the other streams the relay makes of it (an MP3 mount).
+   * Never fires once the broadcast is stopped.
+   */
+  'broadcast:accepted': CustomEvent<{ listenUrl: string, mount: string, renditions: Stream[] }>
 }
 
 /** The part of a program stream the broadcast uses ({@link ProgramSender}). */
-export type ProgramLink = Pick<ProgramSender, 'relay' | 'mount' | 'listenUrl' | 'open' | 'bytesSent' | 'queuedBytes' | 'send' | 'takeQueue' | 'end' | 'addEventListener'>
+export type ProgramLink = Pick<ProgramSender, 'relay' | 'mount' | 'listenUrl' | 'renditions' | 'open' | 'bytesSent' | 'queuedBytes' | 'send' | 'nowPlaying' | 'takeQueue' | 'end' | 'addEventListener'>
 
 /** Why a program stream closed (`program:close`). */
 type LinkClose = ProgramSenderEvents['program:close']['detail']
@@ -142,6 +148,8 @@ export class Broadcast extends TypedEventEmitter<BroadcastEvents> {
   private encoder?: ProgramEncoder
   private sender?: ProgramLink
   private carried: Uint8Array[] = []
+  /** The newest signed now-playing statement, for each relay that takes the program. */
+  private nowPlayingStatement?: Uint8Array
   private readonly status: BroadcastStatus
   private readonly rate: Array<{ at: number, bytes: number }> = []
   /** Aborted by `stop` or a failure: cancels the encoder start, the relay dial, the backoff and the status ticks. */
@@ -342,12 +350,23 @@ export class Broadcast extends TypedEventEmitter<BroadcastEvents> {
     this.status.relay = sender.relay.toString()
     this.status.listenUrl = sender.listenUrl
     this.status.mount = sender.mount
+    this.status.renditions = sender.renditions
     // A new stream starts with the stream headers, then whatever waited.
     for (const header of this.encoder?.headers ?? []) sender.send(header)
     for (const bytes of this.carried.splice(0)) sender.send(bytes)
+    if (this.nowPlayingStatement !== undefined) sender.nowPlaying(this.nowPlayingStatement)
     log('program going to %p (%s)', sender.relay, sender.listenUrl)
-    this.safeDispatchEvent('broadcast:accepted', { detail: { listenUrl: sender.listenUrl, mount: sender.mount } })
+    this.safeDispatchEvent('broadcast:accepted', { detail: { listenUrl: sender.listenUrl, mount: sender.mount, renditions: sender.renditions } })
     this.emit()
+  }
+
+  /**
+   * The station's signed now-playing statement (signNowPlaying): it goes to
+   * the relay now, and to every relay that takes the program after this.
+   */
+  nowPlaying (statement: Uint8Array): void {
+    this.nowPlayingStatement = statement
+    if (this.sender?.open === true) this.sender.nowPlaying(statement)
   }
 
   /** A unit from the encoder. Headers that come while no stream is open wait in `encoder.headers` for the next one. */
