@@ -22,6 +22,10 @@ RUN npm run build -w browser
 
 # Stage 2: the relay with production dependencies only.
 FROM node:20-bookworm-slim
+# ffmpeg makes the MP3 mount (the relay runs without it, and says so, with --no-mp3).
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json .npmrc ./

@@ -29,6 +29,8 @@ const ICECAST_PORT = 8000
 const DEMO_MOUNT = '/demo.ogg'
 /** Where the first relay streams a studio's program. */
 const LIVE_MOUNT = '/live.ogg'
+/** The MP3 rendition the relay makes of it with ffmpeg (MP3_DEFAULTS.mount), its ICY title the show's now playing. */
+const MP3_MOUNT = '/live.mp3'
 const TURN_PORT = 3478
 const TURN_RELAY_PORTS = { min: 49160, max: 49260 }
 
@@ -127,7 +129,7 @@ async function startIcecastWithDemo (): Promise<string | undefined> {
   }
   // Listeners of the live and demo mounts move to the fallback mount while their source is away, instead of being
   // dropped, and back when it returns. The fallback is live silence: Icecast would send a file untimed.
-  icecast = await startIcecast({ dir: join(STATE, 'icecast'), port: ICECAST_PORT, mounts: [mountWithFallback(LIVE_MOUNT), mountWithFallback(DEMO_MOUNT), fallbackMount()] })
+  icecast = await startIcecast({ dir: join(STATE, 'icecast'), port: ICECAST_PORT, mounts: [mountWithFallback(LIVE_MOUNT), mountWithFallback(DEMO_MOUNT), fallbackMount(), { mount: MP3_MOUNT, charset: 'UTF-8' }] })
   fallback = new FallbackSource({ url: icecast.url, password: icecast.sourcePassword })
   fallback.start()
   icecastPasswordFile = writeSecret(join(STATE, 'icecast-source-password'), icecast.sourcePassword)
@@ -242,6 +244,7 @@ OpenStudio is running.
   health       http://127.0.0.1:${RELAYS[0].http}/health   metrics: http://127.0.0.1:${RELAYS[0].http}/metrics
   icecast      ${icecast === undefined ? 'not running' : `${icecast.url}/ (demo stream ${streamUrl})`}
   live mount   ${icecast === undefined ? 'off (no Icecast)' : `${icecast.url}${LIVE_MOUNT} (a studio's program, through any relay; silence while no show is on air)`}
+  mp3 mount    ${icecast === undefined || !has('ffmpeg') ? 'off (needs Icecast and ffmpeg)' : `${icecast.url}${MP3_MOUNT} (the same show as MP3 while it is on air, titled with its Now playing)`}
   turn         ${turn === undefined ? 'off' : `${turn.url} (the relays give the calls of the stations they serve credentials for it)`}
   demo station ${demo.id} (stored on ${demo.storedOn} relays)
 
