@@ -28,4 +28,4 @@ export { FALLBACK_SOURCE_DEFAULTS, ICECAST_SOURCE_DEFAULTS } from './icecast/con
 export { readIcecastMounts, type MountStatus } from './icecast/status.ts'
 export { IcecastMetadataError, icecastTitleUrl, setIcecastTitle, type IcecastTitleInit } from './icecast/metadata.ts'
 export { Transcoder, type TranscoderEvents, type TranscoderInit, type TranscoderState, type TranscoderStatus } from './ffmpeg/transcoder.ts'
-export { MP3_DEFAULTS, mp3Output, TRANSCODER_DEFAULTS } from './ffmpeg/constants.ts'
+export { HLS_DEFAULTS, hlsOutput, MP3_DEFAULTS, mp3Output, TRANSCODER_DEFAULTS } from './ffmpeg/constants.ts'

@@ -10,7 +10,10 @@ import { isIceUrl, isStationId } from '@openstudio/protocol'
 import { Relay } from './relay.ts'
 import { DEFAULT_LISTEN, DEFAULT_MAX_ROOMS, PROGRAM_POLICY_DEFAULTS, RESERVATION_POLICY_DEFAULTS, ROOM_POLICY_DEFAULTS } from './constants.ts'
 import { STATION_INDEX_DEFAULTS } from './station-index.ts'
-import { INBOUND_LIMITS_DEFAULTS, MP3_DEFAULTS } from '@openstudio/node'
+import { HLS_DEFAULTS, INBOUND_LIMITS_DEFAULTS, MP3_DEFAULTS } from '@openstudio/node'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { isIP } from 'node:net'
 import { readTurnSecret, TurnConfigError, type TurnInit } from './turn.ts'
 import { ProgramConfigError, type ProgramInit } from './program.ts'
@@ -55,6 +58,10 @@ interface RelayOptions {
   mp3?: boolean
   mp3Mount?: string
   mp3Bitrate?: number
+  /** false with --no-hls. */
+  hls?: boolean
+  hlsBitrate?: number
+  publicUrl?: string
   ffmpeg?: string
   maxStations?: number
   newStationsPerMinute?: number
@@ -95,8 +102,11 @@ export function relayCommand (): Command {
     .addOption(new Option('--icecast-public-url <url>', 'Icecast as listeners reach it, e.g. https://stream.example.org (default: --icecast)').env('OPENSTUDIO_ICECAST_PUBLIC_URL').argParser(parsePublicUrl))
     .option('--icecast-public', 'ask Icecast to list open stations in public directories (Ice-Public)')
     .addOption(new Option('--mp3-mount <path>', `the MP3 mount made from the program with ffmpeg, whose ICY title is the show's now playing (default ${MP3_DEFAULTS.mount})`).env('OPENSTUDIO_MP3_MOUNT').argParser(parseMount))
-    .option('--mp3-bitrate <kbps>', `the MP3 mount's bitrate (default ${MP3_DEFAULTS.bitrate}, 32 to 320)`, parseMp3Bitrate)
+    .option('--mp3-bitrate <kbps>', `the MP3 mount's bitrate (default ${MP3_DEFAULTS.bitrate}, 32 to 320)`, parseKbps)
     .option('--no-mp3', 'make no MP3 mount')
+    .option('--hls-bitrate <kbps>', `the HLS rendition's AAC bitrate (default ${HLS_DEFAULTS.bitrate}, 32 to 320); HLS is served under /hls/ on --http`, parseKbps)
+    .option('--no-hls', 'make no HLS rendition')
+    .addOption(new Option('--public-url <url>', "this relay's HTTP server as listeners reach it, for the HLS playlist's URL, e.g. https://relay.example.org (default: http://<--http>)").env('OPENSTUDIO_PUBLIC_URL').argParser(parsePublicUrl))
     .addOption(new Option('--ffmpeg <path>', 'the ffmpeg that makes the MP3 mount (default: ffmpeg on the PATH)').env('OPENSTUDIO_FFMPEG'))
     .action(async (opts: RelayOptions) => {
       const turn = await turnOptions(opts)
@@ -167,6 +177,7 @@ export function relayCommand (): Command {
       for (const url of turn?.urls ?? []) process.stdout.write(`turn ${url}\n`)
       if (program !== undefined) process.stdout.write(`program ${program.icecastUrl}${program.mount ?? ''} for ${program.stations.join(', ')}\n`)
       if (program !== undefined && program.mp3 !== false) process.stdout.write(`mp3 ${program.icecastUrl}${program.mp3?.mount ?? MP3_DEFAULTS.mount}\n`)
+      if (program?.hls !== undefined && program.hls !== false) process.stdout.write(`hls ${program.hls.publicUrl}/hls/${HLS_DEFAULTS.name}.m3u8\n`)
       process.stdout.write('ready\n')
       await stopped
       process.off('uncaughtException', onUncaught)
@@ -277,8 +288,24 @@ async function programOptions (opts: RelayOptions): Promise<ProgramInit | undefi
     oggPageMs: opts.oggPageMs,
     public: opts.icecastPublic === true,
     mp3: await mp3Options(opts),
+    hls: await hlsOptions(opts),
     ffmpegPath: opts.ffmpeg
   }
+}
+
+/**
+ * HLS, unless --no-hls: it needs --http (the relay serves it) and ffmpeg. Its
+ * files go to `<--data>/hls`, or a temporary directory without --data.
+ */
+async function hlsOptions (opts: RelayOptions): Promise<ProgramInit['hls']> {
+  if (opts.hls === false || opts.http === undefined) return false
+  if (!await hasFfmpeg(opts.ffmpeg ?? 'ffmpeg')) return false
+  const dir = opts.data === undefined ? await mkdtemp(join(tmpdir(), 'openstudio-hls-')) : join(opts.data, 'hls')
+  const unspecified = opts.http.host === '0.0.0.0' || opts.http.host === '::'
+  if (unspecified && opts.publicUrl === undefined) process.stderr.write('warning: the HLS playlist\'s URL names 127.0.0.1: pass --public-url with the address listeners reach\n')
+  const host = unspecified ? '127.0.0.1' : opts.http.host.includes(':') ? `[${opts.http.host}]` : opts.http.host
+  const publicUrl = opts.publicUrl ?? `http://${host}:${opts.http.port}`
+  return { dir, publicUrl, bitrate: opts.hlsBitrate ?? HLS_DEFAULTS.bitrate }
 }
 
 /** The MP3 mount, unless --no-mp3; without ffmpeg it is left out, with a warning (the Ogg mount does not need it). */
@@ -297,7 +324,7 @@ async function hasFfmpeg (path: string): Promise<boolean> {
   })
 }
 
-function parseMp3Bitrate (value: string): number {
+function parseKbps (value: string): number {
   const kbps = Number(value)
   if (!Number.isInteger(kbps) || kbps < 32 || kbps > 320) throw new InvalidArgumentError('expected a bitrate in kb/s from 32 to 320, such as 128')
   return kbps

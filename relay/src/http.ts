@@ -1,6 +1,7 @@
 /**
  * The relay's HTTP servers. The main one serves `/health` (JSON),
- * `/api/bootstrap`, `/metrics` (Prometheus) and the web app; an optional
+ * `/api/bootstrap`, `/metrics` (Prometheus), `/api/stations`, the program's
+ * HLS rendition under `/hls/` and the web app; an optional
  * second one serves only `/metrics`, on another address.
  *
  * Both distrust every request: a malformed target or path is a 400, a method
@@ -54,6 +55,8 @@ export interface HttpInit extends MetricsHttpInit {
   serveMetrics?: boolean
   /** The routes under `/api/stations` (directory-http.ts). @default none */
   directory?: Router
+  /** The routes under `/hls/` (hls-http.ts). @default none */
+  hls?: Router
 }
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>
@@ -77,8 +80,8 @@ export async function startHttp (init: HttpInit): Promise<Server> {
     ['/metrics', init.serveMetrics === false ? notFound : metricsRoute(init.registry, init.metricsToken, refusals)]
   ])
   const app = init.appDir === undefined ? undefined : staticApp(init.appDir)
-  return await serve(init, (path) => routes.get(path) ?? init.directory?.(path) ??
-    (app === undefined || path.startsWith('/api/') ? undefined : async (req, res) => app(req, res, path)))
+  return await serve(init, (path) => routes.get(path) ?? init.directory?.(path) ?? init.hls?.(path) ??
+    (app === undefined || path.startsWith('/api/') || path.startsWith('/hls/') ? undefined : async (req, res) => app(req, res, path)))
 }
 
 /**

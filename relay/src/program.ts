@@ -7,15 +7,16 @@
  * one. When the new stream is the same Ogg stream (a studio that lost its link
  * and came back), the Icecast connection carries on without a break.
  */
+import { rm } from 'node:fs/promises'
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter, type Libp2p, type PeerId } from '@libp2p/interface'
-import { handleProgram, IcecastSource, readIcecastMounts, type IceHeaders, type ProgramReply, type ProgramSink, type SourceStatus } from '@openstudio/node'
+import { handleProgram, HLS_DEFAULTS, IcecastSource, readIcecastMounts, type IceHeaders, type ProgramReply, type ProgramSink, type SourceStatus } from '@openstudio/node'
 import {
   bytesEqual, isOpusHeaderPage, MalformedError, NO_GRANULE, OggRepager, PROGRAM_CONTENT_TYPE, readOggPage, verifyManifestOrThrow, verifyNowPlayingOrThrow,
   type Manifest, type NowPlaying, type ProgramRefusal, type ProgramStart
 } from '@openstudio/protocol'
 import { PROGRAM_POLICY_DEFAULTS as D } from './constants.ts'
-import { ProgramRenditions, type Mp3RenditionInit, type RenditionStatus } from './renditions.ts'
+import { ProgramRenditions, type HlsRenditionInit, type Mp3RenditionInit, type RenditionName, type RenditionStatus } from './renditions.ts'
 
 const log = logger('openstudio:relay:program')
 
@@ -59,6 +60,13 @@ export interface ProgramInit {
    * @default none
    */
   mp3?: Mp3RenditionInit | false
+  /**
+   * An HLS rendition made with ffmpeg, served by the relay's HTTP server under
+   * `/hls/` (for Safari, CDNs and static hosts). The relay CLI makes one when
+   * it serves HTTP, unless told not to.
+   * @default none
+   */
+  hls?: HlsRenditionInit | false
   /** @default 'ffmpeg' */
   ffmpegPath?: string
 }
@@ -142,7 +150,7 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
   }
 
   /** The current program's ffmpeg processes by rendition, for CPU figures (and tests that kill one). */
-  get renditionPids (): Record<string, number | undefined> {
+  get renditionPids (): Partial<Record<RenditionName, number>> {
     return this.program?.renditions.pids ?? {}
   }
 
@@ -170,6 +178,8 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     this.unhandle = undefined
     if (this.program !== undefined) await stopOutputs(this.program)
     this.program = undefined
+    // The HLS segments of the last show are no one's once the relay stops.
+    if (this.init.hls !== undefined && this.init.hls !== false) await rm(this.init.hls.dir, { recursive: true, force: true })
   }
 
   /** Decides on a `start` at `now` (unix ms). */
@@ -234,6 +244,7 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
       icecastPassword: this.init.icecastPassword,
       publicUrl: this.init.publicUrl ?? this.init.icecastUrl,
       mp3: this.init.mp3 === false ? undefined : this.init.mp3,
+      hls: this.init.hls === false || this.init.hls === undefined ? undefined : { ...HLS_DEFAULTS, ...this.init.hls },
       ffmpegPath: this.init.ffmpegPath,
       bufferMs: this.init.bufferMs
     }, start.format, headers)
@@ -310,7 +321,7 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     if (program.start.format === 'ogg-opus' && pageMs > 0) program.repager ??= new OggRepager({ pageMs, firstSequence: headers.length })
     program.source.setStreamHeaders(headers)
     program.source.start()
-    program.renditions.start(headers)
+    void program.renditions.start(headers)
     this.report()
   }
 

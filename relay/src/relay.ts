@@ -24,6 +24,7 @@ import { BootstrapChecker, isWebSocketAddr, type BootstrapCandidate } from './bo
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { PROTOCOL, requiredStampBits } from '@openstudio/protocol'
 import { startHttp, startMetricsHttp, stopHttp } from './http.ts'
+import { hlsRouter } from './hls-http.ts'
 import { loadOrCreateRelayKey } from './identity.ts'
 import { RoomRouter } from './rooms.ts'
 import { ListenerAnnouncer } from './listeners.ts'
@@ -136,7 +137,7 @@ export interface RelayHealth {
     bytesIn: number
     bytesOut: number
     /** Each rendition (the MP3 mount): its ffmpeg and its Icecast source. */
-    renditions: Array<{ name: string, ffmpeg: string, icecast: string, restarts: number, bytesDropped: number, error?: string }>
+    renditions: Array<{ name: string, ffmpeg: string, icecast?: string, restarts: number, bytesDropped: number, error?: string }>
     nowPlaying?: string
   }
   dhtMode: 'client' | 'server'
@@ -324,6 +325,7 @@ export class Relay {
         appDir: init.appDir,
         health: async () => relay.health(),
         directory: directoryRoutes(directory.index, { refusals, trustedProxies: init.limits?.inbound?.exemptHosts }),
+        hls: init.program?.hls === undefined || init.program.hls === false ? undefined : hlsRouter(init.program.hls.dir),
         bootstrap: async () => relay.bootstrapInfo(init.allowPrivate ?? false)
       })
       relay.server = server

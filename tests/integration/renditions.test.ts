@@ -19,6 +19,7 @@ import { freePort } from '../src/ports.ts'
 import { IcyReader } from '../src/icy.ts'
 import { distinctSteps, encodeStepSignal, headersAndAudio, heardSteps, Listener, pacePages } from '../src/program-audio.ts'
 import { waitUntil } from '../src/wait.ts'
+import { writeFile } from 'node:fs/promises'
 
 const OGG = '/live.ogg'
 const MP3 = '/live.mp3'
@@ -33,6 +34,7 @@ function expectInOrder (steps: number[], atLeast: number): void {
 
 describe('renditions: an MP3 mount with now playing, made by the relay with ffmpeg', () => {
   let dir: string
+  let relayUrl: string
   let icecastDir: string
   let icecast: LocalIcecast
   let relay: Relay
@@ -83,9 +85,15 @@ describe('renditions: an MP3 mount with now playing, made by the relay with ffmp
     icecastDir = await tempDir('openstudio-renditions-icecast-')
     icecast = await startIcecast({ dir: icecastDir, port: await freePort(), sourcePassword: PASSWORD, burstBytes: 0, mounts: [{ mount: OGG }, { mount: MP3, charset: 'UTF-8' }] })
     station = generateStationKey()
+    const httpPort = await freePort()
+    relayUrl = `http://127.0.0.1:${httpPort}`
     relay = await startRelay({
-      http: { host: '127.0.0.1', port: 0 },
-      program: { stations: [station.id], icecastUrl: icecast.url, icecastPassword: PASSWORD, mount: OGG, mp3: { mount: MP3, bitrate: 128 } }
+      http: { host: '127.0.0.1', port: httpPort },
+      program: {
+        stations: [station.id], icecastUrl: icecast.url, icecastPassword: PASSWORD, mount: OGG,
+        mp3: { mount: MP3, bitrate: 128 },
+        hls: { dir: `${dir}/hls`, publicUrl: relayUrl }
+      }
     })
     ;({ headers, audio } = headersAndAudio(await encodeStepSignal(`${dir}/steps.ogg`, SIGNAL)))
   }, 60_000)
@@ -110,7 +118,10 @@ describe('renditions: an MP3 mount with now playing, made by the relay with ffmp
     })
 
     const sender = await goLive()
-    expect(sender.renditions).toEqual([{ url: `${icecast.url}${MP3}`, codec: 'mp3', bitrate: 128, mount: MP3 }])
+    expect(sender.renditions).toEqual([
+      { url: `${icecast.url}${MP3}`, codec: 'mp3', bitrate: 128, mount: MP3 },
+      { url: `${relayUrl}/hls/live.m3u8`, codec: 'aac', bitrate: 96, mount: '/live.m3u8' }
+    ])
     await waitUntil('Icecast to list the MP3 mount', async () => (await mounts()).some((m) => m.listenurl.endsWith(MP3)))
     expect((await mounts()).find((m) => m.listenurl.endsWith(MP3))?.server_type).toBe('audio/mpeg')
 
@@ -118,7 +129,7 @@ describe('renditions: an MP3 mount with now playing, made by the relay with ffmp
     stops.push(async () => { await listener.stop() })
     await waitUntil('3 s of decoded MP3 at the listener', () => listener.seconds >= 3, 30_000)
     expectInOrder(distinctSteps(heardSteps(listener.samples(), SIGNAL)), 4)
-    expect((await health()).program?.renditions).toMatchObject([{ name: 'mp3', ffmpeg: 'running' }])
+    expect((await health()).program?.renditions).toMatchObject([{ name: 'mp3', ffmpeg: 'running', icecast: 'connected' }, { name: 'hls', ffmpeg: 'running' }])
 
     const icy = new IcyReader(`${icecast.url}${MP3}`)
     stops.push(() => { icy.stop() })
@@ -164,6 +175,46 @@ describe('renditions: an MP3 mount with now playing, made by the relay with ffmp
     await waitUntil('the newer title', async () => (await health()).program?.nowPlaying === 'Second hour')
     expect(sender.open).toBe(true)
   }, 30_000)
+
+  it('serves HLS over the relay\'s HTTP: a rolling playlist of 1 s AAC segments with cache headers a CDN can follow, which ffmpeg plays', async () => {
+    current()
+    const playlistUrl = `${relayUrl}/hls/live.m3u8`
+    const playlist = await waitUntil('a playlist of three segments', async () => {
+      const res = await fetch(playlistUrl)
+      const text = res.ok ? await res.text() : ''
+      return (text.match(/^#EXTINF:/gm) ?? []).length >= 3 ? { res, text } : undefined
+    }, 30_000)
+    expect(playlist.res.headers.get('content-type')).toBe('application/vnd.apple.mpegurl')
+    expect(playlist.res.headers.get('cache-control')).toBe('public, max-age=1')
+    expect(playlist.res.headers.get('access-control-allow-origin')).toBe('*')
+    // A live playlist (RFC 8216): no end, a target duration of 1 s, every segment at most that long (rounded), and named once.
+    const lines = playlist.text.trim().split('\n')
+    expect(lines[0]).toBe('#EXTM3U')
+    expect(playlist.text).not.toContain('#EXT-X-ENDLIST')
+    expect(Number(/^#EXT-X-TARGETDURATION:(\d+)$/m.exec(playlist.text)?.[1])).toBe(1)
+    const durations = [...playlist.text.matchAll(/^#EXTINF:([\d.]+),$/gm)].map((m) => Number(m[1]))
+    expect(durations.every((d) => d > 0 && d < 1.5)).toBe(true)
+    const segments = lines.filter((l) => !l.startsWith('#'))
+    expect(segments.every((s) => /^live-\d+\.ts$/.test(s))).toBe(true)
+    const segment = await fetch(`${relayUrl}/hls/${segments[0] as string}`)
+    expect(segment.status).toBe(200)
+    expect(segment.headers.get('content-type')).toBe('video/mp2t')
+    expect(segment.headers.get('cache-control')).toBe('public, max-age=86400, immutable')
+    expect(new Uint8Array(await segment.arrayBuffer())[0]).toBe(0x47)
+
+    const listener = new Listener(playlistUrl)
+    stops.push(async () => { await listener.stop() })
+    await waitUntil('3 s of decoded HLS', () => listener.seconds >= 3, 30_000)
+    expectInOrder(distinctSteps(heardSteps(listener.samples(), SIGNAL)), 4)
+
+    // Nothing but the rendition's own files: not ffmpeg's temporary files, not a path out, not other names.
+    await writeFile(`${dir}/hls/secret.txt`, 'not for listeners')
+    await writeFile(`${dir}/secret.m3u8`, '#EXTM3U')
+    for (const path of ['/hls/secret.txt', '/hls/live.m3u8.tmp', '/hls/../secret.m3u8', '/hls/%2e%2e%2fsecret.m3u8', '/hls/LIVE.m3u8', '/hls/', '/hls/a/b.ts']) {
+      const res = await fetch(`${relayUrl}${path}`)
+      expect({ path, status: res.status }).toEqual({ path, status: 404 })
+    }
+  }, 60_000)
 
   it('starts ffmpeg again when it dies: the MP3 mount carries on and the show is heard again', async () => {
     current()

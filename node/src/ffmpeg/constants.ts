@@ -24,3 +24,29 @@ export const MP3_DEFAULTS = {
 export function mp3Output (bitrateKbps: number): string[] {
   return ['-c:a', 'libmp3lame', '-b:a', `${bitrateKbps}k`, '-ar', '48000', '-write_xing', '0', '-id3v2_version', '0', '-flush_packets', '1', '-f', 'mp3', 'pipe:1']
 }
+
+/** HLS rendition defaults. */
+export const HLS_DEFAULTS = {
+  /** The playlist is `<name>.m3u8`, the segments `<name>-<n>.ts`. */
+  name: 'live',
+  /** kb/s of AAC-LC. */
+  bitrate: 96,
+  /** Segment length: players start about three segments behind live. */
+  segmentSeconds: 1,
+  /** Segments the playlist lists (and the directory keeps). */
+  listSize: 6
+} as const
+
+/**
+ * ffmpeg's output arguments for a live HLS rendition in `dir`: AAC-LC in
+ * MPEG-TS segments (what every HLS player takes, Safari's native one and
+ * hls.js), a rolling playlist written to a temporary file and renamed, and
+ * sequence numbers from the clock in microseconds, so that a restarted ffmpeg
+ * never reuses a segment's name (a CDN may hold the old one).
+ */
+export function hlsOutput (dir: string, init: { name: string, bitrate: number, segmentSeconds: number, listSize: number }): string[] {
+  return ['-c:a', 'aac', '-b:a', `${init.bitrate}k`, '-ar', '48000', '-f', 'hls',
+    '-hls_time', String(init.segmentSeconds), '-hls_list_size', String(init.listSize),
+    '-hls_flags', 'delete_segments+omit_endlist+temp_file+independent_segments', '-hls_start_number_source', 'epoch_us',
+    '-hls_segment_filename', `${dir}/${init.name}-%d.ts`, `${dir}/${init.name}.m3u8`]
+}
