@@ -31,6 +31,8 @@ export interface StudioFixtureInit {
   dirPrefix?: string
   /** The first relay takes studios' programs to this Icecast. @default no program ingest */
   program?: ProgramInit
+  /** The first relay's HTTP port (the app's origin), when the program's HLS must name it. @default any free port */
+  httpPort?: number
 }
 
 export interface StudioFixture {
@@ -62,7 +64,7 @@ export async function startStudioFixture (init: StudioFixtureInit = {}): Promise
     coturn = await startCoturn(secret)
     const turn = { urls: [`turn:127.0.0.1:${coturn.port}?transport=udp`], secret: new TextEncoder().encode(secret) }
     // Both relays serve every station ('*'): TURN credentials go only to the calls of stations a relay serves.
-    const first = await startRelay({ http: { host: '127.0.0.1', port: 0 }, appDir: await testApp(), turn, stations: ['*'], program: init.program })
+    const first = await startRelay({ http: { host: '127.0.0.1', port: init.httpPort ?? 0 }, appDir: await testApp(), turn, stations: ['*'], program: init.program })
     relays.push(first)
     relays.push(await startRelay({ bootstrap: [tcpAddr(first)], turn, stations: ['*'] }))
     return {
