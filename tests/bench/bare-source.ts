@@ -17,6 +17,12 @@ export interface BareSourceInit {
   bitrate: number
   /** The click: a tone burst. */
   click: { burstMs: number, frequency: number, amplitude: number }
+  /**
+   * ffmpeg's output arguments in place of Opus in Ogg to `mount`: given the
+   * mount's `icecast://` URL (an MP3 push, say), or a directory of its own (HLS).
+   * @default Opus, 10 ms frames, one Ogg page each, to the mount
+   */
+  output?: (icecastTarget: string) => string[]
 }
 
 const CHANNELS = 2
@@ -66,8 +72,8 @@ export class BareSource {
     this.process = spawn('ffmpeg', [
       '-hide_banner', '-loglevel', 'error', '-fflags', 'nobuffer', '-probesize', '32', '-analyzeduration', '0',
       '-f', 'wav', '-ignore_length', '1', '-max_size', String(WAV_PACKET_BYTES), '-i', 'pipe:0',
-      '-c:a', 'libopus', '-b:a', `${init.bitrate}k`, '-frame_duration', '10', '-application', 'audio', '-compression_level', '8',
-      '-page_duration', '10000', '-flush_packets', '1', '-content_type', 'audio/ogg', '-f', 'ogg', target.toString()
+      ...(init.output?.(target.toString()) ?? ['-c:a', 'libopus', '-b:a', `${init.bitrate}k`, '-frame_duration', '10', '-application', 'audio', '-compression_level', '8',
+        '-page_duration', '10000', '-flush_packets', '1', '-content_type', 'audio/ogg', '-f', 'ogg', target.toString()])
     ], { stdio: ['pipe', 'ignore', 'pipe'] })
     this.process.stderr?.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-2000) })
     this.process.stdin?.on('error', () => { /* ffmpeg exited: `exited` tells */ })

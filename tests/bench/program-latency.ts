@@ -70,24 +70,31 @@ export class Onsets {
   }
 }
 
-/** A low-delay listener on `mount` feeding `onsets`, once it has decoded a little. */
-async function listen (icecast: LocalIcecast, mount: string, onsets: Onsets): Promise<Listener> {
-  const listener = new Listener(`${icecast.url}${mount}`, { lowDelay: true, keep: false, onPcm: (pcm, at) => { onsets.push(pcm, at) } })
-  await waitUntil(`${LISTENER_WARM_UP_S} s decoded from ${mount}`, () => {
-    if (listener.process.exitCode !== null) throw new Error(`the listener of ${mount} exited`)
+/** How many clicks, and how long each may take to be heard (HLS is seconds behind live). */
+export interface ClickPlan {
+  clicks: number
+  timeoutMs: number
+}
+const ICECAST_CLICKS: ClickPlan = { clicks: CLICKS, timeoutMs: CLICK_TIMEOUT_MS }
+
+/** A low-delay listener on `url` feeding `onsets`, once it has decoded a little. */
+async function listen (url: string, onsets: Onsets): Promise<Listener> {
+  const listener = new Listener(url, { lowDelay: true, keep: false, onPcm: (pcm, at) => { onsets.push(pcm, at) } })
+  await waitUntil(`${LISTENER_WARM_UP_S} s decoded from ${url}`, () => {
+    if (listener.process.exitCode !== null) throw new Error(`the listener of ${url} exited: ${listener.said}`)
     return listener.seconds >= LISTENER_WARM_UP_S
-  }, 20_000)
+  }, 30_000)
   return listener
 }
 
 /** Clicks one at a time: from each click's stamp to its onset at the listener. */
-async function clickLatencies (click: () => Promise<number>, onsets: Onsets): Promise<PathLatency> {
+async function clickLatencies (click: () => Promise<number>, onsets: Onsets, plan: ClickPlan = ICECAST_CLICKS): Promise<PathLatency> {
   const ms: number[] = []
   let lost = 0
   const before = await machineTimes()
-  for (let i = 0; i < CLICKS + WARM_UP_CLICKS; i++) {
+  for (let i = 0; i < plan.clicks + WARM_UP_CLICKS; i++) {
     const made = await click()
-    const heard = await waitUntil('the click at the listener', () => onsets.after(made), CLICK_TIMEOUT_MS).catch(() => undefined)
+    const heard = await waitUntil('the click at the listener', () => onsets.after(made), plan.timeoutMs).catch(() => undefined)
     if (heard === undefined) lost++
     else if (i >= WARM_UP_CLICKS) ms.push(heard - made)
     await pause(randomInt(GAP_MS[0], GAP_MS[1]))
@@ -103,15 +110,18 @@ async function waitForMount (icecast: LocalIcecast, mount: string, what: () => s
   }, 20_000)
 }
 
-/** The baseline: a bare ffmpeg source on `mount`. */
-export async function bareLatency (icecast: LocalIcecast, mount: string, bitrate: number): Promise<PathLatency> {
-  const source = new BareSource({ url: icecast.url, password: icecast.sourcePassword, mount, bitrate, click: CLICK })
+/**
+ * The baseline: a bare ffmpeg source on `mount` (Opus in Ogg, or the output
+ * given), heard at `listenUrl` (default: the mount).
+ */
+export async function bareLatency (icecast: LocalIcecast, mount: string, bitrate: number, init: { output?: (target: string) => string[], listenUrl?: string, plan?: ClickPlan } = {}): Promise<PathLatency> {
+  const source = new BareSource({ url: icecast.url, password: icecast.sourcePassword, mount, bitrate, click: CLICK, output: init.output })
   const onsets = new Onsets()
   let listener: Listener | undefined
   try {
-    await waitForMount(icecast, mount, () => `ffmpeg: ${source.said}`)
-    listener = await listen(icecast, mount, onsets)
-    return await clickLatencies(async () => source.click(), onsets)
+    if (init.listenUrl === undefined) await waitForMount(icecast, mount, () => `ffmpeg: ${source.said}`)
+    listener = await listen(init.listenUrl ?? `${icecast.url}${mount}`, onsets)
+    return await clickLatencies(async () => source.click(), onsets, init.plan)
   } finally {
     await listener?.stop()
     await source.stop()
@@ -128,11 +138,15 @@ async function injectClicks (): Promise<void> {
   source.connect((studio.mixer as unknown as { programSum: AudioNode }).programSum)
 }
 
-/** Ours: the studio page (live on `mount` through its relay) with clicks in its program. */
-export async function studioLatency (icecast: LocalIcecast, mount: string, page: Page): Promise<PathLatency> {
-  await page.evaluate(injectClicks)
+/** Pages whose program has the click source already. */
+const clicking = new WeakSet<Page>()
+
+/** Ours: the studio page (live through its relay) with clicks in its program, heard at `url` (a mount, or a rendition). */
+export async function studioLatency (url: string, page: Page, plan?: ClickPlan): Promise<PathLatency> {
+  if (!clicking.has(page)) await page.evaluate(injectClicks)
+  clicking.add(page)
   const onsets = new Onsets()
-  const listener = await listen(icecast, mount, onsets)
+  const listener = await listen(url, onsets)
   try {
     return await clickLatencies(async () => {
       const since = Date.now()
@@ -143,7 +157,7 @@ export async function studioLatency (icecast: LocalIcecast, mount: string, page:
       }, { since, click: { type: 'click', ...CLICK } satisfies ProbeCommand, timeoutMs: CLICK_TIMEOUT_MS })
       if (event === undefined) throw new Error('the probe source made no click')
       return event.block
-    }, onsets)
+    }, onsets, plan)
   } finally {
     await listener.stop()
   }

@@ -16,7 +16,6 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as measureFor } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import type { Page } from 'playwright-core'
 import { concatBytes, isOpusHeaderPage, NO_GRANULE, type OggPage } from '@openstudio/protocol'
 import { PROGRAM_POLICY_DEFAULTS } from '@openstudio/relay'
 import { startIcecast, type LocalIcecast } from '@openstudio/node'
@@ -24,16 +23,17 @@ import { addProbes } from '../src/audio-probes.ts'
 import { removeDir, tempDir } from '../src/network.ts'
 import { readMount, splitOggPages } from '../src/program-audio.ts'
 import { freePort } from '../src/ports.ts'
-import { goLive, openStudio, startStudioFixture } from '../src/studio-fixture.ts'
 import { busyCores, machineTimes } from './machine.ts'
 import { round } from './measure.ts'
 import { bareLatency, CLICK, studioLatency, type PathLatency } from './program-latency.ts'
 import { relayFigures, type IcecastControl } from './program-relay.ts'
+import { BENCH_BITRATE, BENCH_PASSWORD, onAir } from './program-on-air.ts'
+import { RENDITION_MOUNTS, renditionFigures } from './program-renditions.ts'
 
 const run = promisify(execFile)
-const PASSWORD = 'program-bench'
-const MOUNTS = { studio: '/live.ogg', bare: '/bare.ogg', relay: '/relay.ogg' }
-const BITRATE = 96
+const PASSWORD = BENCH_PASSWORD
+const MOUNTS = { studio: '/live.ogg', bare: '/bare.ogg', relay: '/relay.ogg', ...RENDITION_MOUNTS }
+const BITRATE = BENCH_BITRATE
 const TARGET_ADDED_MS = 100
 /** Lean pages may cost a listener this much latency at most (issue: "unchanged within 250 ms"). */
 const TARGET_LEAN_PAGES_MS = 250
@@ -60,6 +60,8 @@ export async function benchProgram (): Promise<Record<string, unknown>> {
     const ours10 = await studioPath(icecast, 0)
     progress('listener bytes: lean pages, 10 ms pages, and ffmpeg\'s Ogg muxer')
     const bytes = await listenerBytes(icecast, dir)
+    progress('renditions: MP3 and HLS, ours and bare ffmpeg')
+    const renditions = await renditionFigures(icecast, dir, progress)
     progress('relay cost and reconnects')
     const control: IcecastControl = {
       url: icecast.url,
@@ -93,6 +95,7 @@ export async function benchProgram (): Promise<Record<string, unknown>> {
         excludes: 'capture and playback devices (microphone, player buffers), the strips before the program sum, and network distance (loopback)'
       },
       listenerBytes: bytes,
+      renditions,
       relay
     }
   } finally {
@@ -104,7 +107,7 @@ export async function benchProgram (): Promise<Record<string, unknown>> {
 /** The studio goes live through the fixture's relay; clicks in its program. */
 async function studioPath (icecast: LocalIcecast, oggPageMs: number): Promise<PathLatency> {
   // The host's microphone is digital silence: only the clicks are loud.
-  return onAir(icecast, oggPageMs, 0, async (page) => studioLatency(icecast, MOUNTS.studio, page), addProbes)
+  return onAir({ icecastUrl: icecast.url, mount: MOUNTS.studio, oggPageMs }, 0, async (page) => studioLatency(`${icecast.url}${MOUNTS.studio}`, page), { prepare: addProbes })
 }
 
 /**
@@ -115,7 +118,7 @@ async function studioPath (icecast: LocalIcecast, oggPageMs: number): Promise<Pa
  */
 async function listenerBytes (icecast: LocalIcecast, dir: string): Promise<Record<string, unknown>> {
   const url = `${icecast.url}${MOUNTS.studio}`
-  const read = async (oggPageMs: number): Promise<OggPage[]> => onAir(icecast, oggPageMs, 440, async () => readMount(url, BYTES_AUDIO_MS))
+  const read = async (oggPageMs: number): Promise<OggPage[]> => onAir({ icecastUrl: icecast.url, mount: MOUNTS.studio, oggPageMs }, 440, async () => readMount(url, BYTES_AUDIO_MS))
   const lean = await read(PROGRAM_POLICY_DEFAULTS.oggPageMs)
   const studioPages = await read(0)
   // ffmpeg's own muxer, at its defaults, on the same packets as the studio's pages.
@@ -144,27 +147,6 @@ function byteFigures (pages: OggPage[]): { kbps: number, opusKbps: number, ratio
     ratioToBitrate: round(bytes * 8 / seconds / 1000 / BITRATE),
     ratioToOpus: round(bytes / opus),
     meanPageMs: round(seconds * 1000 / counted.length)
-  }
-}
-
-/**
- * A studio on air through a relay that gathers `oggPageMs` pages, with a
- * `toneHz` microphone (0: silence), while `measure` runs; `prepare` sees the
- * page before the app loads.
- */
-async function onAir<T> (icecast: LocalIcecast, oggPageMs: number, toneHz: number, measure: (page: Page) => Promise<T>, prepare?: (page: Page) => Promise<void>): Promise<T> {
-  const fixture = await startStudioFixture({
-    dirPrefix: 'openstudio-bench-program-studio-',
-    program: { stations: ['*'], icecastUrl: icecast.url, icecastPassword: PASSWORD, mount: MOUNTS.studio, oggPageMs }
-  })
-  try {
-    const page = await fixture.openPage(await fixture.launch(toneHz))
-    await prepare?.(page)
-    await openStudio(page, fixture.origin, { passphrase: 'benchmark passphrase', name: 'Bench On Air' })
-    await goLive(page, BITRATE)
-    return await measure(page)
-  } finally {
-    await fixture.stop()
   }
 }
 
