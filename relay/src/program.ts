@@ -223,6 +223,8 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
       listeners: previous?.listeners
     }
     this.program = program
+    // New renditions of the same show keep its title (the studio sends it again, but it is not newer).
+    if (outputs !== previous && program.nowPlaying !== undefined) program.renditions.setTitle(program.nowPlaying.nowPlaying.title)
     if (previous !== undefined && previous.source !== program.source) void stopOutputs(previous)
     this.safeDispatchEvent('program:start', { detail: { station, replaced: previous !== undefined } })
     log('program of %s on %s%s', station, this.init.icecastUrl, this.mount)

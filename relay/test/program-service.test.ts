@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { buildManifest, generateStationKey, PROTOCOL, signManifest, type ProgramStart, type StationKey } from '@openstudio/protocol'
+import { buildManifest, generateStationKey, PROTOCOL, signManifest, signNowPlaying, type ProgramStart, type StationKey } from '@openstudio/protocol'
 import type { ProgramReply, ProgramSink } from '@openstudio/node'
 import { ProgramService } from '../src/program.ts'
+import { ProgramRenditions } from '../src/renditions.ts'
 import { registrar } from './registrar.ts'
 
 const ABANDON_MS = 60_000
@@ -84,5 +85,27 @@ describe('program service', () => {
     expect(service.current?.station).toBe(key.id)
     next.close('end')
     expect(service.current).toBeUndefined()
+  })
+
+  it('keeps the newest now playing, refuses another station\'s without ending the show, and gives it to the renditions of a new stream', async () => {
+    await service.start()
+    const titles = vi.spyOn(ProgramRenditions.prototype, 'setTitle')
+    const refused: string[] = []
+    service.addEventListener('program:now-playing-refuse', (e) => { refused.push(e.detail.reason) })
+    const first = acceptedStream()
+    first.nowPlaying?.(signNowPlaying({ station: key.id, title: 'First hour', at: Date.now() }, key))
+    first.nowPlaying?.(signNowPlaying({ station: key.id, title: 'An older title', at: Date.now() - 1000 }, key))
+    const stranger = generateStationKey()
+    first.nowPlaying?.(signNowPlaying({ station: stranger.id, title: 'Not ours', at: Date.now() }, stranger))
+    expect(refused).toEqual(['MalformedError'])
+    expect(service.current?.nowPlaying).toBe('First hour')
+    expect(titles.mock.calls.map(([t]) => t)).toEqual(['First hour'])
+
+    // The studio's encoder restarted: a new stream, new renditions, the same show and title.
+    first.close('closed')
+    acceptedStream()
+    expect(service.current?.nowPlaying).toBe('First hour')
+    expect(titles.mock.calls.map(([t]) => t)).toEqual(['First hour', 'First hour'])
+    titles.mockRestore()
   })
 })
