@@ -79,6 +79,13 @@ const ICECAST_CLICKS: ClickPlan = { clicks: CLICKS, timeoutMs: CLICK_TIMEOUT_MS 
 
 /** A low-delay listener on `url` feeding `onsets`, once it has decoded a little. */
 async function listen (url: string, onsets: Onsets): Promise<Listener> {
+  // An HLS player starts 3 segments from the live end: there must be that many first.
+  if (url.endsWith('.m3u8')) {
+    await waitUntil(`three segments in ${url}`, async () => {
+      const res = await fetch(url)
+      return res.ok && ((await res.text()).match(/^#EXTINF:/gm) ?? []).length >= 3
+    }, 30_000)
+  }
   const listener = new Listener(url, { lowDelay: true, keep: false, onPcm: (pcm, at) => { onsets.push(pcm, at) } })
   await waitUntil(`${LISTENER_WARM_UP_S} s decoded from ${url}`, () => {
     if (listener.process.exitCode !== null) throw new Error(`the listener of ${url} exited: ${listener.said}`)
