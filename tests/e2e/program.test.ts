@@ -164,6 +164,24 @@ describe('on air: studio → relay → Icecast → listeners', () => {
     await screenshot(studio, 'studio-now-playing')
   }, 120_000)
 
+  it('meters the program\'s loudness in the studio: for its tone, momentary loudness is its RMS level + 2.48 dB, and the true peak stays under the ceiling', async () => {
+    const reading = await waitUntil('a loudness reading with the tone in it', async () => {
+      const r = await studio.evaluate(() => {
+        const levels = window.openstudioDiagnostics?.studio?.levels()
+        return levels?.loudness === undefined ? undefined : { ...levels.loudness, rms: levels.program.rms }
+      })
+      return r !== undefined && Number.isFinite(r.momentary) && Number.isFinite(r.integrated) ? r : undefined
+    }, 20_000)
+    // A sine's BS.1770 loudness is its peak level (RMS + 3.01 dB) at 1 kHz, where the −0.691 offset cancels K-weighting's +0.691 dB;
+    // K-weighting gives 660 Hz +0.161 dB (its biquads' response there), so 0.53 dB less.
+    expect(Math.abs(reading.momentary - (reading.rms + 3.01 + 0.161 - 0.691))).toBeLessThanOrEqual(0.2)
+    expect(reading.truePeak).toBeLessThanOrEqual(0)
+    expect(reading.truePeak).toBeGreaterThan(reading.rms)
+    const shown = Number((await textNow(studio, '[data-testid=loudness-short-term]')).trim().split(' ')[0])
+    expect(Math.abs(shown - reading.shortTerm)).toBeLessThanOrEqual(1)
+    await studio.locator('[data-testid=loudness]').screenshot({ path: 'test-results/screenshots/studio-loudness.png' })
+  }, 60_000)
+
   it('Icecast dies mid-show and comes back 3 s later: the studio shows the relay reconnecting, then connected', async () => {
     icecast.process.kill('SIGKILL')
     await icecast.stop()

@@ -30,6 +30,7 @@
 import { StudioMixer } from './studio-mixer.ts'
 import type { StudioMixerInit } from './types.ts'
 import { loadVoiceCompressors } from './voice-compressor.ts'
+import { loadLoudnessMeter } from './loudness-node.ts'
 
 export { StudioMixer }
 export { CEILING_KNEE_DB, GAIN_RAMP_S, LEVEL_FLOOR_DB, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
@@ -37,13 +38,14 @@ export { InvalidGainError, MixerDisposedError } from './errors.ts'
 export { readPeak, type Level } from './meter.ts'
 export { RenderWatch, watchRender, type RenderClock, type RenderHealth, type RenderWatchInit } from './render-watch.ts'
 export type { MixerLevels, StudioMixerInit } from './types.ts'
+export { LoudnessMeter, type LoudnessMeterInit, type LoudnessReading } from './loudness.ts'
 
 /**
  * Builds a mixer with its program chain (no participants yet) in `context`,
- * once the voice compressor's worklet is loaded there (a secure context:
- * https or localhost).
+ * once the voice compressor's and the loudness meter's worklets are loaded
+ * there (a secure context: https or localhost).
  */
 export async function createStudioMixer (context: BaseAudioContext, init: StudioMixerInit = {}): Promise<StudioMixer> {
-  await loadVoiceCompressors(context)
+  await Promise.all([loadVoiceCompressors(context), loadLoudnessMeter(context)])
   return new StudioMixer(context, init)
 }

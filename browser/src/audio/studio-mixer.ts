@@ -2,7 +2,7 @@
  * The studio mixer: channel strips, the program chain and every
  * participant's bus, kept in line with a MixPlan by diffing gain targets.
  *
- *     strips' program sends → program sum → limiter → makeup trim → ceiling (programOutput) → meter
+ *     strips' program sends → program sum → limiter → makeup trim → ceiling (programOutput) → meter, loudness
  *     strips' bus sends     → each participant's bus (busOutput)
  */
 import type { MixPlan } from '@openstudio/protocol'
@@ -12,6 +12,7 @@ import { CEILING_KNEE_DB, GAIN_RAMP_S, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMP
 import { MixerDisposedError } from './errors.ts'
 import { dbToGain, type RampedGain } from './gain.ts'
 import { createMeter, readLevel, type Level } from './meter.ts'
+import { ProgramLoudness } from './loudness-node.ts'
 import { Strip } from './strip.ts'
 import type { MixerLevels, StudioMixerInit } from './types.ts'
 import { VoiceCompressors } from './voice-compressor.ts'
@@ -32,6 +33,8 @@ export class StudioMixer {
   private readonly limiter: DynamicsCompressorNode
   private readonly limiterTrim: GainNode
   private readonly programMeter: AnalyserNode
+  /** The program's loudness, measured on the render thread. */
+  readonly loudness: ProgramLoudness
   private readonly strips = new Map<string, Strip>()
   private readonly buses = new Map<string, GainNode>()
   private readonly compressors: VoiceCompressors
@@ -57,6 +60,7 @@ export class StudioMixer {
     this.programSum.connect(this.limiter)
     this.limiterTrim.connect(this.programOutput)
     this.programMeter = createMeter(context, this.programOutput, this.meterWindow)
+    this.loudness = new ProgramLoudness(context, this.programOutput)
   }
 
   /**
@@ -139,7 +143,12 @@ export class StudioMixer {
     this.assertLive()
     const participants: Record<string, Level> = {}
     for (const [id, strip] of this.strips) participants[id] = readLevel(strip.meter, this.scratch)
-    return { program: readLevel(this.programMeter, this.scratch), participants }
+    return { program: readLevel(this.programMeter, this.scratch), participants, loudness: this.loudness.reading }
+  }
+
+  /** Starts the program's integrated loudness, range and peaks afresh. */
+  resetLoudness (): void {
+    this.loudness.reset()
   }
 
   /** Disconnects the whole graph; the context stays open (it belongs to the caller). Idempotent. */
@@ -151,6 +160,7 @@ export class StudioMixer {
     this.strips.clear()
     this.buses.clear()
     this.compressors.dispose()
+    this.loudness.dispose()
     for (const node of [this.programSum, this.limiter, this.limiterTrim, this.programOutput, this.programMeter]) node.disconnect()
   }
 

@@ -3,6 +3,7 @@
  */
 import type { CompressorSettings } from './constants.ts'
 import type { Level } from './meter.ts'
+import type { LoudnessReading } from './loudness.ts'
 
 export interface StudioMixerInit {
   /**
@@ -40,4 +41,6 @@ export interface MixerLevels {
   program: Level
   /** Each participant with a source, after fader and compressor, keyed by id. */
   participants: Record<string, Level>
+  /** The program's loudness (BS.1770-4, EBU R128) as it leaves the mixer; undefined until the first reading. */
+  loudness?: LoudnessReading
 }

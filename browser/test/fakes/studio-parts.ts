@@ -64,6 +64,11 @@ export class FakeMixer implements StudioMixerPart {
   levels (): MixerLevels {
     return { program: { peak: -100, rms: -100 }, participants: {} }
   }
+
+  loudnessResets = 0
+  resetLoudness (): void {
+    this.loudnessResets++
+  }
 }
 
 /** A promise the test settles by hand. */

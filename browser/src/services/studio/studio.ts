@@ -150,6 +150,11 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     return this.running().programTap ?? notRunning('the studio\'s audio has no program tap')
   }
 
+  /** Starts the program's loudness measurement afresh (integrated, range, peaks). @throws {StudioNotRunningError} */
+  resetLoudness (): void {
+    this.running().mixer.resetLoudness()
+  }
+
   /** The mixer (diagnostics and benchmarks tap its program). @throws {StudioNotRunningError} */
   get mixer (): StudioMixerPart {
     return this.running().mixer
