@@ -19,7 +19,7 @@ import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync, readdirSync 
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { fallbackMount, FallbackSource, mountWithFallback, startIcecast, type LocalIcecast } from '@openstudio/node'
+import { fallbackMount, FallbackSource, mountWithFallback, mp3Mount, startIcecast, type LocalIcecast } from '@openstudio/node'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CLI = join(ROOT, 'relay/bin/openstudio.js')
@@ -129,7 +129,7 @@ async function startIcecastWithDemo (): Promise<string | undefined> {
   }
   // Listeners of the live and demo mounts move to the fallback mount while their source is away, instead of being
   // dropped, and back when it returns. The fallback is live silence: Icecast would send a file untimed.
-  icecast = await startIcecast({ dir: join(STATE, 'icecast'), port: ICECAST_PORT, mounts: [mountWithFallback(LIVE_MOUNT), mountWithFallback(DEMO_MOUNT), fallbackMount(), { mount: MP3_MOUNT, charset: 'UTF-8' }] })
+  icecast = await startIcecast({ dir: join(STATE, 'icecast'), port: ICECAST_PORT, mounts: [mountWithFallback(LIVE_MOUNT), mountWithFallback(DEMO_MOUNT), fallbackMount(), mp3Mount(MP3_MOUNT)] })
   fallback = new FallbackSource({ url: icecast.url, password: icecast.sourcePassword })
   fallback.start()
   icecastPasswordFile = writeSecret(join(STATE, 'icecast-source-password'), icecast.sourcePassword)

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_BURST_BYTES, fallbackMount, icecastConfig, mountWithFallback } from '../src/icecast/config.ts'
+import { DEFAULT_BURST_BYTES, fallbackMount, icecastConfig, mountWithFallback, mp3Mount } from '../src/icecast/config.ts'
 
 const base = { port: 8000, sourcePassword: 's3cr<t&', adminPassword: 'admin', logDir: '/tmp/log' }
 
@@ -31,10 +31,10 @@ describe('Icecast configuration', () => {
 
   it('docker/icecast.xml makes the same choices for a container, with no password in it', async () => {
     const template = await readFile(new URL('../../docker/icecast.xml', import.meta.url), 'utf8')
-    const generated = icecastConfig({ ...base, mounts: [mountWithFallback('/live.ogg'), fallbackMount()] })
+    const generated = icecastConfig({ ...base, mounts: [mountWithFallback('/live.ogg'), mp3Mount(), fallbackMount()] })
     // The mounts and headers, whitespace and comments aside.
     const blocks = (xml: string, tag: string): string[] => [...xml.replace(/<!--[\s\S]*?-->/g, '').matchAll(new RegExp(`<${tag}[ >][\\s\\S]*?</${tag}>`, 'g'))].map((m) => m[0].replace(/\s+/g, ' '))
-    expect(blocks(template, 'mount')).toHaveLength(2)
+    expect(blocks(template, 'mount')).toHaveLength(3)
     expect(blocks(template, 'mount')).toEqual(blocks(generated, 'mount'))
     expect(blocks(template, 'http-headers')).toEqual(blocks(generated, 'http-headers'))
     expect(template).toContain(`<burst-size>${DEFAULT_BURST_BYTES}</burst-size>`)

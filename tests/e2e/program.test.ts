@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { startIcecast, type LocalIcecast } from '@openstudio/node'
+import { mp3Mount, startIcecast, type LocalIcecast } from '@openstudio/node'
 import { attributeNow, openStudio, startStudioFixture, textNow, type StudioFixture } from '../src/studio-fixture.ts'
 import { removeDir, tempDir } from '../src/network.ts'
 import { freePort } from '../src/ports.ts'
@@ -33,7 +33,7 @@ describe('on air: studio → relay → Icecast → listeners', () => {
   let stationId: string
   const listeners: Listener[] = []
 
-  const startIce = async (): Promise<LocalIcecast> => startIcecast({ dir: icecastDir, port: icecastPort, sourcePassword: PASSWORD, mounts: [{ mount: MOUNT }, { mount: MP3, charset: 'UTF-8' }] })
+  const startIce = async (): Promise<LocalIcecast> => startIcecast({ dir: icecastDir, port: icecastPort, sourcePassword: PASSWORD, mounts: [{ mount: MOUNT }, mp3Mount(MP3)] })
   /** The mounts Icecast serves now. */
   const mountsNow = async (): Promise<Array<{ listenurl: string, server_type: string }>> => {
     const source = ((await (await fetch(`${icecast.url}/status-json.xsl`)).json()) as { icestats: { source?: unknown } }).icestats.source

@@ -6,6 +6,7 @@
  * and limits. `docker/icecast.xml` is the same template for a container.
  */
 import { FALLBACK_SOURCE_DEFAULTS } from './constants.ts'
+import { MP3_DEFAULTS } from '../ffmpeg/constants.ts'
 
 /**
  * Bytes of recent audio a new listener gets at once: 64 KiB.
@@ -89,6 +90,14 @@ export interface IcecastConfigInit {
  */
 export function mountWithFallback (mount: string, fallback: string = FALLBACK_SOURCE_DEFAULTS.mount): IcecastMount {
   return { mount, fallback }
+}
+
+/**
+ * The MP3 rendition's mount (the relay's `--mp3-mount`): titles in UTF-8, so
+ * that a now-playing title in any script reaches players as it was set.
+ */
+export function mp3Mount (mount: string = MP3_DEFAULTS.mount): IcecastMount {
+  return { mount, charset: 'UTF-8' }
 }
 
 /**
