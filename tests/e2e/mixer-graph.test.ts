@@ -190,6 +190,22 @@ describe('studio mixer graph (OfflineAudioContext in Chromium)', () => {
     }
   })
 
+  it('the program processor brings a programme at −30 LUFS and one at −8 LUFS to −16 LUFS (±1 LU), true peak at most −1 dBTP', async () => {
+    for (const inputLufs of [-30, -8]) {
+      // A 1 kHz sine's BS.1770 loudness is its peak level, the program being the same on both channels.
+      const host: Voice = { id: 'host', frequency: 1000, amplitude: 10 ** (inputLufs / 20) }
+      const result = await page.render({
+        voices: [host], duration: 30, windows: [], loudnessFrom: 15,
+        mixer: { processing: { enabled: true } },
+        steps: [{ at: 0, add: ['host'], participants: room([host]) }]
+      })
+      const loudness = result.loudness
+      expect(loudness, `${inputLufs} LUFS in`).toBeDefined()
+      expect(Math.abs((loudness?.integrated ?? 0) + 16), `from ${inputLufs} LUFS: ${loudness?.integrated}`).toBeLessThanOrEqual(1)
+      expect(loudness?.truePeak).toBeLessThanOrEqual(-1)
+    }
+  })
+
   it('the ceiling keeps the program under 0 dBFS with 15 full-scale callers 12 dB hot', async () => {
     const list = voices(15, 1)
     const result = await page.render({

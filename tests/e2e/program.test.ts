@@ -179,8 +179,16 @@ describe('on air: studio → relay → Icecast → listeners', () => {
     expect(reading.truePeak).toBeGreaterThan(reading.rms)
     const shown = Number((await textNow(studio, '[data-testid=loudness-short-term]')).trim().split(' ')[0])
     expect(Math.abs(shown - reading.shortTerm)).toBeLessThanOrEqual(1)
+
+    // The processor: the producer picks EBU R128's −23 LUFS, and the program comes down to it; off, it goes back to the mix.
+    const shortTerm = async (): Promise<number> => await studio.evaluate(() => window.openstudioDiagnostics?.studio?.levels().loudness?.shortTerm ?? Number.NaN)
+    await waitUntil('the program at the default −16 LUFS', async () => Math.abs(await shortTerm() + 16) <= 1, 20_000)
+    await studio.selectOption('[data-testid=loudness-target]', '-23')
+    await waitUntil('the program at −23 LUFS', async () => Math.abs(await shortTerm() + 23) <= 1, 20_000)
     await studio.locator('[data-testid=loudness]').screenshot({ path: 'test-results/screenshots/studio-loudness.png' })
-  }, 60_000)
+    await studio.selectOption('[data-testid=loudness-target]', '-16')
+    await waitUntil('the program back at −16 LUFS', async () => Math.abs(await shortTerm() + 16) <= 1, 20_000)
+  }, 90_000)
 
   it('Icecast dies mid-show and comes back 3 s later: the studio shows the relay reconnecting, then connected', async () => {
     icecast.process.kill('SIGKILL')

@@ -7,7 +7,7 @@
  * tone in each analysis window.
  */
 import { planMix, type MixParticipant } from '../../protocol/src/mixminus.ts'
-import { createStudioMixer, type MixerLevels, type StudioMixerInit } from '../../browser/src/audio/index.ts'
+import { createStudioMixer, LoudnessMeter, type LoudnessReading, type MixerLevels, type StudioMixerInit } from '../../browser/src/audio/index.ts'
 import { isOnBin, peakOf, toneAmplitude } from './goertzel.ts'
 
 export const SAMPLE_RATE = 48_000
@@ -44,7 +44,10 @@ export interface Scenario {
   duration: number
   /** `[from, to)` in seconds, measured after rendering. */
   windows: Array<[number, number]>
+  /** The program processor is off unless a scenario turns it on: the graph's levels are then exact. */
   mixer?: StudioMixerInit
+  /** Measure the program's loudness (BS.1770) from this second to the end. */
+  loudnessFrom?: number
 }
 
 export interface WindowMeasure {
@@ -60,6 +63,8 @@ export interface ScenarioResult {
   windows: WindowMeasure[]
   /** The mixer's meters at each step, read before the step is applied. */
   levels: MixerLevels[]
+  /** The program's loudness from `loudnessFrom` on (its one rendered channel counted as both of a stereo pair). */
+  loudness?: LoudnessReading
 }
 
 export async function renderScenario (scenario: Scenario): Promise<ScenarioResult> {
@@ -69,7 +74,7 @@ export async function renderScenario (scenario: Scenario): Promise<ScenarioResul
   const context = new OfflineAudioContext({ numberOfChannels: channels.length, length, sampleRate: SAMPLE_RATE })
   const merger = new ChannelMergerNode(context, { numberOfInputs: channels.length })
   merger.connect(context.destination)
-  const mixer = await createStudioMixer(context, scenario.mixer)
+  const mixer = await createStudioMixer(context, { ...scenario.mixer, processing: { enabled: false, ...scenario.mixer?.processing } })
   mixer.programOutput.connect(merger, 0, 0)
   const sources = new Map(voices.map((v) => {
     const oscillator = new OscillatorNode(context, { frequency: v.frequency })
@@ -129,7 +134,14 @@ export async function renderScenario (scenario: Scenario): Promise<ScenarioResul
       peak: data.map((samples) => peakOf(samples, from, to))
     }
   })
-  return { channels, windows, levels }
+  let loudness: LoudnessReading | undefined
+  if (scenario.loudnessFrom !== undefined) {
+    const program = data[0]!.subarray(Math.round(scenario.loudnessFrom * SAMPLE_RATE))
+    const meter = new LoudnessMeter({ sampleRate: SAMPLE_RATE, channels: 2 })
+    meter.push([program, program], program.length)
+    loudness = meter.read()
+  }
+  return { channels, windows, levels, loudness }
 }
 
 /** Calls the mixer's API wrongly and returns the name of what each call threw. */

@@ -31,6 +31,7 @@ import { StudioMixer } from './studio-mixer.ts'
 import type { StudioMixerInit } from './types.ts'
 import { loadVoiceCompressors } from './voice-compressor.ts'
 import { loadLoudnessMeter } from './loudness-node.ts'
+import { loadProgramProcessor } from './program-processor-node.ts'
 
 export { StudioMixer }
 export { CEILING_KNEE_DB, GAIN_RAMP_S, LEVEL_FLOOR_DB, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
@@ -39,6 +40,7 @@ export { readPeak, type Level } from './meter.ts'
 export { RenderWatch, watchRender, type RenderClock, type RenderHealth, type RenderWatchInit } from './render-watch.ts'
 export type { MixerLevels, StudioMixerInit } from './types.ts'
 export { LoudnessMeter, type LoudnessMeterInit, type LoudnessReading } from './loudness.ts'
+export { LOUDNESS_TARGETS, PROCESSING_DEFAULTS, type ProcessingSettings } from './program-processor-node.ts'
 
 /**
  * Builds a mixer with its program chain (no participants yet) in `context`,
@@ -46,6 +48,6 @@ export { LoudnessMeter, type LoudnessMeterInit, type LoudnessReading } from './l
  * there (a secure context: https or localhost).
  */
 export async function createStudioMixer (context: BaseAudioContext, init: StudioMixerInit = {}): Promise<StudioMixer> {
-  await Promise.all([loadVoiceCompressors(context), loadLoudnessMeter(context)])
+  await Promise.all([loadVoiceCompressors(context), loadLoudnessMeter(context), loadProgramProcessor(context)])
   return new StudioMixer(context, init)
 }

@@ -2,8 +2,8 @@
  * The studio mixer: channel strips, the program chain and every
  * participant's bus, kept in line with a MixPlan by diffing gain targets.
  *
- *     strips' program sends → program sum → limiter → makeup trim → ceiling (programOutput) → meter, loudness
- *     strips' bus sends     → each participant's bus (busOutput)
+ *     strips' program sends → program sum → limiter → makeup trim → processor → ceiling (programOutput) → meter, loudness
+ *     strips' bus sends     → each participant's bus → × the processor's loudness gain (busOutput)
  */
 import type { MixPlan } from '@openstudio/protocol'
 import { createCeiling } from './ceiling.ts'
@@ -13,6 +13,7 @@ import { MixerDisposedError } from './errors.ts'
 import { dbToGain, type RampedGain } from './gain.ts'
 import { createMeter, readLevel, type Level } from './meter.ts'
 import { ProgramLoudness } from './loudness-node.ts'
+import { PROCESSING_DEFAULTS, ProgramProcessorNode, type ProcessingSettings } from './program-processor-node.ts'
 import { Strip } from './strip.ts'
 import type { MixerLevels, StudioMixerInit } from './types.ts'
 import { VoiceCompressors } from './voice-compressor.ts'
@@ -37,6 +38,9 @@ export class StudioMixer {
   readonly loudness: ProgramLoudness
   private readonly strips = new Map<string, Strip>()
   private readonly buses = new Map<string, GainNode>()
+  /** Each bus after the processor's loudness gain: what busOutput gives. */
+  private readonly busOutputs = new Map<string, GainNode>()
+  private readonly processor: ProgramProcessorNode
   private readonly compressors: VoiceCompressors
   private readonly meterWindow: number
   private readonly rampTime: number
@@ -57,8 +61,10 @@ export class StudioMixer {
     this.limiter = chain.compressor
     this.limiterTrim = chain.trim
     this.programOutput = createCeiling(context, init.ceilingDb ?? CEILING_KNEE_DB)
+    this.processor = new ProgramProcessorNode(context, { ...PROCESSING_DEFAULTS, ...init.processing })
     this.programSum.connect(this.limiter)
-    this.limiterTrim.connect(this.programOutput)
+    this.limiterTrim.connect(this.processor.node)
+    this.processor.node.connect(this.programOutput, 0)
     this.programMeter = createMeter(context, this.programOutput, this.meterWindow)
     this.loudness = new ProgramLoudness(context, this.programOutput)
   }
@@ -101,6 +107,8 @@ export class StudioMixer {
     this.buses.delete(id)
     for (const other of this.strips.values()) other.dropSend(id)
     bus.disconnect()
+    this.busOutputs.get(id)?.disconnect()
+    this.busOutputs.delete(id)
   }
 
   /**
@@ -131,11 +139,11 @@ export class StudioMixer {
    */
   busOutput (id: string): AudioNode {
     this.assertLive()
-    const existing = this.buses.get(id)
+    const existing = this.busOutputs.get(id)
     if (existing !== undefined) return existing
-    const bus = this.ensureBus(id)
+    this.ensureBus(id)
     this.reconcile()
-    return bus
+    return this.busOutputs.get(id) as GainNode
   }
 
   /** Reads every meter: peak and RMS in dBFS over the last meter window. */
@@ -144,6 +152,17 @@ export class StudioMixer {
     const participants: Record<string, Level> = {}
     for (const [id, strip] of this.strips) participants[id] = readLevel(strip.meter, this.scratch)
     return { program: readLevel(this.programMeter, this.scratch), participants, loudness: this.loudness.reading }
+  }
+
+  /** The program processor's settings now. */
+  get processing (): ProcessingSettings {
+    return this.processor.settings
+  }
+
+  /** Changes the program processor's target, ceiling or switch. */
+  setProcessing (change: Partial<ProcessingSettings>): void {
+    this.assertLive()
+    this.processor.set(change)
   }
 
   /** Starts the program's integrated loudness, range and peaks afresh. */
@@ -156,12 +175,13 @@ export class StudioMixer {
     if (this.disposed) return
     this.disposed = true
     for (const strip of this.strips.values()) strip.dispose()
-    for (const bus of this.buses.values()) bus.disconnect()
+    for (const bus of [...this.buses.values(), ...this.busOutputs.values()]) bus.disconnect()
+    this.busOutputs.clear()
     this.strips.clear()
     this.buses.clear()
     this.compressors.dispose()
     this.loudness.dispose()
-    for (const node of [this.programSum, this.limiter, this.limiterTrim, this.programOutput, this.programMeter]) node.disconnect()
+    for (const node of [this.programSum, this.limiter, this.limiterTrim, this.processor.node, this.programOutput, this.programMeter]) node.disconnect()
   }
 
   private ensureBus (id: string): GainNode {
@@ -169,6 +189,11 @@ export class StudioMixer {
     if (bus === undefined) {
       bus = new GainNode(this.context)
       this.buses.set(id, bus)
+      // The bus follows the program's loudness gain: its gain is that signal (the param's own value is 0).
+      const output = new GainNode(this.context, { gain: 0 })
+      this.processor.node.connect(output.gain, 1)
+      bus.connect(output)
+      this.busOutputs.set(id, output)
     }
     return bus
   }

@@ -4,6 +4,7 @@
 import type { CompressorSettings } from './constants.ts'
 import type { Level } from './meter.ts'
 import type { LoudnessReading } from './loudness.ts'
+import type { ProcessingSettings } from './program-processor-node.ts'
 
 export interface StudioMixerInit {
   /**
@@ -33,6 +34,12 @@ export interface StudioMixerInit {
    * @default METER_WINDOW (2048)
    */
   meterWindow?: number
+  /**
+   * The program processor after the limiter: loudness target, true-peak
+   * ceiling, on or off (see program-processor.ts).
+   * @default PROCESSING_DEFAULTS (-16 LUFS, -1 dBTP, on)
+   */
+  processing?: Partial<ProcessingSettings>
 }
 
 /** Every meter at once. */

@@ -12,7 +12,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { InviteEntry, RequestRefusal, RoomRejection } from '@openstudio/network'
 import { sanitizeTitle, signNowPlaying, type InviteRole } from '@openstudio/protocol'
 import { shallowRef, watch, type ShallowRef } from 'vue'
-import { watchRender, type MixerLevels, type RenderHealth } from '../audio/index.ts'
+import { PROCESSING_DEFAULTS, watchRender, type MixerLevels, type ProcessingSettings, type RenderHealth } from '../audio/index.ts'
 import { humanCallError } from '../services/call/errors.ts'
 import { turnServersFor } from '../services/call/turn.ts'
 import { loadSettings, relayPeerIds } from '../services/config.ts'
@@ -57,6 +57,10 @@ export interface StudioState {
   broadcast: ShallowRef<BroadcastStatus | undefined>
   /** What the show is on now, as sent to the relay (the MP3 mount's title) and the directory; '' for nothing. */
   nowPlaying: ShallowRef<string>
+  /** The program processor: loudness target, true-peak ceiling, on or off. */
+  processing: ShallowRef<ProcessingSettings>
+  /** Changes the program processor (kept for the next studio too). */
+  setProcessing: (change: Partial<ProcessingSettings>) => void
   busy: ShallowRef<boolean>
   error: ShallowRef<string | undefined>
   start: (init: { voiceProcessing: boolean }) => Promise<void>
@@ -92,6 +96,7 @@ const levels = shallowRef<MixerLevels>()
 const render = shallowRef<RenderHealth>()
 const broadcast = shallowRef<BroadcastStatus>()
 const nowPlaying = shallowRef('')
+const processing = shallowRef<ProcessingSettings>({ ...PROCESSING_DEFAULTS })
 const busy = shallowRef(false)
 const error = shallowRef<string>()
 let stopMeters = (): void => {}
@@ -172,6 +177,11 @@ export function useStudio (): StudioState {
     live.nowPlaying(signNowPlaying({ station: station.key.id, title: nowPlaying.value, at: Date.now() }, station.key))
   }
 
+  const setProcessing = (change: Partial<ProcessingSettings>): void => {
+    processing.value = { ...processing.value, ...change }
+    studio.value?.setProcessing(change)
+  }
+
   const setNowPlaying = (title: string): string => {
     nowPlaying.value = sanitizeTitle(title)
     sendNowPlaying()
@@ -221,6 +231,8 @@ export function useStudio (): StudioState {
       service.authority.addEventListener('request:refuse', () => { if (current()) room.value = roomDiagnostics(service) })
       service.room.addEventListener('message:reject', () => { if (current()) room.value = roomDiagnostics(service) })
       studio.value = service
+      // The producer's processing choices carry over from the last studio of this page.
+      service.setProcessing(processing.value)
       callers.value = service.callers
       hostMuted.value = service.host?.producerMuted === true
       invites.value = service.invites.list()
@@ -261,6 +273,6 @@ export function useStudio (): StudioState {
 
   return {
     studio, callers, hostMuted, invites, room, onAir, levels, render, broadcast, busy, error, start, stop, invite, revokeInvite, goLive, endShow,
-    nowPlaying, setNowPlaying
+    nowPlaying, setNowPlaying, processing, setProcessing
   }
 }

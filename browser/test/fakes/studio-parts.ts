@@ -7,7 +7,7 @@
  * clean up whatever arrives late).
  */
 import type { MixPlan } from '@openstudio/protocol'
-import type { MixerLevels } from '../../src/audio/index.ts'
+import { PROCESSING_DEFAULTS, type MixerLevels, type ProcessingSettings } from '../../src/audio/index.ts'
 import type { CallStats } from '../../src/services/call/peer.ts'
 import type { NegotiationMessage, SignalEndpoint } from '../../src/services/call/signal-endpoint.ts'
 import type { SignalHandler, StudioAudio, StudioCall, StudioCallInit, StudioMixerPart } from '../../src/services/studio/studio.ts'
@@ -68,6 +68,11 @@ export class FakeMixer implements StudioMixerPart {
   loudnessResets = 0
   resetLoudness (): void {
     this.loudnessResets++
+  }
+
+  processing: ProcessingSettings = { ...PROCESSING_DEFAULTS }
+  setProcessing (change: Partial<ProcessingSettings>): void {
+    this.processing = { ...this.processing, ...change }
   }
 }
 

@@ -14,7 +14,7 @@ import type { Broadcast, BroadcastInit } from '../program/broadcast.ts'
 export interface AbortOptions { signal?: AbortSignal }
 
 /** The mixer, as the studio drives it (StudioMixer in the browser). */
-export type StudioMixerPart = Pick<StudioMixer, 'addParticipant' | 'removeParticipant' | 'has' | 'apply' | 'busOutput' | 'levels' | 'resetLoudness' | 'programOutput'>
+export type StudioMixerPart = Pick<StudioMixer, 'addParticipant' | 'removeParticipant' | 'has' | 'apply' | 'busOutput' | 'levels' | 'resetLoudness' | 'processing' | 'setProcessing' | 'programOutput'>
 
 /** The host's audio desk: what `StudioComponents.audio` opens. */
 export interface StudioAudio {

@@ -32,7 +32,7 @@ import {
   type InviteRole, type MixParticipant, type ParticipantView, type RoomCommand, type StationKey
 } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
-import type { MixerLevels } from '../../audio/index.ts'
+import type { MixerLevels, ProcessingSettings } from '../../audio/index.ts'
 import { CALL_DEFAULTS, UnexpectedMessageError } from '../call/errors.ts'
 import type { CallStats } from '../call/peer.ts'
 import type { SignalEndpoint } from '../call/signal-endpoint.ts'
@@ -148,6 +148,16 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   /** A tap on the program, after the limiter (meters, diagnostics, the encoder). @throws {StudioNotRunningError} */
   get programAnalyser (): AnalyserNode {
     return this.running().programTap ?? notRunning('the studio\'s audio has no program tap')
+  }
+
+  /** The program processor's target, ceiling and switch. @throws {StudioNotRunningError} */
+  get processing (): ProcessingSettings {
+    return this.running().mixer.processing
+  }
+
+  /** Changes the program processor's target, ceiling or switch. @throws {StudioNotRunningError} */
+  setProcessing (change: Partial<ProcessingSettings>): void {
+    this.running().mixer.setProcessing(change)
   }
 
   /** Starts the program's loudness measurement afresh (integrated, range, peaks). @throws {StudioNotRunningError} */

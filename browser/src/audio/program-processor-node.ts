@@ -1,0 +1,89 @@
+/**
+ * The program processor (program-processor.ts) in an AudioWorklet. Its
+ * first output is the processed program (stereo); its second is the
+ * loudness gain it applies, sample by sample (mono), for the callers'
+ * returns and the host's monitor to follow, so that everyone hears the show
+ * at the level listeners do. Nothing is allocated while it renders.
+ */
+import { ProgramProcessor } from './program-processor.ts'
+import { loadProcessor } from './worklet.ts'
+
+const PROCESSOR = 'openstudio-program-processor'
+
+const PROCESSOR_SOURCE = `
+const ProgramProcessor = ${ProgramProcessor.toString()}
+
+class ProgramProcessorWorklet extends AudioWorkletProcessor {
+  constructor (options) {
+    super()
+    const o = options.processorOptions
+    this.processor = new ProgramProcessor({ sampleRate, targetLufs: o.targetLufs, ceilingDbtp: o.ceilingDbtp })
+    this.processor.enabled = o.enabled
+    this.silence = new Float32Array(128)
+    this.port.onmessage = (e) => {
+      const m = e.data
+      if (typeof m.targetLufs === 'number') this.processor.targetLufs = m.targetLufs
+      if (typeof m.ceilingDbtp === 'number') this.processor.ceilingDbtp = m.ceilingDbtp
+      if (typeof m.enabled === 'boolean') this.processor.enabled = m.enabled
+    }
+  }
+
+  process (inputs, outputs) {
+    const input = inputs[0]
+    const program = outputs[0]
+    const frames = program[0].length
+    if (this.silence.length !== frames) this.silence = new Float32Array(frames)
+    const left = input.length > 0 ? input[0] : this.silence
+    const right = input.length > 1 ? input[1] : left
+    this.processor.process(left, right, program[0], program[1], frames, outputs[1][0])
+    return true
+  }
+}
+registerProcessor('${PROCESSOR}', ProgramProcessorWorklet)
+`
+
+/** What the producer sets: the target, the ceiling, and whether it works at all. */
+export interface ProcessingSettings {
+  /** LUFS: −16 (talk and streaming), −23 (EBU R128) or −14. */
+  targetLufs: number
+  /** dBTP. */
+  ceilingDbtp: number
+  enabled: boolean
+}
+
+export const PROCESSING_DEFAULTS: Readonly<ProcessingSettings> = { targetLufs: -16, ceilingDbtp: -1, enabled: true }
+
+/** The loudness targets the studio offers. */
+export const LOUDNESS_TARGETS = [-16, -23, -14] as const
+
+/** Loads the processor into `context` once; a ProgramProcessorNode needs it. */
+export async function loadProgramProcessor (context: BaseAudioContext): Promise<void> {
+  await loadProcessor(context, PROCESSOR, PROCESSOR_SOURCE)
+}
+
+export class ProgramProcessorNode {
+  readonly node: AudioWorkletNode
+  private current: ProcessingSettings
+
+  constructor (context: BaseAudioContext, settings: ProcessingSettings = PROCESSING_DEFAULTS) {
+    this.current = { ...settings }
+    this.node = new AudioWorkletNode(context, PROCESSOR, {
+      numberOfInputs: 1,
+      numberOfOutputs: 2,
+      outputChannelCount: [2, 1],
+      channelCount: 2,
+      channelCountMode: 'explicit',
+      processorOptions: { ...settings }
+    })
+  }
+
+  get settings (): ProcessingSettings {
+    return { ...this.current }
+  }
+
+  /** Changes the target, the ceiling or the switch; the rest stays. */
+  set (change: Partial<ProcessingSettings>): void {
+    this.current = { ...this.current, ...change }
+    this.node.port.postMessage(change)
+  }
+}
