@@ -7,6 +7,7 @@
 import '@openstudio/node/polyfill'
 import { parseArgs } from 'node:util'
 import { benchCalls } from './calls.ts'
+import { benchConsole } from './console.ts'
 import { benchDht } from './dht.ts'
 import { benchDirectoryScale } from './directory-scale.ts'
 import { benchProgram } from './program.ts'
@@ -32,6 +33,7 @@ const suites: Record<string, (options: BenchOptions) => Promise<Record<string, u
   calls: benchCalls,
   studio: benchStudio,
   program: benchProgram,
+  console: benchConsole,
   soak: benchSoak
 }
 const ON_DEMAND = new Set(['soak'])

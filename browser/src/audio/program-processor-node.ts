@@ -1,9 +1,12 @@
 /**
  * The program processor (program-processor.ts) in an AudioWorklet. Its
- * first output is the processed program (stereo); its second is the
- * loudness gain it applies, sample by sample (mono), for the callers'
- * returns and the host's monitor to follow, so that everyone hears the show
- * at the level listeners do. Nothing is allocated while it renders.
+ * output is the processed program (stereo). Ten times a second it posts the
+ * loudness gain it applies, for the callers' returns and the host's monitor
+ * to follow (the gain moves at most 1 dB in that time), so that everyone
+ * hears the show at the level listeners do. Driving their gains from a
+ * second audio-rate output instead hung Firefox 153's studio page every time
+ * (tests/e2e/firefox.test.ts). Nothing is allocated while it renders but the
+ * posted number.
  */
 import { ProgramProcessor } from './program-processor.ts'
 import { loadProcessor } from './worklet.ts'
@@ -20,6 +23,8 @@ class ProgramProcessorWorklet extends AudioWorkletProcessor {
     this.processor = new ProgramProcessor({ sampleRate, targetLufs: o.targetLufs, ceilingDbtp: o.ceilingDbtp })
     this.processor.enabled = o.enabled
     this.silence = new Float32Array(128)
+    this.every = Math.round(sampleRate / 10)
+    this.since = 0
     this.port.onmessage = (e) => {
       const m = e.data
       if (typeof m.targetLufs === 'number') this.processor.targetLufs = m.targetLufs
@@ -35,7 +40,12 @@ class ProgramProcessorWorklet extends AudioWorkletProcessor {
     if (this.silence.length !== frames) this.silence = new Float32Array(frames)
     const left = input.length > 0 ? input[0] : this.silence
     const right = input.length > 1 ? input[1] : left
-    this.processor.process(left, right, program[0], program[1], frames, outputs[1][0])
+    this.processor.process(left, right, program[0], program[1], frames)
+    this.since += frames
+    if (this.since >= this.every) {
+      this.since = 0
+      this.port.postMessage(this.processor.gainDb)
+    }
     return true
   }
 }
@@ -64,17 +74,26 @@ export async function loadProgramProcessor (context: BaseAudioContext): Promise<
 export class ProgramProcessorNode {
   readonly node: AudioWorkletNode
   private current: ProcessingSettings
+  /** The loudness gain (dB) the processor applies now, as last posted. */
+  gainDb = 0
+  /** Hears each posted gain (dB). */
+  onGain?: (db: number) => void
 
   constructor (context: BaseAudioContext, settings: ProcessingSettings = PROCESSING_DEFAULTS) {
     this.current = { ...settings }
     this.node = new AudioWorkletNode(context, PROCESSOR, {
       numberOfInputs: 1,
-      numberOfOutputs: 2,
-      outputChannelCount: [2, 1],
+      numberOfOutputs: 1,
+      outputChannelCount: [2],
       channelCount: 2,
       channelCountMode: 'explicit',
       processorOptions: { ...settings }
     })
+    this.node.port.onmessage = (e: MessageEvent<number>) => {
+      if (typeof e.data !== 'number' || !Number.isFinite(e.data)) return
+      this.gainDb = e.data
+      this.onGain?.(e.data)
+    }
   }
 
   get settings (): ProcessingSettings {

@@ -118,12 +118,8 @@ export class ProgramProcessor {
     return phases
   }
 
-  /**
-   * Processes `frames` samples of a stereo program into `outL`/`outR` (they
-   * may be the inputs), and writes the loudness gain (linear) it applied to
-   * each sample into `gainOut` when given: the callers' returns follow it.
-   */
-  process (inL: ArrayLike<number>, inR: ArrayLike<number>, outL: Float32Array, outR: Float32Array, frames: number, gainOut?: Float32Array): void {
+  /** Processes `frames` samples of a stereo program into `outL`/`outR` (they may be the inputs). */
+  process (inL: ArrayLike<number>, inR: ArrayLike<number>, outL: Float32Array, outR: Float32Array, frames: number): void {
     const k = this.k
     const s = this.state
     const ceiling = 10 ** (this.ceilingDbtp / 20)
@@ -153,7 +149,6 @@ export class ProgramProcessor {
       if (this.gainDb < want) this.gainDb = Math.min(want, this.gainDb + this.upPerSample)
       else if (this.gainDb > want) this.gainDb = Math.max(want, this.gainDb - this.downPerSample)
       const g = 10 ** (this.gainDb / 20)
-      if (gainOut !== undefined) gainOut[i] = g
       const gl = xl * g
       const gr = xr * g
 

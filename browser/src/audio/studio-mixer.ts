@@ -3,7 +3,7 @@
  * participant's bus, kept in line with a MixPlan by diffing gain targets.
  *
  *     strips' program sends → program sum → limiter → makeup trim → processor → ceiling (programOutput) → meter, loudness
- *     strips' bus sends     → each participant's bus → × the processor's loudness gain (busOutput)
+ *     strips' bus sends     → each participant's bus → × the processor's loudness gain, 10 times a second (busOutput)
  */
 import type { MixPlan } from '@openstudio/protocol'
 import { createCeiling } from './ceiling.ts'
@@ -64,7 +64,16 @@ export class StudioMixer {
     this.processor = new ProgramProcessorNode(context, { ...PROCESSING_DEFAULTS, ...init.processing })
     this.programSum.connect(this.limiter)
     this.limiterTrim.connect(this.processor.node)
-    this.processor.node.connect(this.programOutput, 0)
+    this.processor.node.connect(this.programOutput)
+    // The returns follow the program's loudness gain; it moves at most 1 dB between two posts, ramped over the next 100 ms.
+    this.processor.onGain = (db) => {
+      const now = this.context.currentTime
+      for (const output of this.busOutputs.values()) {
+        // One pending event at a time: a timeline that only grew would cost more every time it is read.
+        output.gain.cancelScheduledValues(now)
+        output.gain.setTargetAtTime(10 ** (db / 20), now, 0.03)
+      }
+    }
     this.programMeter = createMeter(context, this.programOutput, this.meterWindow)
     this.loudness = new ProgramLoudness(context, this.programOutput)
   }
@@ -181,6 +190,7 @@ export class StudioMixer {
     this.buses.clear()
     this.compressors.dispose()
     this.loudness.dispose()
+    this.processor.onGain = undefined
     for (const node of [this.programSum, this.limiter, this.limiterTrim, this.processor.node, this.programOutput, this.programMeter]) node.disconnect()
   }
 
@@ -189,9 +199,8 @@ export class StudioMixer {
     if (bus === undefined) {
       bus = new GainNode(this.context)
       this.buses.set(id, bus)
-      // The bus follows the program's loudness gain: its gain is that signal (the param's own value is 0).
-      const output = new GainNode(this.context, { gain: 0 })
-      this.processor.node.connect(output.gain, 1)
+      // The bus follows the program's loudness gain (see the constructor).
+      const output = new GainNode(this.context, { gain: 10 ** (this.processor.gainDb / 20) })
       bus.connect(output)
       this.busOutputs.set(id, output)
     }
