@@ -34,7 +34,7 @@ export interface ProgramProcessorInit {
 export class ProgramProcessor {
   targetLufs: number
   ceilingDbtp: number
-  /** On: both stages work; off: the program passes as it is (delayed alike, so turning it on or off does not jump). */
+  /** On: both stages work; off: the program passes as it is, delayed alike (so turning it on or off does not jump), at the cost of a copy. */
   enabled = true
   private readonly maxGainDb: number
   private readonly k: Float64Array
@@ -123,6 +123,10 @@ export class ProgramProcessor {
     const k = this.k
     const s = this.state
     const ceiling = 10 ** (this.ceilingDbtp / 20)
+    if (!this.enabled) {
+      this.bypass(inL, inR, outL, outR, frames)
+      return
+    }
     for (let i = 0; i < frames; i++) {
       const xl = inL[i] as number
       const xr = inR[i] as number
@@ -145,7 +149,7 @@ export class ProgramProcessor {
       if (++this.subDone === this.subFrames) this.endBlock()
 
       // The loudness gain, slewed toward what the estimate asks for.
-      const want = this.enabled ? this.desiredDb : 0
+      const want = this.desiredDb
       if (this.gainDb < want) this.gainDb = Math.min(want, this.gainDb + this.upPerSample)
       else if (this.gainDb > want) this.gainDb = Math.max(want, this.gainDb - this.downPerSample)
       const g = 10 ** (this.gainDb / 20)
@@ -171,7 +175,7 @@ export class ProgramProcessor {
       }
       this.historyAt = (slot + 1) & 15
       const d = this.delayAt
-      this.asked[d] = this.enabled && peak > ceiling ? ceiling / peak : 1
+      this.asked[d] = peak > ceiling ? ceiling / peak : 1
       let target = 1
       for (let j = 0; j < 64; j++) if (this.asked[j]! < target) target = this.asked[j]!
       this.limiterGain += (target - this.limiterGain) * (target < this.limiterGain ? this.attack : this.release)
@@ -180,10 +184,24 @@ export class ProgramProcessor {
       this.delay[d] = gl
       this.delay[64 + d] = gr
       this.delayAt = (d + 1) & 63
-      const lg = this.enabled ? this.limiterGain : 1
-      const limit = this.enabled ? ceiling : Infinity
-      outL[i] = Math.max(-limit, Math.min(limit, ol * lg))
-      outR[i] = Math.max(-limit, Math.min(limit, or * lg))
+      outL[i] = Math.max(-ceiling, Math.min(ceiling, ol * this.limiterGain))
+      outR[i] = Math.max(-ceiling, Math.min(ceiling, or * this.limiterGain))
+    }
+  }
+
+  /** Off: the program through the delay line only, so that switching does not jump in time; the next start is from unity. */
+  private bypass (inL: ArrayLike<number>, inR: ArrayLike<number>, outL: Float32Array, outR: Float32Array, frames: number): void {
+    this.gainDb = 0
+    this.limiterGain = 1
+    for (let i = 0; i < frames; i++) {
+      const d = this.delayAt
+      const ol = this.delay[d]!
+      const or = this.delay[64 + d]!
+      this.delay[d] = inL[i] as number
+      this.delay[64 + d] = inR[i] as number
+      this.delayAt = (d + 1) & 63
+      outL[i] = ol
+      outR[i] = or
     }
   }
 
