@@ -11,8 +11,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { openClient, ProgramSender, readIcecastMounts, startIcecast, type LocalIcecast, type OpenStudioNode } from '@openstudio/node'
-import { buildManifest, generateStationKey, signManifest, type OggPage, type StationKey } from '@openstudio/protocol'
-import { draftFor, publishThrough, removeDir, tcpAddr, tempDir } from '../src/network.ts'
+import { generateStationKey, type OggPage, type StationKey } from '@openstudio/protocol'
+import { draftFor, programStartOf, publishThrough, removeDir, tcpAddr, tempDir } from '../src/network.ts'
 import { freePort } from '../src/ports.ts'
 import { encodeStepSignal, headersAndAudio, Listener, pacePages } from '../src/program-audio.ts'
 import { windowsWithTone } from '../src/signal.ts'
@@ -70,8 +70,7 @@ describe('listeners everywhere: the best stream a browser plays, HLS in the page
     station = generateStationKey()
     ;({ headers, audio } = headersAndAudio(await encodeStepSignal(`${dir}/tone.ogg`, { steps: 360, baseHz: TONE, stepHz: 0 })))
     node = await openClient({ bootstrap: [tcpAddr(fixture.relays[0]!)], stationKey: station, allowPrivate: true })
-    const start = { type: 'start' as const, record: signManifest(buildManifest(station.id, draftFor(1), { seq: 1, now: Date.now() }), station).record, format: 'ogg-opus' as const, bitrate: 64, channels: 2 as const, sampleRate: 48_000 as const }
-    sender = await ProgramSender.open(node, fixture.relays[0]!.node.peerId, start)
+    sender = await ProgramSender.open(node, fixture.relays[0]!.node.peerId, programStartOf(station))
     for (const page of headers) sender.send(page.bytes)
     show = pacePages(audio, (page) => { sender?.send(page.bytes) }, stopShow.signal)
     await waitUntil('the origin to serve the show', async () => (await readIcecastMounts(origin.url)).has(OGG))

@@ -7,12 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openClient, ProgramSender, startIcecast, type LocalIcecast, type OpenStudioNode, type ProgramStatusReport } from '@openstudio/node'
-import {
-  buildManifest, encodeProgramUp, generateStationKey, isOpusHeaderPage, PROTOCOL, signManifest, TOPIC, verifyAnnouncement,
-  type ListenerReport, type OggPage, type ProgramStart, type StationKey
-} from '@openstudio/protocol'
+import { encodeProgramUp, generateStationKey, isOpusHeaderPage, PROTOCOL, type ListenerReport, type OggPage, type StationKey } from '@openstudio/protocol'
 import type { Relay } from '@openstudio/relay'
-import { clientOf, draftFor, removeDir, startRelay, subscribeVia, tcpAddr, tempDir } from '../src/network.ts'
+import { programStartOf, removeDir, roomListener, startRelay, tcpAddr, tempDir } from '../src/network.ts'
 import { freePort } from '../src/ports.ts'
 import { distinctSteps, encodeStepSignal, headersAndAudio, heardSteps, Listener, pacePages, readMount } from '../src/program-audio.ts'
 import { waitUntil } from '../src/wait.ts'
@@ -45,14 +42,7 @@ describe('program ingest: studio → relay → Icecast', () => {
     nodes.push(node)
     return node
   }
-  const startOf = (key: StationKey): ProgramStart => ({
-    type: 'start',
-    record: signManifest(buildManifest(key.id, draftFor(1), { seq: 1, now: Date.now() }), key).record,
-    format: 'ogg-opus',
-    bitrate: 64,
-    channels: 2,
-    sampleRate: 48_000
-  })
+
   const listen = (): Listener => {
     const listener = new Listener(`${icecast.url}${MOUNT}`)
     listeners.push(listener)
@@ -100,16 +90,10 @@ describe('program ingest: studio → relay → Icecast', () => {
 
   it('a listener hears the station\'s program, Icecast lists the mount as audio/ogg, the studio sees the listener, and the relay signs the count into the room', async () => {
     // Someone in the station's room hears the relay's signed listener reports.
-    const inRoom = await clientOf(relay)
-    nodes.push(inRoom)
-    await subscribeVia(inRoom, relay, TOPIC.room(station.id))
-    const reports: ListenerReport[] = []
-    inRoom.services.pubsub.addEventListener('message', (e) => {
-      const verified = e.detail.topic === TOPIC.room(station.id) ? verifyAnnouncement(e.detail.data, Date.now()) : undefined
-      if (verified?.ok === true && verified.value.type === 'listeners') reports.push(verified.value.report)
-    })
+    const heard = await roomListener(relay, station.id, nodes)
+    const reports = (): ListenerReport[] => heard.flatMap((a) => a.type === 'listeners' ? [a.report] : [])
     const node = await nodeOf(station)
-    const sender = await ProgramSender.open(node, relay.node.peerId, startOf(station))
+    const sender = await ProgramSender.open(node, relay.node.peerId, programStartOf(station))
     expect(sender.mount).toBe(MOUNT)
     const statuses: ProgramStatusReport[] = []
     sender.addEventListener('program:status', (e) => { statuses.push(e.detail) })
@@ -140,7 +124,7 @@ describe('program ingest: studio → relay → Icecast', () => {
 
     await waitUntil('the studio to see one listener', () => statuses.some((s) => s.icecast === 'connected' && s.listeners === 1), 15_000)
     expect((await health()).program).toMatchObject({ icecast: 'connected', listeners: 1 })
-    await waitUntil('the relay\'s signed report of one listener in the room', () => reports.some((r) => r.listeners === 1 && r.relay === relay.peerId && r.station === station.id))
+    await waitUntil('the relay\'s signed report of one listener in the room', () => reports().some((r) => r.listeners === 1 && r.relay === relay.peerId && r.station === station.id))
 
     stop.abort()
     await show.done
@@ -151,7 +135,7 @@ describe('program ingest: studio → relay → Icecast', () => {
 
   it('loses no audio when Icecast is killed and restarted 3 s later: the studio sees reconnecting, then connected, and a listener after the restart hears the outage', async () => {
     const node = await nodeOf(station)
-    const sender = await ProgramSender.open(node, relay.node.peerId, startOf(station))
+    const sender = await ProgramSender.open(node, relay.node.peerId, programStartOf(station))
     const states: string[] = []
     sender.addEventListener('program:status', (e) => { if (states[states.length - 1] !== e.detail.icecast) states.push(e.detail.icecast) })
     const stop = new AbortController()
@@ -190,9 +174,9 @@ describe('program ingest: studio → relay → Icecast', () => {
     await waitUntil('the earlier show to leave the mount', async () => !(await mounts()).some((m) => m.listenurl.endsWith(MOUNT)))
     const intruder = generateStationKey()
     const node = await nodeOf(intruder)
-    await expect(ProgramSender.open(node, relay.node.peerId, startOf(intruder))).rejects.toMatchObject({ name: 'ProgramRefusedError', reason: 'not-station' })
+    await expect(ProgramSender.open(node, relay.node.peerId, programStartOf(intruder))).rejects.toMatchObject({ name: 'ProgramRefusedError', reason: 'not-station' })
     const own = await nodeOf(station)
-    const forged = { ...startOf(intruder) }
+    const forged = { ...programStartOf(intruder) }
     await expect(ProgramSender.open(own, relay.node.peerId, forged)).rejects.toMatchObject({ name: 'ProgramRefusedError', reason: 'bad-manifest' })
     expect((await mounts()).some((m) => m.listenurl.endsWith(MOUNT))).toBe(false)
     const { host, port } = relay.httpAddress ?? { host: '', port: 0 }
@@ -203,9 +187,9 @@ describe('program ingest: studio → relay → Icecast', () => {
 
   it('a second stream from the station replaces the first', async () => {
     const node = await nodeOf(station)
-    const first = await ProgramSender.open(node, relay.node.peerId, startOf(station))
+    const first = await ProgramSender.open(node, relay.node.peerId, programStartOf(station))
     const closed = new Promise<{ refused?: string }>((resolve) => first.addEventListener('program:close', (e) => { resolve(e.detail) }, { once: true }))
-    const second = await ProgramSender.open(node, relay.node.peerId, startOf(station))
+    const second = await ProgramSender.open(node, relay.node.peerId, programStartOf(station))
     expect(await closed).toEqual({ refused: 'replaced' })
     expect(second.open).toBe(true)
     await second.end()
@@ -229,14 +213,14 @@ describe('program ingest: studio → relay → Icecast', () => {
     await waitUntil('the relay to cut off the silent stream', () => stalled.status !== 'open' || stalled.readStatus !== 'readable', 15_000)
 
     // A start, then a data message that is not an Ogg page: the stream is cut off as malformed.
-    const sender = await ProgramSender.open(node, relayId, startOf(station))
+    const sender = await ProgramSender.open(node, relayId, programStartOf(station))
     const closed = new Promise<{ refused?: string, error?: Error }>((resolve) => sender.addEventListener('program:close', (e) => { resolve(e.detail) }, { once: true }))
     sender.send(encodeProgramUp({ type: 'end' }))
     expect(await closed).toMatchObject({ refused: 'malformed' })
 
     // Still healthy, and a good stream still works.
     expect((await health()).status).toBe('ok')
-    const good = await ProgramSender.open(node, relayId, startOf(station))
+    const good = await ProgramSender.open(node, relayId, programStartOf(station))
     expect(good.open).toBe(true)
     await good.end()
   }, 60_000)

@@ -7,14 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mp3Mount, openClient, ProgramSender, setIcecastTitle, startIcecast, type LocalIcecast, type OpenStudioNode } from '@openstudio/node'
-import {
-  buildManifest, DOMAIN, generateStationKey, signManifest, signNowPlaying, TOPIC, verifyAnnouncement,
-  type NowPlaying, type OggPage, type ProgramStart, type StationKey
-} from '@openstudio/protocol'
+import { DOMAIN, generateStationKey, signNowPlaying, type NowPlaying, type OggPage, type StationKey } from '@openstudio/protocol'
 import type { Relay } from '@openstudio/relay'
 import { encodeCanonical } from '../../protocol/src/cbor.ts'
 import { signWithDomain } from '../../protocol/src/identity.ts'
-import { clientOf, draftFor, removeDir, startRelay, subscribeVia, tcpAddr, tempDir } from '../src/network.ts'
+import { programStartOf, removeDir, roomListener, startRelay, tcpAddr, tempDir } from '../src/network.ts'
 import { freePort } from '../src/ports.ts'
 import { IcyReader } from '../src/icy.ts'
 import { distinctSteps, encodeStepSignal, headersAndAudio, heardSteps, Listener, pacePages } from '../src/program-audio.ts'
@@ -44,14 +41,6 @@ describe('renditions: an MP3 mount with now playing, made by the relay with ffmp
   const nodes: OpenStudioNode[] = []
   const stops: Array<() => unknown> = []
 
-  const startOf = (key: StationKey): ProgramStart => ({
-    type: 'start',
-    record: signManifest(buildManifest(key.id, draftFor(1), { seq: 1, now: Date.now() }), key).record,
-    format: 'ogg-opus',
-    bitrate: 64,
-    channels: 2,
-    sampleRate: 48_000
-  })
   const mounts = async (): Promise<Array<{ listenurl: string, server_type?: string }>> => {
     const source = (await (await fetch(`${icecast.url}/status-json.xsl`)).json() as { icestats: { source?: unknown } }).icestats.source
     return (source === undefined ? [] : Array.isArray(source) ? source : [source]) as Array<{ listenurl: string }>
@@ -64,7 +53,7 @@ describe('renditions: an MP3 mount with now playing, made by the relay with ffmp
   const goLive = async (): Promise<ProgramSender> => {
     const node = await openClient({ bootstrap: [tcpAddr(relay)], stationKey: station, allowPrivate: true })
     nodes.push(node)
-    const sender = await ProgramSender.open(node, relay.node.peerId, startOf(station))
+    const sender = await ProgramSender.open(node, relay.node.peerId, programStartOf(station))
     for (const page of headers) sender.send(page.bytes)
     const stop = new AbortController()
     const done = pacePages(audio, (page) => { sender.send(page.bytes) }, stop.signal)
@@ -108,14 +97,8 @@ describe('renditions: an MP3 mount with now playing, made by the relay with ffmp
   })
 
   it('serves the show on an MP3 mount, lists it to the studio, sets its ICY title from the signed now playing, and announces the title in the room', async () => {
-    const inRoom = await clientOf(relay)
-    nodes.push(inRoom)
-    await subscribeVia(inRoom, relay, TOPIC.room(station.id))
-    const heard: NowPlaying[] = []
-    inRoom.services.pubsub.addEventListener('message', (e) => {
-      const verified = e.detail.topic === TOPIC.room(station.id) ? verifyAnnouncement(e.detail.data, Date.now()) : undefined
-      if (verified?.ok === true && verified.value.type === 'now-playing') heard.push(verified.value.nowPlaying)
-    })
+    const announced = await roomListener(relay, station.id, nodes)
+    const heard = (): NowPlaying[] => announced.flatMap((a) => a.type === 'now-playing' ? [a.nowPlaying] : [])
 
     const sender = await goLive()
     expect(sender.renditions).toEqual([
@@ -135,7 +118,7 @@ describe('renditions: an MP3 mount with now playing, made by the relay with ffmp
     stops.push(() => { icy.stop() })
     sender.nowPlaying(titleOf('Interview: Ada Lovelace'))
     await waitUntil('a legacy player to show the title', () => icy.titles.includes('Interview: Ada Lovelace'), 15_000)
-    await waitUntil('the station\'s signed title in the room', () => heard.some((n) => n.title === 'Interview: Ada Lovelace'))
+    await waitUntil('the station\'s signed title in the room', () => heard().some((n) => n.title === 'Interview: Ada Lovelace'))
     expect((await health()).program?.nowPlaying).toBe('Interview: Ada Lovelace')
 
     // A title with line breaks, a NUL, an apostrophe and ICY syntax: one line reaches players, and no field beside it.

@@ -5,7 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openClient, publishStation, type OpenStudioNode, type PublishResult } from '@openstudio/node'
-import { generateStationKey, type ManifestDraftInput, type StationKey } from '@openstudio/protocol'
+import {
+  buildManifest, generateStationKey, signManifest, TOPIC, verifyAnnouncement, type ManifestDraftInput, type ProgramStart, type StationKey, type VerifiedAnnouncement
+} from '@openstudio/protocol'
 import { Relay, type RelayInit } from '@openstudio/relay'
 import { waitUntil } from './wait.ts'
 
@@ -120,6 +122,35 @@ export async function publishThrough (relay: RelayAddresses, draft: ManifestDraf
 /** A client node joined through `relay`. */
 export async function clientOf (relay: RelayAddresses): Promise<OpenStudioNode> {
   return openClient({ bootstrap: [tcpAddr(relay)], allowPrivate: true })
+}
+
+/** A program stream's `start` for station `key`: its signed manifest (draftFor(1)), Ogg Opus 64 kb/s stereo. */
+export function programStartOf (key: StationKey): ProgramStart {
+  return {
+    type: 'start',
+    record: signManifest(buildManifest(key.id, draftFor(1), { seq: 1, now: Date.now() }), key).record,
+    format: 'ogg-opus',
+    bitrate: 64,
+    channels: 2,
+    sampleRate: 48_000
+  }
+}
+
+/**
+ * Someone in `station`'s room, joined through `relay`: every announcement
+ * that verifies on the room topic goes into the returned list. The client
+ * goes into `nodes`, for the caller to stop.
+ */
+export async function roomListener (relay: Relay, station: string, nodes: OpenStudioNode[]): Promise<VerifiedAnnouncement[]> {
+  const client = await clientOf(relay)
+  nodes.push(client)
+  await subscribeVia(client, relay, TOPIC.room(station))
+  const heard: VerifiedAnnouncement[] = []
+  client.services.pubsub.addEventListener('message', (e) => {
+    const verified = e.detail.topic === TOPIC.room(station) ? verifyAnnouncement(e.detail.data, Date.now()) : undefined
+    if (verified?.ok === true) heard.push(verified.value)
+  })
+  return heard
 }
 
 /** Subscribes `client` to `topic` and waits until `relay`'s gossipsub sees the subscription. */
