@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest'
 import type { Browser as FirefoxBrowser, Page as FirefoxPage } from 'puppeteer-core'
 import type { Browser, Page } from 'playwright-core'
 import { startIcecast, type LocalIcecast } from '@openstudio/node'
-import { firefoxMissing, firefoxPage, launchFirefox } from '../src/firefox.ts'
+import { closeFirefox, firefoxMissing, firefoxPage, launchFirefox } from '../src/firefox.ts'
 import { removeDir, tempDir } from '../src/network.ts'
 import { freePort } from '../src/ports.ts'
 import { callPath, openStudio, prepareCall, pressDial, spectrum, startStudioFixture, waitPhase, type StudioAnalyser, type StudioFixture } from '../src/studio-fixture.ts'
@@ -133,15 +133,18 @@ describe.skipIf(missing !== undefined)(`Firefox as caller${missing === undefined
     await studio.click(`[data-testid="caller-${id}"] [data-testid=admit]`)
     await waitPhase(page, 'on-air')
     chromiumCaller = { page, id }
-    caller = await launchFirefox({ toneHz: FIREFOX_CALLER })
   }, 120_000)
 
   afterAll(async () => {
-    await caller?.close()
+    if (caller !== undefined) await closeFirefox(caller)
     await fixture?.stop()
   })
 
-  it('calls from Firefox: the caller page dials, waits in the green room, goes on air, and hears the show but itself', async () => {
+  // Firefox under PulseAudio here sometimes stops answering once its audio runs (docs/architecture.md); it has come back
+  // on a fresh browser every time, so a failed attempt gets one more, with a new Firefox and a new call.
+  it('calls from Firefox: the caller page dials, waits in the green room, goes on air, and hears the show but itself', { retry: 1 }, async () => {
+    if (caller !== undefined) await closeFirefox(caller)
+    caller = await launchFirefox({ toneHz: FIREFOX_CALLER })
     // WebDriver BiDi commands have no deadline of their own (locators do): each names itself when it hangs.
     const page = await within('a page for the caller in Firefox', 30_000, firefoxPage(caller))
     await within('the Firefox call page to load', 30_000, page.goto(`${fixture.origin}${callPath(stationId)}`))

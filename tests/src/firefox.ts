@@ -57,6 +57,13 @@ export async function launchFirefox (init: FirefoxInit = {}): Promise<Browser> {
   })
 }
 
+/** Closes `browser`, and kills it when it has not closed within 10 s (a Firefox that stopped answering). */
+export async function closeFirefox (browser: Browser): Promise<void> {
+  const deadline = AbortSignal.timeout(10_000)
+  await Promise.race([browser.close().catch(() => {}), new Promise((resolve) => { deadline.addEventListener('abort', resolve) })])
+  browser.process()?.kill('SIGKILL')
+}
+
 /** A page in a fresh browser context, logging the page's errors to stderr. */
 export async function firefoxPage (browser: Browser): Promise<Page> {
   const context = await browser.createBrowserContext()
