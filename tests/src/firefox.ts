@@ -77,5 +77,7 @@ export async function firefoxPage (browser: Browser): Promise<Page> {
   }
   page.on('pageerror', (err) => { process.stderr.write(`firefox page error: ${(err as Error).message}\n`) })
   await page.setViewport({ width: 1280, height: 1000 })
+  // The deadline of every locator on the page (a locator that waits names itself when it runs out).
+  page.setDefaultTimeout(30_000)
   return page
 }
