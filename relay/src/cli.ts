@@ -287,19 +287,25 @@ async function programOptions (opts: RelayOptions): Promise<ProgramInit | undefi
     bufferBytes: opts.programBufferBytes,
     oggPageMs: opts.oggPageMs,
     public: opts.icecastPublic === true,
-    mp3: await mp3Options(opts),
-    hls: await hlsOptions(opts),
+    ...await renditionOptions(opts),
     ffmpegPath: opts.ffmpeg
   }
 }
 
+/** The renditions ffmpeg makes, when asked for and ffmpeg is there (looked for once). */
+async function renditionOptions (opts: RelayOptions): Promise<Pick<ProgramInit, 'mp3' | 'hls'>> {
+  const wanted = opts.mp3 !== false || (opts.hls !== false && opts.http !== undefined)
+  const ffmpeg = wanted && await hasFfmpeg(opts.ffmpeg ?? 'ffmpeg')
+  if (wanted && !ffmpeg) process.stderr.write(`warning: ${opts.ffmpeg ?? 'ffmpeg'} not found: no MP3 mount or HLS (install ffmpeg, or pass --no-mp3 --no-hls)\n`)
+  return { mp3: ffmpeg && mp3Options(opts), hls: ffmpeg && await hlsOptions(opts) }
+}
+
 /**
- * HLS, unless --no-hls: it needs --http (the relay serves it) and ffmpeg. Its
- * files go to `<--data>/hls`, or a temporary directory without --data.
+ * HLS, unless --no-hls: it needs --http (the relay serves it). Its files go
+ * to `<--data>/hls`, or a temporary directory without --data.
  */
 async function hlsOptions (opts: RelayOptions): Promise<ProgramInit['hls']> {
   if (opts.hls === false || opts.http === undefined) return false
-  if (!await hasFfmpeg(opts.ffmpeg ?? 'ffmpeg')) return false
   const dir = opts.data === undefined ? await mkdtemp(join(tmpdir(), 'openstudio-hls-')) : join(opts.data, 'hls')
   const unspecified = opts.http.host === '0.0.0.0' || opts.http.host === '::'
   if (unspecified && opts.publicUrl === undefined) process.stderr.write('warning: the HLS playlist\'s URL names 127.0.0.1: pass --public-url with the address listeners reach\n')
@@ -308,13 +314,9 @@ async function hlsOptions (opts: RelayOptions): Promise<ProgramInit['hls']> {
   return { dir, publicUrl, bitrate: opts.hlsBitrate ?? HLS_DEFAULTS.bitrate }
 }
 
-/** The MP3 mount, unless --no-mp3; without ffmpeg it is left out, with a warning (the Ogg mount does not need it). */
-async function mp3Options (opts: RelayOptions): Promise<ProgramInit['mp3']> {
+/** The MP3 mount, unless --no-mp3 (the Ogg mount does not need it). */
+function mp3Options (opts: RelayOptions): ProgramInit['mp3'] {
   if (opts.mp3 === false) return false
-  if (!await hasFfmpeg(opts.ffmpeg ?? 'ffmpeg')) {
-    process.stderr.write(`warning: ${opts.ffmpeg ?? 'ffmpeg'} not found: no MP3 mount (install ffmpeg, or pass --no-mp3)\n`)
-    return false
-  }
   return { mount: opts.mp3Mount ?? MP3_DEFAULTS.mount, bitrate: opts.mp3Bitrate ?? MP3_DEFAULTS.bitrate }
 }
 

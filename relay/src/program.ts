@@ -205,14 +205,15 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     }
     // A same-format stream from the same station may continue the same Ogg stream: decided once its headers are in.
     const carryOn = previous?.station === station && sameFormat(previous.start, start) && previous.headersDone
-    const outputs = carryOn ? previous : this.newOutputs(manifest, start)
+    const nowPlaying = previous?.station === station ? previous.nowPlaying : undefined
+    const outputs = carryOn ? previous : this.newOutputs(manifest, start, nowPlaying)
     const program: Program = {
       station,
       manifest,
       start,
       source: outputs.source,
       renditions: outputs.renditions,
-      nowPlaying: previous?.station === station ? previous.nowPlaying : undefined,
+      nowPlaying,
       sourceHeaders: carryOn ? previous.headers : undefined,
       repager: carryOn ? previous.repager : undefined,
       headers: [],
@@ -223,8 +224,6 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
       listeners: previous?.listeners
     }
     this.program = program
-    // New renditions of the same show keep its title (the studio sends it again, but it is not newer).
-    if (outputs !== previous && program.nowPlaying !== undefined) program.renditions.setTitle(program.nowPlaying.nowPlaying.title)
     if (previous !== undefined && previous.source !== program.source) void stopOutputs(previous)
     this.safeDispatchEvent('program:start', { detail: { station, replaced: previous !== undefined } })
     log('program of %s on %s%s', station, this.init.icecastUrl, this.mount)
@@ -238,8 +237,12 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     }
   }
 
-  /** The Icecast source of the Ogg mount and the renditions made beside it, for one Ogg stream. */
-  private newOutputs (manifest: Manifest, start: ProgramStart): { source: IcecastSource, renditions: ProgramRenditions } {
+  /**
+   * The Icecast source of the Ogg mount and the renditions made beside it, for
+   * one Ogg stream. New renditions of a show keep its title: the studio sends
+   * it again on a new stream, but it is not newer, so it changes nothing.
+   */
+  private newOutputs (manifest: Manifest, start: ProgramStart, nowPlaying: Program['nowPlaying']): { source: IcecastSource, renditions: ProgramRenditions } {
     const headers = iceHeaders(manifest, start, this.init.public ?? false)
     const renditions = new ProgramRenditions({
       icecastUrl: this.init.icecastUrl,
@@ -250,6 +253,7 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
       ffmpegPath: this.init.ffmpegPath,
       bufferMs: this.init.bufferMs
     }, start.format, headers)
+    if (nowPlaying !== undefined) renditions.setTitle(nowPlaying.nowPlaying.title)
     return { source: this.newSource(start, headers), renditions }
   }
 
@@ -315,9 +319,8 @@ export class ProgramService extends TypedEventEmitter<ProgramServiceEvents> {
     if (program.sourceHeaders !== undefined && !sameHeaders(program.sourceHeaders, headers)) {
       // The studio restarted its encoder: a new Ogg stream needs a new source connection.
       void stopOutputs(program)
-      Object.assign(program, this.newOutputs(program.manifest, program.start))
+      Object.assign(program, this.newOutputs(program.manifest, program.start, program.nowPlaying))
       program.repager = undefined
-      if (program.nowPlaying !== undefined) program.renditions.setTitle(program.nowPlaying.nowPlaying.title)
     }
     const pageMs = this.init.oggPageMs ?? D.oggPageMs
     if (program.start.format === 'ogg-opus' && pageMs > 0) program.repager ??= new OggRepager({ pageMs, firstSequence: headers.length })
