@@ -50,6 +50,9 @@ export class ProgramProcessor {
   /** The loudness gain now, dB, and where it is heading. */
   gainDb = 0
   private desiredDb = 0
+  /** `linear` is 10^(linearOf / 20): the gain as a factor, kept from the last sample it changed. */
+  private linearOf = 0
+  private linear = 1
   private readonly upPerSample: number
   private readonly downPerSample: number
   // True-peak limiter.
@@ -152,7 +155,12 @@ export class ProgramProcessor {
       const want = this.desiredDb
       if (this.gainDb < want) this.gainDb = Math.min(want, this.gainDb + this.upPerSample)
       else if (this.gainDb > want) this.gainDb = Math.max(want, this.gainDb - this.downPerSample)
-      const g = 10 ** (this.gainDb / 20)
+      // The gain in dB changes only while it slews: the power is worked out again only then.
+      if (this.gainDb !== this.linearOf) {
+        this.linearOf = this.gainDb
+        this.linear = 10 ** (this.gainDb / 20)
+      }
+      const g = this.linear
       const gl = xl * g
       const gr = xr * g
 
