@@ -5,8 +5,8 @@
  * and the gain does not pump with the pauses.
  */
 import { describe, expect, it } from 'vitest'
-import { LoudnessMeter } from '../src/audio/loudness.ts'
-import { ProgramProcessor } from '../src/audio/program-processor.ts'
+import { createLoudnessMeter } from '../src/audio/loudness.ts'
+import { createProgramProcessor } from '../src/audio/program-processor.ts'
 
 const RATE = 48_000
 const CHUNK = 128
@@ -21,7 +21,7 @@ function speech (n: number): number {
 
 /** The programme's loudness at unit scale, to scale it to a level. */
 function unitLoudness (): number {
-  const meter = new LoudnessMeter({ sampleRate: RATE, channels: 2, truePeak: false })
+  const meter = createLoudnessMeter({ sampleRate: RATE, channels: 2, truePeak: false })
   const block = new Float32Array(RATE)
   for (let s = 0; s < 20; s++) {
     for (let i = 0; i < RATE; i++) block[i] = speech(s * RATE + i)
@@ -35,8 +35,8 @@ interface Run { integrated: number, truePeak: number, gainSpreadDb: number }
 /** Runs `seconds` of the programme at `inputLufs` through a processor; measures the output after `settle` seconds. */
 function run (inputLufs: number, init: { targetLufs?: number, seconds?: number, settle?: number } = {}): Run {
   const scale = 10 ** ((inputLufs - unitLoudness()) / 20)
-  const processor = new ProgramProcessor({ sampleRate: RATE, targetLufs: init.targetLufs })
-  const meter = new LoudnessMeter({ sampleRate: RATE, channels: 2 })
+  const processor = createProgramProcessor({ sampleRate: RATE, targetLufs: init.targetLufs })
+  const meter = createLoudnessMeter({ sampleRate: RATE, channels: 2 })
   const inL = new Float32Array(CHUNK)
   const outL = new Float32Array(CHUNK)
   const outR = new Float32Array(CHUNK)
@@ -76,7 +76,7 @@ describe('program processor', () => {
   })
 
   it('off, it passes the programme unchanged (64 samples later)', () => {
-    const processor = new ProgramProcessor({ sampleRate: RATE })
+    const processor = createProgramProcessor({ sampleRate: RATE })
     processor.enabled = false
     const input = Float32Array.from({ length: 256 }, (_, i) => Math.sin(i / 10))
     const outL = new Float32Array(256)

@@ -12,7 +12,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import type { MixParticipant } from '@openstudio/protocol'
-import { LoudnessMeter } from '../../browser/src/audio/loudness.ts'
+import { createLoudnessMeter } from '../../browser/src/audio/loudness.ts'
 import type { Voice } from '../src/mixer-harness.ts'
 import { openMixerPage } from '../src/mixer-page.ts'
 import { distribution, round } from './measure.ts'
@@ -61,7 +61,7 @@ export async function benchConsole (): Promise<Record<string, unknown>> {
 /** The loudness meter alone, in this process (V8, as in the worklet): ms per second of stereo audio. */
 function meterCost (): number {
   const rate = 48_000
-  const meter = new LoudnessMeter({ sampleRate: rate, channels: 2 })
+  const meter = createLoudnessMeter({ sampleRate: rate, channels: 2 })
   const block = Float32Array.from({ length: 128 }, (_, i) => 0.1 * Math.sin(i / 7))
   const started = performance.now()
   for (let n = 0; n < SECONDS * rate; n += 128) meter.push([block, block], 128)

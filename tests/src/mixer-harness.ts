@@ -7,7 +7,7 @@
  * tone in each analysis window.
  */
 import { planMix, type MixParticipant } from '../../protocol/src/mixminus.ts'
-import { createStudioMixer, LoudnessMeter, type LoudnessReading, type MixerLevels, type StudioMixerInit } from '../../browser/src/audio/index.ts'
+import { createLoudnessMeter, createStudioMixer, type LoudnessReading, type MixerLevels, type StudioMixerInit } from '../../browser/src/audio/index.ts'
 import { isOnBin, peakOf, toneAmplitude } from './goertzel.ts'
 
 export const SAMPLE_RATE = 48_000
@@ -137,7 +137,7 @@ export async function renderScenario (scenario: Scenario): Promise<ScenarioResul
   let loudness: LoudnessReading | undefined
   if (scenario.loudnessFrom !== undefined) {
     const program = data[0]!.subarray(Math.round(scenario.loudnessFrom * SAMPLE_RATE))
-    const meter = new LoudnessMeter({ sampleRate: SAMPLE_RATE, channels: 2 })
+    const meter = createLoudnessMeter({ sampleRate: SAMPLE_RATE, channels: 2 })
     meter.push([program, program], program.length)
     loudness = meter.read()
   }

@@ -39,7 +39,7 @@ export { InvalidGainError, MixerDisposedError } from './errors.ts'
 export { readPeak, type Level } from './meter.ts'
 export { RenderWatch, watchRender, type RenderClock, type RenderHealth, type RenderWatchInit } from './render-watch.ts'
 export type { MixerLevels, StudioMixerInit } from './types.ts'
-export { LoudnessMeter, type LoudnessMeterInit, type LoudnessReading } from './loudness.ts'
+export { createLoudnessMeter, LoudnessMeter, type LoudnessMeterInit, type LoudnessReading } from './loudness.ts'
 export { LOUDNESS_TARGETS, PROCESSING_DEFAULTS, type ProcessingSettings } from './program-processor-node.ts'
 
 /**

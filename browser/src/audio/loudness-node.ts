@@ -10,6 +10,7 @@
  * the render thread without a SharedArrayBuffer, which needs cross-origin
  * isolation this app does not have.
  */
+import { bs1770Filters } from './bs1770.ts'
 import { LoudnessMeter, type LoudnessReading } from './loudness.ts'
 import { loadProcessor } from './worklet.ts'
 
@@ -19,9 +20,9 @@ const PROCESSOR_SOURCE = `
 const LoudnessMeter = ${LoudnessMeter.toString()}
 
 class LoudnessProcessor extends AudioWorkletProcessor {
-  constructor () {
+  constructor (options) {
     super()
-    this.meter = new LoudnessMeter({ sampleRate, channels: 2 })
+    this.meter = new LoudnessMeter({ sampleRate, channels: 2, filters: options.processorOptions.filters })
     this.reading = { momentary: 0, shortTerm: 0, integrated: 0, range: 0, truePeak: 0, samplePeak: 0 }
     this.pair = [null, null]
     this.every = Math.round(sampleRate / 10)
@@ -61,7 +62,13 @@ export class ProgramLoudness {
 
   constructor (context: BaseAudioContext, source: AudioNode) {
     // No outputs: the browser renders it as a sink, beside the program's way out.
-    this.node = new AudioWorkletNode(context, PROCESSOR, { numberOfInputs: 1, numberOfOutputs: 0, channelCount: 2, channelCountMode: 'explicit' })
+    this.node = new AudioWorkletNode(context, PROCESSOR, {
+      numberOfInputs: 1,
+      numberOfOutputs: 0,
+      channelCount: 2,
+      channelCountMode: 'explicit',
+      processorOptions: { filters: bs1770Filters(context.sampleRate) }
+    })
     this.node.port.onmessage = (e: MessageEvent<number[]>) => {
       const [momentary, shortTerm, integrated, range, truePeak, samplePeak] = e.data
       this.latest = { momentary, shortTerm, integrated, range, truePeak, samplePeak } as LoudnessReading

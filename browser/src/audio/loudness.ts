@@ -17,9 +17,11 @@
  * A three-hour show never grows it: gated blocks go into histograms of
  * 0.01 LU bins (their counts and energy sums), as libebur128 does. Nothing is
  * allocated after construction, so the same class runs in an AudioWorklet
- * (its source text is the worklet's; see loudness-meter.ts): it must not
- * refer to anything outside itself.
+ * (its source text is the worklet's; see loudness-node.ts): it must not
+ * refer to anything outside itself. Its filters come in with its init
+ * (bs1770.ts, shared with the program processor).
  */
+import { bs1770Filters, type Bs1770Filters } from './bs1770.ts'
 
 /** What a meter reads now. Loudness in LUFS, range in LU, peaks in dBTP / dBFS; −Infinity while silent. */
 export interface LoudnessReading {
@@ -38,6 +40,8 @@ export interface LoudnessMeterInit {
   weights?: number[]
   /** Measure the true peak (64 multiply-adds a sample a channel). @default true */
   truePeak?: boolean
+  /** K-weighting and the true-peak interpolator for `sampleRate` (bs1770Filters). */
+  filters: Bs1770Filters
 }
 
 export class LoudnessMeter {
@@ -73,63 +77,13 @@ export class LoudnessMeter {
     this.sampleRate = init.sampleRate
     this.channels = init.channels
     this.weights = new Float64Array(init.channels).map((_, c) => init.weights?.[c] ?? 1)
-    this.k = this.kWeighting(init.sampleRate)
+    this.k = init.filters.kWeighting
     this.state = new Float64Array(init.channels * 4)
     this.subBlockFrames = Math.round(init.sampleRate / 10)
     this.subSums = new Float64Array(init.channels)
-    this.phases = this.interpolator()
+    this.phases = init.filters.phases
     this.measurePeak = init.truePeak ?? true
     this.history = new Float64Array(init.channels * 16)
-  }
-
-  /**
-   * The K-weighting filter for `sampleRate`, as [b0, b1, b2, a1, a2] of the
-   * high shelf then of the high-pass (the analog prototypes' constants are
-   * those that give BS.1770-4's coefficients at 48 kHz).
-   */
-  kWeighting (sampleRate: number): Float64Array {
-    let K = Math.tan(Math.PI * 1681.974450955533 / sampleRate)
-    let Q = 0.7071752369554196
-    const Vh = 10 ** (3.999843853973347 / 20)
-    const Vb = Vh ** 0.4996667741545416
-    let a0 = 1 + K / Q + K * K
-    const shelf = [(Vh + Vb * K / Q + K * K) / a0, 2 * (K * K - Vh) / a0, (Vh - Vb * K / Q + K * K) / a0, 2 * (K * K - 1) / a0, (1 - K / Q + K * K) / a0]
-    K = Math.tan(Math.PI * 38.13547087602444 / sampleRate)
-    Q = 0.5003270373238773
-    a0 = 1 + K / Q + K * K
-    const highPass = [1, -2, 1, 2 * (K * K - 1) / a0, (1 - K / Q + K * K) / a0]
-    return Float64Array.from([...shelf, ...highPass])
-  }
-
-  /** 4 phases of 16 taps: a Kaiser-windowed sinc (β 8) cut at the input's Nyquist, each phase summing to 1. */
-  interpolator (): Float64Array {
-    const L = 4
-    const T = 16
-    const N = L * T
-    const bessel = (x: number): number => {
-      let sum = 1
-      let term = 1
-      for (let k = 1; k < 40; k++) {
-        term *= (x / (2 * k)) ** 2
-        sum += term
-      }
-      return sum
-    }
-    const beta = 8
-    const h = new Float64Array(N)
-    for (let n = 0; n < N; n++) {
-      const t = (n - (N - 1) / 2) / L
-      const sinc = t === 0 ? 1 : Math.sin(Math.PI * t) / (Math.PI * t)
-      const r = 2 * n / (N - 1) - 1
-      h[n] = sinc * bessel(beta * Math.sqrt(1 - r * r)) / bessel(beta)
-    }
-    const phases = new Float64Array(N)
-    for (let p = 0; p < L; p++) {
-      let sum = 0
-      for (let k = 0; k < T; k++) sum += h[p + L * k] as number
-      for (let k = 0; k < T; k++) phases[p * T + k] = (h[p + L * k] as number) / sum
-    }
-    return phases
   }
 
   /** Adds `frames` samples of each channel (planar: one array per channel). Allocates nothing. */
@@ -266,4 +220,9 @@ export class LoudnessMeter {
   private lufs (z: number): number {
     return z > 0 ? -0.691 + 10 * Math.log10(z) : -Infinity
   }
+}
+
+/** A meter with the filters for its sample rate. */
+export function createLoudnessMeter (init: Omit<LoudnessMeterInit, 'filters'>): LoudnessMeter {
+  return new LoudnessMeter({ ...init, filters: bs1770Filters(init.sampleRate) })
 }

@@ -8,6 +8,7 @@
  * (tests/e2e/firefox.test.ts). Nothing is allocated while it renders but the
  * posted number.
  */
+import { bs1770Filters } from './bs1770.ts'
 import { ProgramProcessor } from './program-processor.ts'
 import { loadProcessor } from './worklet.ts'
 
@@ -20,7 +21,7 @@ class ProgramProcessorWorklet extends AudioWorkletProcessor {
   constructor (options) {
     super()
     const o = options.processorOptions
-    this.processor = new ProgramProcessor({ sampleRate, targetLufs: o.targetLufs, ceilingDbtp: o.ceilingDbtp })
+    this.processor = new ProgramProcessor({ sampleRate, targetLufs: o.targetLufs, ceilingDbtp: o.ceilingDbtp, filters: o.filters })
     this.processor.enabled = o.enabled
     this.silence = new Float32Array(128)
     this.every = Math.round(sampleRate / 10)
@@ -87,7 +88,7 @@ export class ProgramProcessorNode {
       outputChannelCount: [2],
       channelCount: 2,
       channelCountMode: 'explicit',
-      processorOptions: { ...settings }
+      processorOptions: { ...settings, filters: bs1770Filters(context.sampleRate) }
     })
     this.node.port.onmessage = (e: MessageEvent<number>) => {
       if (typeof e.data !== 'number' || !Number.isFinite(e.data)) return

@@ -18,8 +18,9 @@
  *
  * Like LoudnessMeter, it allocates nothing after construction and refers to
  * nothing outside itself: its source text is the AudioWorklet's
- * (program-processor-node.ts).
+ * (program-processor-node.ts). Its filters come in with its init (bs1770.ts).
  */
+import { bs1770Filters, type Bs1770Filters } from './bs1770.ts'
 
 export interface ProgramProcessorInit {
   sampleRate: number
@@ -29,6 +30,8 @@ export interface ProgramProcessorInit {
   ceilingDbtp?: number
   /** Most the loudness gain may raise the program, dB. @default 20 */
   maxGainDb?: number
+  /** K-weighting and the true-peak interpolator for `sampleRate` (bs1770Filters). */
+  filters: Bs1770Filters
 }
 
 export class ProgramProcessor {
@@ -71,54 +74,14 @@ export class ProgramProcessor {
     this.targetLufs = init.targetLufs ?? -16
     this.ceilingDbtp = init.ceilingDbtp ?? -1
     this.maxGainDb = init.maxGainDb ?? 20
-    this.k = this.kWeighting(init.sampleRate)
+    this.k = init.filters.kWeighting
     this.subFrames = Math.round(init.sampleRate / 10)
     this.upPerSample = 3 / init.sampleRate
     this.downPerSample = 10 / init.sampleRate
-    this.phases = this.interpolator()
+    this.phases = init.filters.phases
     this.attack = 1 - Math.exp(-1 / 12)
     this.release = 1 - Math.exp(-1 / (0.05 * init.sampleRate))
     this.asked.fill(1)
-  }
-
-  /** BS.1770-4's K-weighting for `sampleRate` (as LoudnessMeter's). */
-  kWeighting (sampleRate: number): Float64Array {
-    let K = Math.tan(Math.PI * 1681.974450955533 / sampleRate)
-    let Q = 0.7071752369554196
-    const Vh = 10 ** (3.999843853973347 / 20)
-    const Vb = Vh ** 0.4996667741545416
-    let a0 = 1 + K / Q + K * K
-    const shelf = [(Vh + Vb * K / Q + K * K) / a0, 2 * (K * K - Vh) / a0, (Vh - Vb * K / Q + K * K) / a0, 2 * (K * K - 1) / a0, (1 - K / Q + K * K) / a0]
-    K = Math.tan(Math.PI * 38.13547087602444 / sampleRate)
-    Q = 0.5003270373238773
-    a0 = 1 + K / Q + K * K
-    return Float64Array.from([...shelf, 1, -2, 1, 2 * (K * K - 1) / a0, (1 - K / Q + K * K) / a0])
-  }
-
-  /** 4 phases of 16 taps (as LoudnessMeter's true peak). */
-  interpolator (): Float64Array {
-    const bessel = (x: number): number => {
-      let sum = 1
-      let term = 1
-      for (let k = 1; k < 40; k++) {
-        term *= (x / (2 * k)) ** 2
-        sum += term
-      }
-      return sum
-    }
-    const h = new Float64Array(64)
-    for (let n = 0; n < 64; n++) {
-      const t = (n - 31.5) / 4
-      const r = 2 * n / 63 - 1
-      h[n] = (t === 0 ? 1 : Math.sin(Math.PI * t) / (Math.PI * t)) * bessel(8 * Math.sqrt(1 - r * r)) / bessel(8)
-    }
-    const phases = new Float64Array(64)
-    for (let p = 0; p < 4; p++) {
-      let sum = 0
-      for (let k = 0; k < 16; k++) sum += h[p + 4 * k]!
-      for (let k = 0; k < 16; k++) phases[p * 16 + k] = h[p + 4 * k]! / sum
-    }
-    return phases
   }
 
   /** Processes `frames` samples of a stereo program into `outL`/`outR` (they may be the inputs). */
@@ -230,4 +193,9 @@ export class ProgramProcessor {
     const now = -0.691 + 10 * Math.log10(this.estimate)
     this.desiredDb = Math.max(-30, Math.min(this.maxGainDb, this.targetLufs - now))
   }
+}
+
+/** A processor with the filters for its sample rate. */
+export function createProgramProcessor (init: Omit<ProgramProcessorInit, 'filters'>): ProgramProcessor {
+  return new ProgramProcessor({ ...init, filters: bs1770Filters(init.sampleRate) })
 }
