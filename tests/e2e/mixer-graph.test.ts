@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MixParticipant } from '@openstudio/protocol'
-import { CEILING_KNEE_DB, GAIN_RAMP_S } from '../../browser/src/audio/index.ts'
+import { CEILING_KNEE_DB, GAIN_RAMP_S, TALKBACK_DUCK_DB } from '../../browser/src/audio/index.ts'
 import { RENDER_QUANTUM, SAMPLE_RATE, type ScenarioResult, type Voice } from '../src/mixer-harness.ts'
 import { openMixerPage, type MixerPage } from '../src/mixer-page.ts'
 
@@ -150,6 +150,60 @@ describe('studio mixer graph (OfflineAudioContext in Chromium)', () => {
     expectMix(tones, 'host', ['c1', 'c2', 'green'], ['host', 'waiting'], dbOf(QUIET))
     expectMix(tones, 'c1', ['host', 'c2'], except('host', 'c2'), dbOf(QUIET))
     expectMix(tones, 'waiting', ['host', 'c1', 'c2'], ['green', 'waiting'], dbOf(QUIET))
+  })
+
+  it('talkback: only the target hears the producer, over the show ducked by the set amount', async () => {
+    const list = voices(3, QUIET)
+    const on = room(list)
+    const result = await page.render({
+      voices: list, duration: 1.5, windows: [[0.1, 0.5], [1, 1.5]], mixer: { talkbackDuckDb: -12 },
+      steps: [{ at: 0, add: ids(list), participants: on }, { at: CHANGE_AT, participants: on, talkback: [{ from: 'host', to: 'c2' }] }]
+    })
+    const before = tonesIn(result, 0)
+    const during = tonesIn(result, 1)
+    // The producer leaves the program and every other bus: nobody else hears the talkback.
+    expectMix(during, 'program', ['c1', 'c2', 'c3'], ['host'], dbOf(QUIET))
+    expectMix(during, 'c1', ['c2', 'c3'], ['host', 'c1'], dbOf(QUIET))
+    expectMix(during, 'c3', ['c1', 'c2'], ['host', 'c3'], dbOf(QUIET))
+    // The target hears the producer as loud as before, and the show 12 dB down.
+    expect(Math.abs(during.db('c2', 'host') - before.db('c2', 'host'))).toBeLessThan(0.2)
+    for (const id of ['c1', 'c3']) expect(Math.abs(during.db('c2', id) - before.db('c2', id) + 12)).toBeLessThan(0.2)
+    expect(during.db('c2', 'c2')).toBeLessThan(during.db('c2', 'c1') - ABSENT_DB)
+  })
+
+  it('talkback from a co-host reaches only the producer’s monitor', async () => {
+    const list = voices(2, QUIET)
+    const result = await page.render({
+      voices: list, duration: STATIC.duration, windows: [STATIC.window],
+      steps: [{ at: 0, add: ids(list), participants: room(list), talkback: [{ from: 'c1', to: 'host' }] }]
+    })
+    const tones = tonesIn(result, 0)
+    expectMix(tones, 'program', ['host', 'c2'], ['c1'], dbOf(QUIET))
+    expectMix(tones, 'c2', ['host'], ['c1', 'c2'], dbOf(QUIET))
+    expectMix(tones, 'host', ['c1'], ['host'], dbOf(QUIET))
+    expect(Math.abs(tones.db('host', 'c2') - dbOf(QUIET) - TALKBACK_DUCK_DB)).toBeLessThan(0.2)
+  })
+
+  it('a cart plays into the program, every bus and the monitor, never into private talk, and can duck the voices', async () => {
+    const list = voices(1, QUIET, ['green', 'cart'])
+    const people = list.filter((v) => v.id !== 'cart')
+    const participants: MixParticipant[] = [...room(people, { green: { onAir: false } }), { id: 'cart', kind: 'cart', onAir: true, muted: false }]
+    const result = await page.render({
+      voices: list, duration: 1.5, windows: [[0.1, 0.5], [1, 1.5]],
+      steps: [
+        { at: 0, add: ids(people), carts: ['cart'], participants, privateTalk: ['green'] },
+        { at: CHANGE_AT, duckVoicesDb: -10 }
+      ]
+    })
+    const tones = tonesIn(result, 0)
+    expectMix(tones, 'program', ['host', 'c1', 'cart'], ['green'], dbOf(QUIET))
+    expectMix(tones, 'c1', ['host', 'cart'], ['c1', 'green'], dbOf(QUIET))
+    expectMix(tones, 'host', ['c1', 'cart', 'green'], ['host'], dbOf(QUIET))
+    expectMix(tones, 'green', ['host'], ['cart', 'c1', 'green'], dbOf(QUIET))
+    // Ducked: the voices 10 dB down in the program, the cart as it was.
+    const ducked = tonesIn(result, 1)
+    for (const id of ['host', 'c1']) expect(Math.abs(ducked.db('program', id) - dbOf(QUIET) + 10)).toBeLessThan(0.2)
+    expect(Math.abs(ducked.db('program', 'cart') - dbOf(QUIET))).toBeLessThan(0.2)
   })
 
   it('a fader moves its participant by its dB in the program and in every bus', async () => {

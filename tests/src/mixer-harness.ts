@@ -6,7 +6,7 @@
  * into the channels of one multi-channel buffer, and measures each voice's
  * tone in each analysis window.
  */
-import { planMix, type MixParticipant } from '../../protocol/src/mixminus.ts'
+import { planMix, type MixParticipant, type Talkback } from '../../protocol/src/mixminus.ts'
 import { createLoudnessMeter, createStudioMixer, type LoudnessReading, type MixerLevels, type StudioMixerInit } from '../../browser/src/audio/index.ts'
 import { isOnBin, peakOf, toneAmplitude } from './goertzel.ts'
 
@@ -27,6 +27,8 @@ export interface MixStep {
   at: number
   /** Voices to add (their oscillator becomes the participant's source). */
   add?: string[]
+  /** Voices to add as carts (MixParticipant kind 'cart': no compressor, no bus). */
+  carts?: string[]
   /** Voices to remove. */
   remove?: string[]
   /** `[participant, voice]`: feed the participant from another voice's oscillator. */
@@ -34,7 +36,10 @@ export interface MixStep {
   /** When given, the room to plan (planMix) and apply with `gainsDb`. */
   participants?: MixParticipant[]
   privateTalk?: string[]
+  talkback?: Talkback[]
   gainsDb?: Record<string, number>
+  /** When given, the voices in the program go to this level (dB; 0 is back up). */
+  duckVoicesDb?: number
 }
 
 export interface Scenario {
@@ -97,10 +102,12 @@ export async function renderScenario (scenario: Scenario): Promise<ScenarioResul
       mixer.addParticipant(id, sourceOf(id))
       connectBus(id)
     }
+    for (const id of step.carts ?? []) mixer.addParticipant(id, sourceOf(id), 'cart')
     for (const [id, voice] of step.replace ?? []) mixer.addParticipant(id, sourceOf(voice))
     if (step.participants !== undefined) {
-      mixer.apply(planMix(step.participants, { privateTalk: step.privateTalk ?? [] }), step.gainsDb ?? {})
+      mixer.apply(planMix(step.participants, { privateTalk: step.privateTalk ?? [], talkback: step.talkback ?? [] }), step.gainsDb ?? {})
     }
+    if (step.duckVoicesDb !== undefined) mixer.duckVoices(step.duckVoicesDb)
   }
   let failure: unknown
   for (const step of scenario.steps) {

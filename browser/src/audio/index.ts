@@ -34,7 +34,7 @@ import { loadLoudnessMeter } from './loudness-node.ts'
 import { loadProgramProcessor } from './program-processor-node.ts'
 
 export { StudioMixer }
-export { CEILING_KNEE_DB, GAIN_RAMP_S, LEVEL_FLOOR_DB, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
+export { CEILING_KNEE_DB, GAIN_RAMP_S, LEVEL_FLOOR_DB, METER_WINDOW, PROGRAM_LIMITER, TALKBACK_DUCK_DB, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
 export { InvalidGainError, MixerDisposedError } from './errors.ts'
 export { readPeak, type Level } from './meter.ts'
 export { RenderWatch, watchRender, type RenderClock, type RenderHealth, type RenderWatchInit } from './render-watch.ts'

@@ -2,21 +2,25 @@
  * The studio mixer: channel strips, the program chain and every
  * participant's bus, kept in line with a MixPlan by diffing gain targets.
  *
- *     strips' program sends → program sum → limiter → makeup trim → processor → ceiling (programOutput) → meter, loudness
+ *     voices' program sends → voice sum (voiceKey) → voice duck ─┐
+ *     carts' program sends  ─────────────────────────────────────┴→ program sum → limiter → makeup trim → processor → ceiling (programOutput) → meter, loudness
  *     strips' bus sends     → each participant's bus → × the processor's loudness gain, 10 times a second (busOutput)
+ *
+ * A bus with talkback on it (MixPlan.talkback) takes its other sends down by
+ * the talkback duck while the talkback lasts.
  */
 import type { MixPlan } from '@openstudio/protocol'
 import { createCeiling } from './ceiling.ts'
 import { createCompressor } from './compressor-curve.ts'
-import { CEILING_KNEE_DB, GAIN_RAMP_S, METER_WINDOW, PROGRAM_LIMITER, VOICE_COMPRESSOR } from './constants.ts'
-import { MixerDisposedError } from './errors.ts'
-import { dbToGain, type RampedGain } from './gain.ts'
+import { CEILING_KNEE_DB, GAIN_RAMP_S, METER_WINDOW, PROGRAM_LIMITER, TALKBACK_DUCK_DB, VOICE_COMPRESSOR } from './constants.ts'
+import { InvalidGainError, MixerDisposedError } from './errors.ts'
+import { dbToGain, RampedGain } from './gain.ts'
 import { createMeter, readLevel, type Level } from './meter.ts'
 import { ProgramLoudness } from './loudness-node.ts'
 import { PROCESSING_DEFAULTS, ProgramProcessorNode, type ProcessingSettings } from './program-processor-node.ts'
 import { Strip } from './strip.ts'
 import type { MixerLevels, StudioMixerInit } from './types.ts'
-import { VoiceCompressors } from './voice-compressor.ts'
+import { bypassChannel, VoiceCompressors } from './voice-compressor.ts'
 
 /**
  * The studio's Web Audio mixing engine, on any BaseAudioContext (an
@@ -31,6 +35,12 @@ export class StudioMixer {
   /** The limited program: connect it to the encoder's input. */
   readonly programOutput: AudioNode
   private readonly programSum: GainNode
+  /**
+   * Every voice in the program, before the voice duck: the key a cart
+   * that gives way to the voices listens to.
+   */
+  readonly voiceKey: AudioNode
+  private readonly voiceDuck: RampedGain
   private readonly limiter: DynamicsCompressorNode
   private readonly limiterTrim: GainNode
   private readonly programMeter: AnalyserNode
@@ -48,6 +58,9 @@ export class StudioMixer {
   private program = new Set<string>()
   /** Who each bus owner hears, from the last plan. */
   private heard = new Map<string, Set<string>>()
+  /** The talkback sources on each bus, from the last plan. */
+  private talkback = new Map<string, Set<string>>()
+  private talkbackDuck: number
   private gainsDb: Readonly<Record<string, number>> = {}
   private disposed = false
 
@@ -57,6 +70,12 @@ export class StudioMixer {
     this.rampTime = init.rampTime ?? GAIN_RAMP_S
     this.scratch = new Float32Array(this.meterWindow)
     this.programSum = new GainNode(context)
+    const voiceSum = new GainNode(context)
+    const voiceDuck = new GainNode(context)
+    voiceSum.connect(voiceDuck).connect(this.programSum)
+    this.voiceKey = voiceSum
+    this.voiceDuck = new RampedGain(voiceDuck.gain, 1)
+    this.talkbackDuck = dbToGain('talkback duck', init.talkbackDuckDb ?? TALKBACK_DUCK_DB)
     const chain = createCompressor(context, { ...PROGRAM_LIMITER, ...init.limiter })
     this.limiter = chain.compressor
     this.limiterTrim = chain.trim
@@ -82,8 +101,12 @@ export class StudioMixer {
    * Feeds participant `id` from `source` and routes it by the last plan
    * (silent until a plan names it). Called again for the same id, it swaps
    * the source (a renegotiated track) and keeps routing, fader and bus.
+   *
+   * A `cart` (played audio files, MixParticipant kind 'cart') is neither
+   * compressed nor mixed down to mono, owns no bus, and is not a voice: the
+   * voice duck and the voice key leave it out.
    */
-  addParticipant (id: string, source: AudioNode): void {
+  addParticipant (id: string, source: AudioNode, kind: 'voice' | 'cart' = 'voice'): void {
     this.assertLive()
     const strip = this.strips.get(id)
     if (strip !== undefined) {
@@ -91,8 +114,10 @@ export class StudioMixer {
       return
     }
     const fader = dbToGain(id, this.gainsDb[id] ?? 0)
-    this.strips.set(id, new Strip(this.context, source, this.programSum, this.compressors.acquire(), this.meterWindow, fader))
-    this.ensureBus(id)
+    const cart = kind === 'cart'
+    const channel = cart ? bypassChannel(this.context) : this.compressors.acquire()
+    this.strips.set(id, new Strip(this.context, source, cart ? this.programSum : this.voiceKey, channel, this.meterWindow, fader))
+    if (!cart) this.ensureBus(id)
     this.reconcile()
   }
 
@@ -133,6 +158,7 @@ export class StudioMixer {
     for (const [id, db] of Object.entries(gainsDb)) dbToGain(id, db)
     this.gainsDb = { ...gainsDb }
     this.program = new Set(plan.program)
+    this.talkback = new Map(Object.entries(plan.talkback).map(([owner, sources]) => [owner, new Set(sources)]))
     this.heard = new Map()
     for (const [owner, sources] of [...Object.entries(plan.buses), ...Object.entries(plan.monitors)]) {
       this.heard.set(owner, new Set([...(this.heard.get(owner) ?? []), ...sources]))
@@ -174,6 +200,32 @@ export class StudioMixer {
     this.processor.set(change)
   }
 
+  /**
+   * Takes the voices in the program down to `db` (a cart playing over
+   * them), or back up with 0, over `seconds`.
+   * @throws InvalidGainError for a NaN or +Infinity level
+   */
+  duckVoices (db: number, seconds = this.rampTime): void {
+    this.assertLive()
+    this.voiceDuck.rampTo(dbToGain('voices', db), this.context.currentTime, seconds)
+  }
+
+  /** How far (dB, at most 0) a bus with talkback on it takes everything else down. */
+  get talkbackDuckDb (): number {
+    return 20 * Math.log10(this.talkbackDuck)
+  }
+
+  /**
+   * Sets how far a bus with talkback on it takes everything else down.
+   * @throws InvalidGainError for a NaN or positive level
+   */
+  setTalkbackDuck (db: number): void {
+    this.assertLive()
+    if (db > 0) throw new InvalidGainError('talkback duck', db)
+    this.talkbackDuck = dbToGain('talkback duck', db)
+    this.reconcile()
+  }
+
   /** Starts the program's integrated loudness, range and peaks afresh. */
   resetLoudness (): void {
     this.loudness.reset()
@@ -191,7 +243,7 @@ export class StudioMixer {
     this.compressors.dispose()
     this.loudness.dispose()
     this.processor.onGain = undefined
-    for (const node of [this.programSum, this.limiter, this.limiterTrim, this.processor.node, this.programOutput, this.programMeter]) node.disconnect()
+    for (const node of [this.voiceKey, this.programSum, this.limiter, this.limiterTrim, this.processor.node, this.programOutput, this.programMeter]) node.disconnect()
   }
 
   private ensureBus (id: string): GainNode {
@@ -217,10 +269,13 @@ export class StudioMixer {
     }
     for (const [owner, bus] of this.buses) {
       const heard = this.heard.get(owner)
+      const talkback = this.talkback.get(owner)
+      // Under talkback, everything else on the bus gives way.
+      const level = (id: string): number => talkback === undefined || talkback.has(id) ? 1 : this.talkbackDuck
       for (const [id, strip] of this.strips) {
         // Never route anyone to their own bus, whatever the plan says.
         if (id === owner) continue
-        if (heard?.has(id) === true) ramp(strip.sendTo(owner, bus), 1)
+        if (heard?.has(id) === true) ramp(strip.sendTo(owner, bus), level(id))
         else {
           const send = strip.existingSend(owner)
           if (send !== undefined) ramp(send, 0)

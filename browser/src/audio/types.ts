@@ -40,6 +40,12 @@ export interface StudioMixerInit {
    * @default PROCESSING_DEFAULTS (-16 LUFS, -1 dBTP, on)
    */
   processing?: Partial<ProcessingSettings>
+  /**
+   * dB (at most 0) by which a bus with talkback on it takes everything else
+   * down while the talkback lasts.
+   * @default TALKBACK_DUCK_DB (-15)
+   */
+  talkbackDuckDb?: number
 }
 
 /** Every meter at once. */

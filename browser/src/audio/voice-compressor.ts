@@ -102,7 +102,7 @@ export async function loadVoiceCompressors (context: BaseAudioContext): Promise<
 
 /** An input and the output of the same index on a bank's node. */
 interface Slot {
-  readonly node: AudioWorkletNode
+  readonly node: AudioNode
   readonly index: number
 }
 
@@ -110,6 +110,15 @@ interface Slot {
 export interface CompressorChannel extends Slot {
   /** Disconnects the channel's output and frees it for another strip. */
   release: () => void
+}
+
+/**
+ * A channel that compresses nothing (a cart's strip: music and jingles are
+ * mastered already), in the same shape as a bank's, and as wide as its source.
+ */
+export function bypassChannel (context: BaseAudioContext): CompressorChannel {
+  const node = new GainNode(context)
+  return { node, index: 0, release: () => { node.disconnect() } }
 }
 
 /** Compressor channels for strips, in banks of VOICE_BANK_CHANNELS, created as strips need them. */

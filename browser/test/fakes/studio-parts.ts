@@ -34,7 +34,7 @@ export class FakeMixer implements StudioMixerPart {
   readonly sources = new Map<string, AudioNode>()
   readonly buses = new Map<string, AudioNode & FakeNode>()
   readonly programOutput = fakeNode('program')
-  plan: MixPlan = { program: [], buses: {}, monitors: {} }
+  plan: MixPlan = { program: [], buses: {}, monitors: {}, talkback: {} }
   gainsDb: Readonly<Record<string, number>> = {}
 
   addParticipant (id: string, source: AudioNode): void {
