@@ -68,7 +68,9 @@ export {
   turnCredentials, TURN_CREDENTIAL_TTL_S, TURN_LIMITS, TURN_REFUSALS, turnRequestSchema, turnResponseSchema,
   type TurnCredentialInit, type TurnCredentials, type TurnRefusal, type TurnRequest, type TurnResponse
 } from './turn.ts'
-export { decodeSignal, encodeSignal, MAX_SIGNAL_BYTES, signalMessageSchema, type SignalMessage, type SignalMessageType } from './signal.ts'
+export { CALL_TOPIC_MAX_CHARS, decodeSignal, encodeSignal, MAX_SIGNAL_BYTES, signalMessageSchema, type SignalMessage, type SignalMessageType } from './signal.ts'
+export { CHAT_REFUSALS, chatRefusalSchema, MAX_CHAT_BYTES, type ChatRefusal } from './chat.ts'
+export { sanitizeLine } from './text.ts'
 export {
   concatBytes, isOpusHeaderPage, MAX_OGG_PAGE_BYTES, NO_GRANULE, OGG_FLAG, oggCrc, OggRepager, opusHead, opusTags, readOggPage, writeOggPage,
   type OggPage, type OggPageInit, type OpusHeadInit

@@ -20,6 +20,7 @@ import { BadSignatureError, ExpiredError, MalformedError } from './errors.ts'
 import { publicKeyFromStationId, signWithDomain, verifyWithDomain, type StationKey } from './identity.ts'
 import { asVerifyError, type VerifyResult } from './manifest/manifest.ts'
 import { bytesSchema, parseOrThrow, stationIdSchema, uintSchema } from './schema.ts'
+import { sanitizeLine } from './text.ts'
 
 /** The longest title, in characters (Unicode code points) after sanitizing. */
 export const NOW_PLAYING_MAX_CHARS = 160
@@ -35,18 +36,13 @@ export const NOW_PLAYING_MAX_AGE_MS = 12 * 60 * 60 * 1000
 /** How far ahead of the reader's clock a statement may be dated. */
 const MAX_SKEW_MS = 60 * 1000
 
-/** Control (Cc), format (Cf: bidi overrides, zero-width joiners), line and paragraph separators, and unpaired surrogates. */
-const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu
-
 /**
  * The title as it may be signed and shown: NFC, one line, no control or
  * format characters, single spaces, trimmed, at most NOW_PLAYING_MAX_CHARS
  * characters. An empty result means "nothing playing".
  */
 export function sanitizeTitle (text: string): string {
-  const clean = text.normalize('NFC').replace(UNSAFE, ' ').replace(/\s+/gu, ' ').trim()
-  const chars = [...clean]
-  return chars.length <= NOW_PLAYING_MAX_CHARS ? clean : chars.slice(0, NOW_PLAYING_MAX_CHARS).join('').trimEnd()
+  return sanitizeLine(text, NOW_PLAYING_MAX_CHARS)
 }
 
 export const nowPlayingSchema = z.strictObject({

@@ -7,7 +7,13 @@
 import { z } from 'zod'
 import { decodeCanonical, encodeCanonical } from './cbor.ts'
 import { MAX_CALL_PASS_CHARS, MAX_INVITE_CHARS, MAX_ROOM_MESSAGE_BYTES, ROOM_LIMITS } from './constants.ts'
-import { parseOrThrow } from './schema.ts'
+import { chatRefusalSchema, MAX_CHAT_BYTES } from './chat.ts'
+import { parseOrThrow, uintSchema } from './schema.ts'
+
+/** Longest call topic, in characters: what a caller wants to talk about, shown in the green room. */
+export const CALL_TOPIC_MAX_CHARS = 200
+
+const bytesUpTo = (max: number, what: string): z.ZodType<Uint8Array> => z.custom<Uint8Array>((b) => b instanceof Uint8Array, `${what} must be bytes`).refine((b) => b.byteLength <= max, `${what} too large`)
 
 /** Largest signalling message: an SDP offer with a few tracks fits in a fraction. */
 export const MAX_SIGNAL_BYTES = 64 * 1024
@@ -28,7 +34,9 @@ export const signalMessageSchema = z.discriminatedUnion('type', [
     name: z.string().trim().min(1).max(ROOM_LIMITS.nameMax),
     invite: z.string().max(MAX_INVITE_CHARS).optional(),
     /** The caller's audio connection still runs: only the signalling stream is new. */
-    resume: z.boolean().optional()
+    resume: z.boolean().optional(),
+    /** What the caller wants to talk about (call screening); the studio makes it one line of CALL_TOPIC_MAX_CHARS. */
+    topic: z.string().max(CALL_TOPIC_MAX_CHARS * 4).optional()
   }),
   /**
    * The studio's verdict on a hello. `pass` is a call pass (see call-pass.ts)
@@ -48,7 +56,16 @@ export const signalMessageSchema = z.discriminatedUnion('type', [
    * state reaches the caller, before the gossipsub mesh has formed. The
    * receiver verifies it exactly as one heard on the topic.
    */
-  z.strictObject({ type: z.literal('room'), envelope: z.custom<Uint8Array>((b) => b instanceof Uint8Array, 'room envelope must be bytes').refine((b) => b.byteLength <= MAX_ROOM_MESSAGE_BYTES, 'room envelope too large') }),
+  z.strictObject({ type: z.literal('room'), envelope: bytesUpTo(MAX_ROOM_MESSAGE_BYTES, 'room envelope') }),
+  /** A signed chat message (see chat.ts): the producer's to this caller or to all, or the caller's to the producer. */
+  z.strictObject({ type: z.literal('chat'), envelope: bytesUpTo(MAX_CHAT_BYTES, 'chat envelope') }),
+  /** The studio refused the caller's chat message `n` (absent when it could not be read), and why. */
+  z.strictObject({ type: z.literal('chat-refused'), reason: chatRefusalSchema, n: uintSchema.optional() }),
+  /**
+   * Talkback (IFB). From the studio: the producer is talking to this caller
+   * alone, or has stopped. From a co-host: push-to-talk to the producer.
+   */
+  z.strictObject({ type: z.literal('talkback'), on: z.boolean() }),
   /** Either side is leaving. */
   z.strictObject({ type: z.literal('bye'), reason: z.string().max(200).optional() })
 ])

@@ -36,6 +36,17 @@ export class FakeMixer implements StudioMixerPart {
   readonly programOutput = fakeNode('program')
   plan: MixPlan = { program: [], buses: {}, monitors: {}, talkback: {} }
   gainsDb: Readonly<Record<string, number>> = {}
+  readonly voiceKey = fakeNode('voices')
+  voicesDb = 0
+  talkbackDuckDb = -15
+
+  duckVoices (db: number): void {
+    this.voicesDb = db
+  }
+
+  setTalkbackDuck (db: number): void {
+    this.talkbackDuckDb = db
+  }
 
   addParticipant (id: string, source: AudioNode): void {
     this.sources.set(id, source)

@@ -76,7 +76,7 @@ export async function openStudioAudio (init: { voiceProcessing?: boolean }, opti
     const programTap = context.createAnalyser()
     programTap.fftSize = 8192
     mixer.programOutput.connect(programTap)
-    return { mixer, microphone: context.createMediaStreamSource(stream), monitor: context.destination, context, programTap, close }
+    return { mixer, microphone: context.createMediaStreamSource(stream), monitor: context.destination, context, programTap, carts: new GainNode(context), close }
   } catch (err) {
     await close()
     throw err

@@ -14,7 +14,7 @@ import type { Broadcast, BroadcastInit } from '../program/broadcast.ts'
 export interface AbortOptions { signal?: AbortSignal }
 
 /** The mixer, as the studio drives it (StudioMixer in the browser). */
-export type StudioMixerPart = Pick<StudioMixer, 'addParticipant' | 'removeParticipant' | 'has' | 'apply' | 'busOutput' | 'levels' | 'resetLoudness' | 'processing' | 'setProcessing' | 'programOutput'>
+export type StudioMixerPart = Pick<StudioMixer, 'addParticipant' | 'removeParticipant' | 'has' | 'apply' | 'busOutput' | 'levels' | 'resetLoudness' | 'processing' | 'setProcessing' | 'programOutput' | 'voiceKey' | 'duckVoices' | 'talkbackDuckDb' | 'setTalkbackDuck'>
 
 /** The host's audio desk: what `StudioComponents.audio` opens. */
 export interface StudioAudio {
@@ -28,6 +28,8 @@ export interface StudioAudio {
   readonly context?: AudioContext
   /** A tap on the program after the limiter (meters, diagnostics). */
   readonly programTap?: AnalyserNode
+  /** Where the cart wall plays: the studio adds it to the mixer as a cart (heard in the program, every return and the monitor). */
+  readonly carts?: AudioNode
   /** Stops the microphone, and closes the mixer and its context. Idempotent. */
   close: () => Promise<void>
 }

@@ -45,6 +45,20 @@ export type { SignalHandler, StudioAudio, StudioCall, StudioCallInit, StudioComp
 
 const log = logger('openstudio:app:studio')
 
+/** The cart wall's place in the mixer (peer ids never look like this). */
+export const CARTS_ID = 'carts'
+
+/** Where the cart wall plays, and what it may do to the show. */
+export interface CartOutput {
+  context: BaseAudioContext
+  /** Connect players here: the program, every caller's return and the host's monitor hear it. */
+  input: AudioNode
+  /** The voices in the program, for a bed that gives way to them. */
+  voiceKey: AudioNode
+  /** Takes the voices in the program to `db` (0: back up) over `seconds`. */
+  duckVoices: (db: number, seconds?: number) => void
+}
+
 /** A caller as the producer sees it: room state plus the live call. */
 export interface StudioCaller extends ParticipantView {
   connected: boolean
@@ -168,6 +182,13 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   /** The mixer (diagnostics and benchmarks tap its program). @throws {StudioNotRunningError} */
   get mixer (): StudioMixerPart {
     return this.running().mixer
+  }
+
+  /** Where the cart wall plays. @throws {StudioNotRunningError} (also when this studio's audio has no cart input) */
+  get cartOutput (): CartOutput {
+    const { mixer, carts, context } = this.running()
+    if (carts === undefined || context === undefined) notRunning('this studio has no cart input')
+    return { context, input: carts, voiceKey: mixer.voiceKey, duckVoices: (db, seconds) => { mixer.duckVoices(db, seconds) } }
   }
 
   /** Every meter. @throws {StudioNotRunningError} */
@@ -310,8 +331,9 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       aborted.throwIfAborted()
       this.audio = await this.components.audio({ signal: aborted })
       aborted.throwIfAborted()
-      const { mixer, microphone, monitor } = this.audio
+      const { mixer, microphone, monitor, carts } = this.audio
       mixer.addParticipant(this.stationId, microphone)
+      if (carts !== undefined) mixer.addParticipant(CARTS_ID, carts, 'cart')
       // The host's headphones: everyone but the host.
       mixer.busOutput(this.stationId).connect(monitor)
       this.authority.start()
@@ -438,7 +460,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     const views = participantsOf(state, this.now())
     const participants: MixParticipant[] = views
       .filter((p) => p.id === this.stationId || mixer.has(p.id))
-      .map((p) => ({ id: p.id, kind: p.id === this.stationId ? 'host' : 'caller', onAir: p.stage === 'on-air', muted: p.muted }))
+      .map((p): MixParticipant => ({ id: p.id, kind: p.id === this.stationId ? 'host' : 'caller', onAir: p.stage === 'on-air', muted: p.muted }))
+    if (mixer.has(CARTS_ID)) participants.push({ id: CARTS_ID, kind: 'cart', onAir: true, muted: false })
     const plan = planMix(participants, { privateTalk: [...this.privateTalk] })
     mixer.apply(plan, Object.fromEntries(views.map((p) => [p.id, p.gainDb])))
     const onAir = state.onAir
