@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { memoryInviteStore, RoomChannel } from '@openstudio/network'
-import { generateStationKey, participantsOf, ROOM_LIMITS, TOPIC, type ParticipantView, type RoomRequest, type SignalMessage, type StationKey } from '@openstudio/protocol'
+import { CALL_TOPIC_MAX_CHARS, generateStationKey, participantsOf, ROOM_LIMITS, TOPIC, type ParticipantView, type RoomRequest, type SignalMessage, type StationKey } from '@openstudio/protocol'
 import { StudioService, type StudioCaller } from '../src/services/studio/studio.ts'
 import { MemoryBus } from './fakes/room-bus.ts'
 import { signalPair, type MemorySignalEndpoint } from './fakes/signal-pair.ts'
@@ -63,7 +63,7 @@ interface Caller {
 }
 
 /** A caller dials the studio and says hello. */
-async function dial (r: Rig, key: StationKey, hello: { invite?: string, resume?: boolean } = {}): Promise<Caller> {
+async function dial (r: Rig, key: StationKey, hello: { invite?: string, resume?: boolean, topic?: string } = {}): Promise<Caller> {
   const [end, studioEnd] = signalPair(key.id, station.id)
   const room = new RoomChannel({ pubsub: new MemoryBus().member() }, station.id, { id: key.id, secretKey: key.secretKey })
   r.signal.dial(studioEnd)
@@ -237,6 +237,73 @@ describe('StudioService', () => {
     await cohost.ask({ type: 'mute', peer: host })
     await until('the studio to refuse a mute of the host', () => r.studio.authority.refusals['bad-target'] === 1)
     expect(r.studio.host?.muted).toBe(false)
+  })
+
+  it('screens a caller: its topic as one clean line, its wait in the green room, and the producer’s note', async () => {
+    const r = rig()
+    await r.studio.start()
+    await dial(r, ada, { topic: '  The\u202e bus\nroute 12 ' + 'x'.repeat(300) })
+    await until('ada in the green room', () => r.caller(ada)?.stage === 'green-room')
+    const topic = r.caller(ada)?.topic ?? ''
+    expect(topic.startsWith('The bus route 12 xx')).toBe(true)
+    expect([...topic].length).toBe(CALL_TOPIC_MAX_CHARS)
+    expect(r.caller(ada)?.waitingSince).toBe(T0)
+    r.studio.setNote(ada.id, 'Knows the timetable\u0000 by heart')
+    expect(r.caller(ada)?.note).toBe('Knows the timetable by heart')
+    callOf(r, ada).hear()
+    await r.studio.admit(ada.id)
+    expect(r.caller(ada)?.waitingSince).toBeUndefined()
+    expect(r.caller(ada)?.note).toBe('Knows the timetable by heart')
+    // Nobody else's note.
+    r.studio.setNote(bob.id, 'stranger')
+    expect(r.caller(bob)).toBeUndefined()
+  })
+
+  it('talks back to one caller: out of the program and every other return, and the caller is told', async () => {
+    const r = rig()
+    await r.studio.start()
+    const a = await onAir(r, ada)
+    const b = await inGreenRoom(r, bob)
+    r.studio.talkTo(bob.id)
+    expect(r.mixer.plan.talkback).toEqual({ [bob.id]: [host] })
+    expect(r.mixer.plan.program).not.toContain(host)
+    expect(r.mixer.plan.buses[ada.id]).not.toContain(host)
+    expect(r.mixer.plan.buses[bob.id]).toContain(host)
+    expect(r.caller(bob)?.hearsTalkback).toBe(true)
+    await until('bob to be told the producer talks to him', () => b.received.some((m) => m.type === 'talkback' && m.on))
+
+    // To another caller: the first is told it ended.
+    r.studio.talkTo(ada.id)
+    expect(r.mixer.plan.talkback).toEqual({ [ada.id]: [host] })
+    await until('bob to be told the talkback ended', () => b.received.some((m) => m.type === 'talkback' && !m.on))
+    await until('ada to be told the producer talks to her', () => a.received.some((m) => m.type === 'talkback' && m.on))
+    r.studio.talkTo(undefined)
+    expect(r.mixer.plan.talkback).toEqual({})
+    expect(r.mixer.plan.program).toContain(host)
+    // Nobody outside a call.
+    r.studio.talkTo(cy.id)
+    expect(r.mixer.plan.talkback).toEqual({})
+  })
+
+  it('lets a co-host talk back to the producer, and ignores talkback from a caller without a grant', async () => {
+    const r = rig()
+    await r.studio.start()
+    const a = await onAir(r, ada)
+    const cohost = await dial(r, cy, { invite: r.studio.createInvite({ role: 'host', validForMs: HOUR }) })
+    await until('the co-host on air', () => cohost.me()?.producer === true)
+    callOf(r, cy).hear()
+
+    await a.end.send({ type: 'talkback', on: true })
+    await cohost.end.send({ type: 'talkback', on: true })
+    await until('the co-host talking to the producer', () => r.caller(cy)?.talkingBack === true)
+    expect(r.caller(ada)?.talkingBack).toBe(false)
+    expect(r.mixer.plan.talkback).toEqual({ [host]: [cy.id] })
+    expect(r.mixer.plan.program).not.toContain(cy.id)
+    expect(r.mixer.plan.buses[ada.id]).not.toContain(cy.id)
+
+    await cohost.end.send({ type: 'talkback', on: false })
+    await until('the co-host back in the program', () => r.mixer.plan.program.includes(cy.id))
+    expect(r.mixer.plan.talkback).toEqual({})
   })
 
   it('keeps a call whose signalling drops while its audio flows: a hello with resume comes back to the same stage', async () => {

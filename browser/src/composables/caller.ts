@@ -15,8 +15,16 @@ import { humanError } from '../services/human-error.ts'
 import { useNetworkLoader } from './network.ts'
 
 const CALL_KEY = 'openstudio:call'
-const savedCallSchema = z.object({ stationId: z.string().max(64), name: z.string().max(64), invite: z.string().max(512).optional(), voiceProcessing: z.boolean() })
+const savedCallSchema = z.object({ stationId: z.string().max(64), name: z.string().max(64), invite: z.string().max(512).optional(), topic: z.string().max(800).optional(), voiceProcessing: z.boolean() })
 type SavedCall = z.output<typeof savedCallSchema>
+
+export interface CallInit {
+  name: string
+  invite?: string
+  /** What the caller wants to talk about (the producer screens calls with it). */
+  topic?: string
+  voiceProcessing: boolean
+}
 
 export interface CallerState {
   micLevel: ShallowRef<number>
@@ -31,8 +39,10 @@ export interface CallerState {
   /** Details of a call this tab was in before a reload, if any. */
   resumable: SavedCall | undefined
   checkMicrophone: (voiceProcessing: boolean) => Promise<void>
-  call: (init: { name: string, invite?: string, voiceProcessing: boolean }) => Promise<void>
+  call: (init: CallInit) => Promise<void>
   setSelfMuted: (muted: boolean) => void
+  /** A co-host's push-to-talk to the producer. */
+  talkBack: (on: boolean) => void
   /** A co-host's control over another participant. */
   control: (message: CoHostControl) => Promise<void>
   leave: () => Promise<void>
@@ -101,7 +111,7 @@ export function useCaller (stationId: string): CallerState {
     meters()
   }
 
-  const call = async (init: { name: string, invite?: string, voiceProcessing: boolean }): Promise<void> => {
+  const call = async (init: CallInit): Promise<void> => {
     if (session !== undefined && status.value?.phase !== 'ended' && status.value?.phase !== 'failed') return
     if (!micReady.value) await checkMicrophone(init.voiceProcessing)
     const track = microphone?.getAudioTracks()[0]
@@ -119,6 +129,7 @@ export function useCaller (stationId: string): CallerState {
       stationId,
       name: init.name,
       invite: init.invite,
+      topic: init.topic,
       microphone: track,
       context,
       iceTransportPolicy: loadSettings().forceTurn ? 'relay' : 'all'
@@ -166,6 +177,7 @@ export function useCaller (stationId: string): CallerState {
     checkMicrophone,
     call,
     setSelfMuted: (muted) => { session?.setSelfMuted(muted) },
+    talkBack: (on) => { session?.talkBack(on) },
     control: async (message) => { await session?.control(message) },
     leave
   }

@@ -66,6 +66,10 @@ export interface CallStatus {
   others?: ParticipantView[]
   /** The show's listeners, as a relay the station lists reported them. */
   listeners?: number
+  /** The producer is talking to this caller alone (talkback): the show is ducked under them. */
+  hearsTalkback?: boolean
+  /** This co-host's push-to-talk to the producer is held. */
+  talkingBack?: boolean
   /** Why the call ended or failed, for people. */
   error?: string
 }
@@ -84,6 +88,8 @@ export interface CallerSettings {
   stationId: string
   name: string
   invite?: string
+  /** What the caller wants to talk about: the producer sees it in the green room. */
+  topic?: string
   microphone: MediaStreamTrack
   /** 'relay' sends everything through TURN. @default 'all' */
   iceTransportPolicy?: RTCIceTransportPolicy
@@ -143,6 +149,17 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
    */
   async control (message: CoHostControl, options: AbortOptions = {}): Promise<void> {
     await this.sendRoom(message, options)
+  }
+
+  /**
+   * A co-host's push-to-talk to the producer: while on, this caller's
+   * microphone reaches the producer's headphones alone. The studio ignores
+   * it from anyone without a co-host grant.
+   */
+  talkBack (on: boolean): void {
+    if (on === (this.status.talkingBack ?? false)) return
+    this.update({ talkingBack: on })
+    void this.channel?.send({ type: 'talkback', on }).catch((err: Error) => { log('talkback not sent: %s', err.message) })
   }
 
   setSelfMuted (muted: boolean): void {
@@ -227,7 +244,7 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     const resume = this.pc?.connectionState === 'connected'
     try {
       opening.throwIfAborted()
-      await channel.send({ type: 'hello', name: this.init.name, invite: this.init.invite, resume }, { signal: opening })
+      await channel.send({ type: 'hello', name: this.init.name, invite: this.init.invite, topic: this.init.topic, resume }, { signal: opening })
       const answer = await channel.read({ signal: opening })
       if (answer?.type === 'refused') throw new CallRefusedError(answer.reason)
       if (answer?.type !== 'welcome') throw new UnexpectedMessageError('welcome', answer?.type)
@@ -291,8 +308,13 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
           case 'bye':
             this.end(new CallRefusedError('ended', message.reason))
             return
+          case 'talkback':
+            this.update({ hearsTalkback: message.on })
+            break
           case 'hello':
           case 'welcome':
+          case 'chat':
+          case 'chat-refused':
             break
         }
       }

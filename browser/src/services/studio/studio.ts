@@ -28,8 +28,8 @@
 import { logger } from '@libp2p/logger'
 import { InviteBook, RoomAuthority, RoomChannel, type InviteEntry } from '@openstudio/network'
 import {
-  CALL_PASS_TTL_MS, createCallPass, participantsOf, planMix,
-  type InviteRole, type MixParticipant, type ParticipantView, type RoomCommand, type StationKey
+  CALL_PASS_TTL_MS, CALL_TOPIC_MAX_CHARS, createCallPass, isProducer, participantsOf, planMix, sanitizeLine,
+  type InviteRole, type MixParticipant, type ParticipantView, type RoomCommand, type RoomState, type StationKey, type Talkback
 } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import type { MixerLevels, ProcessingSettings } from '../../audio/index.ts'
@@ -59,11 +59,24 @@ export interface CartOutput {
   duckVoices: (db: number, seconds?: number) => void
 }
 
+/** Longest producer's note on a caller, in characters. */
+export const NOTE_MAX_CHARS = 500
+
 /** A caller as the producer sees it: room state plus the live call. */
 export interface StudioCaller extends ParticipantView {
   connected: boolean
+  /** What the caller said, when dialling, they want to talk about (one line). */
+  topic?: string
+  /** Unix ms since when the caller has waited in the green room. */
+  waitingSince?: number
+  /** The producer's own note on this caller (never sent anywhere). */
+  note: string
   stats?: CallStats
   privateTalk: boolean
+  /** The producer is talking to this caller alone (talkback, push-to-talk). */
+  hearsTalkback: boolean
+  /** This co-host is talking to the producer alone (talkback, push-to-talk). */
+  talkingBack: boolean
 }
 
 export interface StudioEvents {
@@ -90,6 +103,12 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   broadcast?: Broadcast
   private readonly links = new Map<string, StudioCall>()
   private readonly privateTalk = new Set<string>()
+  /** The caller the producer's push-to-talk goes to now. */
+  private talkbackTarget?: string
+  /** Co-hosts talking to the producer now. */
+  private readonly talkingBack = new Set<string>()
+  /** What the producer knows of each caller in the room beyond its state: topic, wait, note. */
+  private readonly screening = new Map<string, { topic?: string, waitingSince?: number, note: string }>()
   /** Aborted by `stop` (or a failed start): cancels the start, hello reads, and every call. */
   private readonly shutdown = new AbortController()
   private readonly now: () => number
@@ -146,7 +165,18 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   get callers (): StudioCaller[] {
     return participantsOf(this.room.state, this.now()).filter((p) => p.id !== this.stationId).map((p) => {
       const link = this.links.get(p.id)
-      return { ...p, connected: link !== undefined, stats: link?.stats, privateTalk: this.privateTalk.has(p.id) }
+      const screened = this.screening.get(p.id)
+      return {
+        ...p,
+        connected: link !== undefined,
+        topic: screened?.topic,
+        waitingSince: screened?.waitingSince,
+        note: screened?.note ?? '',
+        stats: link?.stats,
+        privateTalk: this.privateTalk.has(p.id),
+        hearsTalkback: this.talkbackTarget === p.id,
+        talkingBack: this.talkingBack.has(p.id)
+      }
     })
   }
 
@@ -261,6 +291,40 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     this.replan()
   }
 
+  /** Keeps the producer's note on a caller (one line of NOTE_MAX_CHARS at most) while it is in the room. */
+  setNote (peer: string, text: string): void {
+    const screened = this.screening.get(peer)
+    if (screened === undefined) return
+    screened.note = sanitizeLine(text, NOTE_MAX_CHARS)
+    this.emitCallers()
+  }
+
+  /**
+   * Talkback (IFB): while `peer` is set, the producer's microphone goes to
+   * that caller alone, over the show ducked by `talkbackDuckDb`, and leaves
+   * the program and every other return. `undefined` ends it. The caller's
+   * page is told either way. A caller not in a call is ignored.
+   */
+  talkTo (peer: string | undefined): void {
+    const target = peer !== undefined && this.links.has(peer) ? peer : undefined
+    if (target === this.talkbackTarget) return
+    const previous = this.talkbackTarget
+    this.talkbackTarget = target
+    if (previous !== undefined) void this.links.get(previous)?.send({ type: 'talkback', on: false })
+    if (target !== undefined) void this.links.get(target)?.send({ type: 'talkback', on: true })
+    this.replan()
+  }
+
+  /** How far (dB) a caller's return takes the show down under the producer's talkback. @throws {StudioNotRunningError} */
+  get talkbackDuckDb (): number {
+    return this.running().mixer.talkbackDuckDb
+  }
+
+  /** Sets how far (dB, at most 0) the show goes down under talkback. @throws {StudioNotRunningError} */
+  setTalkbackDuck (db: number): void {
+    this.running().mixer.setTalkbackDuck(db)
+  }
+
   /**
    * Takes one incoming signalling stream (the signal handler hands each
    * here): the caller's hello, then its call until the stream ends. A caller
@@ -284,6 +348,11 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       }
       // The pass gets the caller TURN credentials from the station's relays; a resumed call gets a fresh one.
       await channel.send({ type: 'welcome', pass: createCallPass(this.init.key, { peer, expiresAt: this.now() + CALL_PASS_TTL_MS }) })
+      // A redial keeps the producer's note, and a topic unless it brings a new one.
+      const topic = sanitizeLine(hello.topic ?? '', CALL_TOPIC_MAX_CHARS)
+      const screened = this.screening.get(peer)
+      if (screened === undefined) this.screening.set(peer, { topic: topic === '' ? undefined : topic, note: '' })
+      else if (topic !== '') screened.topic = topic
       const existing = this.links.get(peer)
       if (hello.resume === true && existing?.connected === true) {
         log('%s is back on a new signalling stream; the call goes on', peer)
@@ -425,6 +494,9 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
           if (outcome.kind === 'snapshot') void link.send({ type: 'room', envelope: outcome.envelope })
           break
         }
+        case 'talkback':
+          this.onTalkback(peer, message.on)
+          break
         case 'bye':
           log.trace('bye from %s', peer)
           this.drop(peer)
@@ -432,12 +504,26 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         case 'hello':
         case 'welcome':
         case 'refused':
+        case 'chat':
+        case 'chat-refused':
           break
       }
     }
     // The stream ended without a bye: the caller may redial, and its room
     // state stays. While the audio flows, the call waits for new signalling.
     if (this.links.get(peer) === link && link.channel === channel && !link.connected) this.drop(peer)
+  }
+
+  /** A co-host's push-to-talk to the producer; anyone without a live grant changes nothing. */
+  private onTalkback (peer: string, on: boolean): void {
+    if (on && !isProducer(this.room.state, peer, this.now())) {
+      log('talkback from %s refused: not a co-host', peer)
+      return
+    }
+    if (on === this.talkingBack.has(peer)) return
+    if (on) this.talkingBack.add(peer)
+    else this.talkingBack.delete(peer)
+    this.replan()
   }
 
   /** Ends a call: the caller is no longer present (its record stays a while, for a redial). */
@@ -448,6 +534,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     link.close()
     this.audio?.mixer.removeParticipant(peer)
     this.privateTalk.delete(peer)
+    this.talkingBack.delete(peer)
+    if (this.talkbackTarget === peer) this.talkbackTarget = undefined
     this.replan()
     if (!this.shutdown.signal.aborted) void this.authority.absent(peer).then(async (envelope) => { await this.fanOut(envelope === undefined ? [] : [envelope]) })
   }
@@ -462,13 +550,34 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       .filter((p) => p.id === this.stationId || mixer.has(p.id))
       .map((p): MixParticipant => ({ id: p.id, kind: p.id === this.stationId ? 'host' : 'caller', onAir: p.stage === 'on-air', muted: p.muted }))
     if (mixer.has(CARTS_ID)) participants.push({ id: CARTS_ID, kind: 'cart', onAir: true, muted: false })
-    const plan = planMix(participants, { privateTalk: [...this.privateTalk] })
+    const plan = planMix(participants, { privateTalk: [...this.privateTalk], talkback: this.talkback(state) })
+    this.screen(views)
     mixer.apply(plan, Object.fromEntries(views.map((p) => [p.id, p.gainDb])))
     const onAir = state.onAir
     if (onAir && this.onAirSince === undefined) this.onAirSince = this.now()
     if (!onAir) this.onAirSince = undefined
     this.safeDispatchEvent('on-air:change', { detail: { onAir, since: this.onAirSince } })
     this.emitCallers()
+  }
+
+  /** Starts each caller's wait as it enters the green room, and forgets whoever left the room. */
+  private screen (views: readonly ParticipantView[]): void {
+    const now = this.now()
+    const stages = new Map(views.map((p) => [p.id, p.stage]))
+    for (const [peer, screened] of this.screening) {
+      const stage = stages.get(peer)
+      if (stage === undefined || stage === 'kicked') this.screening.delete(peer)
+      else if (stage !== 'green-room') screened.waitingSince = undefined
+      else screened.waitingSince ??= now
+    }
+  }
+
+  /** Talkback now: the producer's to its target, and each co-host's (while its grant lasts) to the producer. */
+  private talkback (state: RoomState): Talkback[] {
+    const now = this.now()
+    for (const peer of this.talkingBack) if (!isProducer(state, peer, now)) this.talkingBack.delete(peer)
+    const back = [...this.talkingBack].map((from) => ({ from, to: this.stationId }))
+    return this.talkbackTarget === undefined ? back : [{ from: this.stationId, to: this.talkbackTarget }, ...back]
   }
 
   private emitCallers (): void {
