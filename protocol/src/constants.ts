@@ -10,7 +10,8 @@ export const DOMAIN = {
   room: 'openstudio/room/v2\u0000',
   listeners: 'openstudio/listeners/v1\u0000',
   callPass: 'openstudio/call-pass/v1\u0000',
-  nowPlaying: 'openstudio/now-playing/v1\u0000'
+  nowPlaying: 'openstudio/now-playing/v1\u0000',
+  chat: 'openstudio/chat/v1\u0000'
 } as const
 
 /** The manifest schema version this code writes and accepts. */

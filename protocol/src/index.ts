@@ -69,7 +69,10 @@ export {
   type TurnCredentialInit, type TurnCredentials, type TurnRefusal, type TurnRequest, type TurnResponse
 } from './turn.ts'
 export { CALL_TOPIC_MAX_CHARS, decodeSignal, encodeSignal, MAX_SIGNAL_BYTES, signalMessageSchema, type SignalMessage, type SignalMessageType } from './signal.ts'
-export { CHAT_REFUSALS, chatRefusalSchema, MAX_CHAT_BYTES, type ChatRefusal } from './chat.ts'
+export {
+  CHAT_BURST, CHAT_MAX_CHARS, CHAT_MAX_SENDERS, CHAT_MAX_SKEW_MS, CHAT_REFILL_MS, CHAT_REFUSALS, CHAT_TO_ALL, CHAT_VERSION, ChatGate, chatMessageSchema,
+  chatRefusalSchema, decodeChat, encodeChat, MAX_CHAT_BYTES, type ChatGateInit, type ChatMessage, type ChatRefusal, type ChatVerdict
+} from './chat.ts'
 export { sanitizeLine } from './text.ts'
 export {
   concatBytes, isOpusHeaderPage, MAX_OGG_PAGE_BYTES, NO_GRANULE, OGG_FLAG, oggCrc, OggRepager, opusHead, opusTags, readOggPage, writeOggPage,
