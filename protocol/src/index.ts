@@ -49,7 +49,7 @@ export {
   createRoomState, hasGap, isProducer, participantsOf, reduceRoom, snapshotOf,
   type ParticipantState, type ParticipantView, type RoomState
 } from './room/reducer.ts'
-export { planMix, type MixParticipant, type MixPlan, type MixPlanInit } from './mixminus.ts'
+export { planMix, type MixParticipant, type MixPlan, type MixPlanInit, type Talkback } from './mixminus.ts'
 export {
   decodeProviderFrame, decodeRecordsRequest, decodeStationsPage, directoryCid, encodeAnnouncement, encodeProviderFrame, encodeRecordsRequest,
   encodeStationsPage, MAX_PROVIDER_FRAME_BYTES, MAX_RECORDS_REQUEST_BYTES, MAX_STATIONS_PAGE, verifyAnnouncement,

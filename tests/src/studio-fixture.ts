@@ -14,6 +14,7 @@ import type { ProgramInit, Relay } from '@openstudio/relay'
 import { launchChromium } from './browser.ts'
 import { startCoturn, type Coturn } from './coturn.ts'
 import { removeDir, startRelay, tcpAddr, tempDir } from './network.ts'
+import { toneAmplitude } from './goertzel.ts'
 import { toneShare } from './signal.ts'
 import { waitUntil } from './wait.ts'
 import { testApp } from './web.ts'
@@ -271,6 +272,17 @@ export async function spectrum (page: Page | FirefoxPage, analyser: StudioAnalys
   const frame = await evaluate(analyserSamples, analyser)
   if (frame === undefined) return tones.map(() => 0)
   return tones.map((f) => toneShare(frame.samples, frame.sampleRate, f))
+}
+
+/**
+ * The level (dBFS) of each of `tones` in what `page` hears on `analyser`
+ * right now: Goertzel amplitudes over the analyser's frame, so each tone
+ * must sit on a bin of it (a multiple of sampleRate / fftSize).
+ */
+export async function toneLevels (page: Page, analyser: StudioAnalyser, tones: readonly number[]): Promise<number[]> {
+  const frame = await page.evaluate(analyserSamples, analyser)
+  if (frame === undefined) return tones.map(() => Number.NEGATIVE_INFINITY)
+  return tones.map((f) => 20 * Math.log10(toneAmplitude(frame.samples, frame.sampleRate, f)))
 }
 
 /**

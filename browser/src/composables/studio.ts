@@ -12,7 +12,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { InviteEntry, RequestRefusal, RoomRejection } from '@openstudio/network'
 import { sanitizeTitle, signNowPlaying, type InviteRole } from '@openstudio/protocol'
 import { shallowRef, watch, type ShallowRef } from 'vue'
-import { PROCESSING_DEFAULTS, watchRender, type MixerLevels, type ProcessingSettings, type RenderHealth } from '../audio/index.ts'
+import { PROCESSING_DEFAULTS, TALKBACK_DUCK_DB, watchRender, type MixerLevels, type ProcessingSettings, type RenderHealth } from '../audio/index.ts'
 import { humanCallError } from '../services/call/errors.ts'
 import { turnServersFor } from '../services/call/turn.ts'
 import { loadSettings, relayPeerIds } from '../services/config.ts'
@@ -61,6 +61,10 @@ export interface StudioState {
   processing: ShallowRef<ProcessingSettings>
   /** Changes the program processor (kept for the next studio too). */
   setProcessing: (change: Partial<ProcessingSettings>) => void
+  /** How far (dB) a caller's return takes the show down while the producer talks back to them. */
+  talkbackDuckDb: ShallowRef<number>
+  /** Sets the talkback duck (kept for the next studio too). */
+  setTalkbackDuck: (db: number) => void
   busy: ShallowRef<boolean>
   error: ShallowRef<string | undefined>
   start: (init: { voiceProcessing: boolean }) => Promise<void>
@@ -97,6 +101,7 @@ const render = shallowRef<RenderHealth>()
 const broadcast = shallowRef<BroadcastStatus>()
 const nowPlaying = shallowRef('')
 const processing = shallowRef<ProcessingSettings>({ ...PROCESSING_DEFAULTS })
+const talkbackDuckDb = shallowRef(TALKBACK_DUCK_DB)
 const busy = shallowRef(false)
 const error = shallowRef<string>()
 let stopMeters = (): void => {}
@@ -182,6 +187,11 @@ export function useStudio (): StudioState {
     studio.value?.setProcessing(change)
   }
 
+  const setTalkbackDuck = (db: number): void => {
+    talkbackDuckDb.value = db
+    studio.value?.setTalkbackDuck(db)
+  }
+
   const setNowPlaying = (title: string): string => {
     nowPlaying.value = sanitizeTitle(title)
     sendNowPlaying()
@@ -233,6 +243,7 @@ export function useStudio (): StudioState {
       studio.value = service
       // The producer's processing choices carry over from the last studio of this page.
       service.setProcessing(processing.value)
+      service.setTalkbackDuck(talkbackDuckDb.value)
       callers.value = service.callers
       hostMuted.value = service.host?.producerMuted === true
       invites.value = service.invites.list()
@@ -273,6 +284,6 @@ export function useStudio (): StudioState {
 
   return {
     studio, callers, hostMuted, invites, room, onAir, levels, render, broadcast, busy, error, start, stop, invite, revokeInvite, goLive, endShow,
-    nowPlaying, setNowPlaying, processing, setProcessing
+    nowPlaying, setNowPlaying, processing, setProcessing, talkbackDuckDb, setTalkbackDuck
   }
 }
