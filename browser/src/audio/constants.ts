@@ -79,3 +79,30 @@ export const RENDER_SAMPLE_MS = 1_000
 
 /** How far a caller's return (or the producer's monitor) takes the show down under talkback: IFB, the show under the producer's voice. */
 export const TALKBACK_DUCK_DB = -15
+
+/** Settings of the ducker (ducker.ts): a cart under the voices, taken down while they speak. */
+export interface DuckerSettings {
+  /** dBFS: the key's RMS (over the attack time) above which the cart goes down. A full-scale sine is -3 dBFS. */
+  thresholdDb: number
+  /** dB the cart goes down by while the key is above the threshold (at most 0). */
+  depthDb: number
+  /** Seconds: the time constant of the key's level and of the cart going down. */
+  attack: number
+  /** Seconds: the time constant of the cart coming back up. */
+  release: number
+  /** Seconds the cart stays down after the key last was above the threshold: it bridges the gaps between words. */
+  hold: number
+}
+
+/**
+ * A bed under the voices: 12 dB down within about 30 ms of anyone speaking
+ * louder than -45 dBFS, and back up over about a second once they have been
+ * quiet for 200 ms.
+ */
+export const DUCKER: Readonly<DuckerSettings> = {
+  thresholdDb: -45,
+  depthDb: -12,
+  attack: 0.01,
+  release: 0.4,
+  hold: 0.2
+}

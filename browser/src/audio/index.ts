@@ -41,6 +41,10 @@ export { RenderWatch, watchRender, type RenderClock, type RenderHealth, type Ren
 export type { MixerLevels, StudioMixerInit } from './types.ts'
 export { createLoudnessMeter, LoudnessMeter, type LoudnessMeterInit, type LoudnessReading } from './loudness.ts'
 export { LOUDNESS_TARGETS, PROCESSING_DEFAULTS, type ProcessingSettings } from './program-processor-node.ts'
+export { DUCKER, type DuckerSettings } from './constants.ts'
+export { Ducker, type DuckerInit } from './ducker.ts'
+export { DuckerNode, loadDucker } from './ducker-node.ts'
+export { dbToGain } from './gain.ts'
 
 /**
  * Builds a mixer with its program chain (no participants yet) in `context`,
