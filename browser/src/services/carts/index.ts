@@ -11,8 +11,9 @@
  *
  * @example
  * ```ts
- * const deck = await startCartDeck(studio.cartOutput, {}, { signal })
+ * const deck = await studioCartDeck(studio.cartOutput)
  * deck.addEventListener('cart:change', (e) => { render(e.detail.slot, e.detail.cart) })
+ * await deck.start({ signal })      // restores the stored carts
  * await deck.load(0, file)          // throws CartTooLargeError, CartNotAudioError, CartTooLongError
  * deck.press(0)                     // plays cart 1; pressed again, stops it
  * await deck.setMode(1, 'under-voices')
@@ -20,7 +21,7 @@
  * deck.dispose()
  * ```
  */
-import { CartDeck, type AbortOptions, type CartDeckComponents, type CartDeckInit, type CartSound } from './deck.ts'
+import { CartDeck, type CartDeckComponents, type CartDeckInit, type CartSound } from './deck.ts'
 import { CartStore } from './store.ts'
 import { webAudioCarts, type CartOutputPart, type WebAudioCartsInit } from './web-audio.ts'
 
@@ -39,22 +40,17 @@ export function cartDeck (init: CartDeckInit = {}): <S extends CartSound>(compon
   return (components) => new CartDeck(components, init)
 }
 
-export interface StartCartDeckInit extends CartDeckInit, WebAudioCartsInit {
+export interface StudioCartDeckInit extends CartDeckInit, WebAudioCartsInit {
   /** Where the carts are kept. @default a CartStore on IndexedDB */
   store?: CartStore
 }
 
 /**
- * The studio's deck: Web Audio on `output`, the carts in IndexedDB, restored.
- * @throws the signal's reason when `signal` aborted the start (nothing runs then)
+ * The studio's deck, not started yet: Web Audio on `output` (once the
+ * ducker's worklet is loaded), the carts in IndexedDB. Listen to it, then
+ * `start()` it to restore the stored carts.
  */
-export async function startCartDeck (output: CartOutputPart, init: StartCartDeckInit = {}, options: AbortOptions = {}): Promise<CartDeck<AudioBuffer>> {
+export async function studioCartDeck (output: CartOutputPart, init: StudioCartDeckInit = {}): Promise<CartDeck<AudioBuffer>> {
   const audio = await webAudioCarts(output, init)
-  const deck = cartDeck(init)({ audio, store: init.store ?? new CartStore() })
-  if (options.signal?.aborted === true) {
-    deck.dispose()
-    throw options.signal.reason
-  }
-  await deck.start(options)
-  return deck
+  return cartDeck(init)({ audio, store: init.store ?? new CartStore() })
 }
