@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { memoryInviteStore, RoomChannel } from '@openstudio/network'
-import { CALL_TOPIC_MAX_CHARS, generateStationKey, participantsOf, ROOM_LIMITS, TOPIC, type ParticipantView, type RoomRequest, type SignalMessage, type StationKey } from '@openstudio/protocol'
+import { CALL_TOPIC_MAX_CHARS, CHAT_TO_ALL, decodeChat, encodeChat, generateStationKey, MAX_CHAT_BYTES, participantsOf, ROOM_LIMITS, TOPIC, type ParticipantView, type RoomRequest, type SignalMessage, type StationKey } from '@openstudio/protocol'
 import { StudioService, type StudioCaller } from '../src/services/studio/studio.ts'
 import { MemoryBus } from './fakes/room-bus.ts'
 import { signalPair, type MemorySignalEndpoint } from './fakes/signal-pair.ts'
@@ -304,6 +304,52 @@ describe('StudioService', () => {
     await cohost.end.send({ type: 'talkback', on: false })
     await until('the co-host back in the program', () => r.mixer.plan.program.includes(cy.id))
     expect(r.mixer.plan.talkback).toEqual({})
+  })
+
+  it('chats: the producer to one caller or to all, a caller to the producer; bad messages are refused and change nothing', async () => {
+    const r = rig()
+    await r.studio.start()
+    const a = await inGreenRoom(r, ada)
+    const b = await inGreenRoom(r, bob)
+    const chats = (c: Caller): string[] => c.received.flatMap((m) => {
+      if (m.type !== 'chat') return []
+      const decoded = decodeChat(m.envelope, station.id)
+      return decoded.ok ? [`${decoded.value.to === 'all' ? 'all' : decoded.value.to === c.key.id ? 'me' : 'other'}:${decoded.value.text}`] : []
+    })
+    await r.studio.sendChat(ada.id, "You're on in 30 s")
+    await r.studio.sendChat(CHAT_TO_ALL, 'Thanks for waiting')
+    await until('ada to get both', () => chats(a).length === 2)
+    await until('bob to get the one for all', () => chats(b).length === 1)
+    expect(chats(a)).toEqual(["me:You're on in 30 s", 'all:Thanks for waiting'])
+    expect(chats(b)).toEqual(['all:Thanks for waiting'])
+
+    let n = 0
+    const say = async (c: Caller, text: string): Promise<void> => {
+      await c.end.send({ type: 'chat', envelope: encodeChat(c.key, { room: station.id, to: station.id, n: ++n, at: T0, text }) })
+    }
+    await say(a, 'Ready!')
+    await until('the reply in the studio', () => r.studio.chat.entries.some((e) => e.text === 'Ready!' && e.from === ada.id))
+    const logged = r.studio.chat.entries.length
+    const refused = (c: Caller): string[] => c.received.flatMap((m) => m.type === 'chat-refused' ? [m.reason] : [])
+
+    // Oversized, forged (signed by a stranger, sent on ada's stream), replayed, then too fast.
+    await a.end.send({ type: 'chat', envelope: new Uint8Array(MAX_CHAT_BYTES + 1) })
+    await a.end.send({ type: 'chat', envelope: encodeChat(cy, { room: station.id, to: station.id, n: 99, at: T0, text: 'I am Ada' }) })
+    await a.end.send({ type: 'chat', envelope: encodeChat(ada, { room: station.id, to: station.id, n: 1, at: T0, text: 'Ready!' }) })
+    for (let i = 0; i < 6; i++) await say(a, `flood ${i}`)
+    await until('five refusals', () => refused(a).length === 5)
+    expect(refused(a)).toEqual(['too-large', 'forged', 'replayed', 'too-fast', 'too-fast'])
+    // A burst of 5 with 'Ready!': four of the flood get in.
+    expect(r.studio.chat.entries.length).toBe(logged + 4)
+
+    // Silenced: refused, until the producer lifts it.
+    r.studio.silenceChat(bob.id, true)
+    expect(r.caller(bob)?.chatSilenced).toBe(true)
+    await b.end.send({ type: 'chat', envelope: encodeChat(bob, { room: station.id, to: station.id, n: 1, at: T0, text: 'hello?' }) })
+    await until('bob refused', () => refused(b).includes('silenced'))
+    r.studio.silenceChat(bob.id, false)
+    await b.end.send({ type: 'chat', envelope: encodeChat(bob, { room: station.id, to: station.id, n: 1, at: T0, text: 'hello?' }) })
+    await until('bob heard', () => r.studio.chat.entries.some((e) => e.from === bob.id))
   })
 
   it('keeps a call whose signalling drops while its audio flows: a hello with resume comes back to the same stage', async () => {

@@ -25,13 +25,12 @@ import { bytesSchema, parseOrThrow, stationIdSchema, uintSchema } from './schema
 import { sanitizeLine } from './text.ts'
 
 /** Largest chat envelope on the wire. */
-export const MAX_CHAT_BYTES = 2048
+export const MAX_CHAT_BYTES = 3072
 /** The chat envelope version this code writes and accepts. */
 export const CHAT_VERSION = 1
 /**
- * The longest text, in characters (code points) after sanitizing. The
- * envelope cap still holds: 500 characters of up to 3 bytes in UTF-8 fit,
- * 500 emoji (4 bytes each) do not, and encodeChat refuses them.
+ * The longest text, in characters (code points) after sanitizing: 500 of
+ * any kind, emoji (4 bytes each in UTF-8) included, fit in MAX_CHAT_BYTES.
  */
 export const CHAT_MAX_CHARS = 500
 /** How far a message's `at` may lie from the studio's clock, either way. */

@@ -58,7 +58,8 @@ export const signalMessageSchema = z.discriminatedUnion('type', [
    */
   z.strictObject({ type: z.literal('room'), envelope: bytesUpTo(MAX_ROOM_MESSAGE_BYTES, 'room envelope') }),
   /** A signed chat message (see chat.ts): the producer's to this caller or to all, or the caller's to the producer. */
-  z.strictObject({ type: z.literal('chat'), envelope: bytesUpTo(MAX_CHAT_BYTES, 'chat envelope') }),
+  // Up to four times the chat cap here: the studio's gate then refuses an oversized one as 'too-large', and the call goes on.
+  z.strictObject({ type: z.literal('chat'), envelope: bytesUpTo(4 * MAX_CHAT_BYTES, 'chat envelope') }),
   /** The studio refused the caller's chat message `n` (absent when it could not be read), and why. */
   z.strictObject({ type: z.literal('chat-refused'), reason: chatRefusalSchema, n: uintSchema.optional() }),
   /**

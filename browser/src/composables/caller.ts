@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { onScopeDispose, shallowRef, type ShallowRef } from 'vue'
 import { readPeak, watchRender, type RenderHealth } from '../audio/index.ts'
 import { CallerSession, type CallStatus, type CoHostControl } from '../services/call/caller.ts'
+import type { ChatEntry } from '../services/chat-log.ts'
 import { humanCallError, MicrophoneError } from '../services/call/errors.ts'
 import { createCallAudioContext, microphoneConstraints } from '../services/call/peer.ts'
 import { loadSettings } from '../services/config.ts'
@@ -43,6 +44,12 @@ export interface CallerState {
   setSelfMuted: (muted: boolean) => void
   /** A co-host's push-to-talk to the producer. */
   talkBack: (on: boolean) => void
+  /** The chat with the producer, oldest first. */
+  chat: ShallowRef<ChatEntry[]>
+  /** This caller's peer id, once a call started. */
+  peerId: ShallowRef<string>
+  /** Writes to the producer. @throws {MalformedError} for a text that is empty once cleaned */
+  sendChat: (text: string) => Promise<void>
   /** A co-host's control over another participant. */
   control: (message: CoHostControl) => Promise<void>
   leave: () => Promise<void>
@@ -61,6 +68,8 @@ export function useCaller (stationId: string): CallerState {
   const micReady = shallowRef(false)
   const status = shallowRef<CallStatus>()
   const render = shallowRef<RenderHealth>()
+  const chat = shallowRef<ChatEntry[]>([])
+  const peerId = shallowRef('')
   let context: AudioContext | undefined
   let microphone: MediaStream | undefined
   let session: CallerSession | undefined
@@ -135,10 +144,15 @@ export function useCaller (stationId: string): CallerState {
       iceTransportPolicy: loadSettings().forceTurn ? 'relay' : 'all'
     })
     session = current
+    chat.value = []
+    peerId.value = current.peerId
     current.addEventListener('status:change', (e) => {
       status.value = e.detail
       if (e.detail.phase === 'ended' || e.detail.phase === 'failed') sessionStorage.removeItem(CALL_KEY)
     })
+    const showChat = (): void => { if (session === current) chat.value = current.chat.entries }
+    current.addEventListener('chat:message', showChat)
+    current.addEventListener('chat:refuse', showChat)
     current.addEventListener('return:start', (e) => {
       if (context === undefined) return
       returnAnalyser = context.createAnalyser()
@@ -178,6 +192,9 @@ export function useCaller (stationId: string): CallerState {
     call,
     setSelfMuted: (muted) => { session?.setSelfMuted(muted) },
     talkBack: (on) => { session?.talkBack(on) },
+    chat,
+    peerId,
+    sendChat: async (text) => { await session?.sendChat(text) },
     control: async (message) => { await session?.control(message) },
     leave
   }

@@ -18,6 +18,8 @@ import { turnServersFor } from '../services/call/turn.ts'
 import { loadSettings, relayPeerIds } from '../services/config.ts'
 import type { BroadcastStatus } from '../services/program/broadcast.ts'
 import { withLiveStream } from '../services/program/live-stream.ts'
+import type { ChatEntry } from '../services/chat-log.ts'
+import { browserJoinNotifier } from '../services/studio/join-notifier.ts'
 import { StudioService, type StudioCaller } from '../services/studio/studio.ts'
 import { meterFrames } from './meter-frames.ts'
 import { useStationHost } from './my-station.ts'
@@ -65,6 +67,12 @@ export interface StudioState {
   talkbackDuckDb: ShallowRef<number>
   /** Sets the talkback duck (kept for the next studio too). */
   setTalkbackDuck: (db: number) => void
+  /** The chat with the callers, oldest first. */
+  chat: ShallowRef<ChatEntry[]>
+  /** Browser notifications of callers arriving (and writing) while the studio's tab is in the background: 'default' until asked. */
+  notifications: ShallowRef<NotificationPermission | 'unsupported'>
+  /** Asks the browser to allow notifications. */
+  enableNotifications: () => Promise<void>
   busy: ShallowRef<boolean>
   error: ShallowRef<string | undefined>
   start: (init: { voiceProcessing: boolean }) => Promise<void>
@@ -102,6 +110,9 @@ const broadcast = shallowRef<BroadcastStatus>()
 const nowPlaying = shallowRef('')
 const processing = shallowRef<ProcessingSettings>({ ...PROCESSING_DEFAULTS })
 const talkbackDuckDb = shallowRef(TALKBACK_DUCK_DB)
+const chat = shallowRef<ChatEntry[]>([])
+const notifications = shallowRef<NotificationPermission | 'unsupported'>(typeof Notification === 'undefined' ? 'unsupported' : Notification.permission)
+const notifier = browserJoinNotifier()
 const busy = shallowRef(false)
 const error = shallowRef<string>()
 let stopMeters = (): void => {}
@@ -129,6 +140,7 @@ export function useStudio (): StudioState {
     stopMeters()
     stopRenderWatch()
     callers.value = []
+    chat.value = []
     hostMuted.value = false
     invites.value = []
     room.value = { refused: {}, dropped: {} }
@@ -192,6 +204,11 @@ export function useStudio (): StudioState {
     studio.value?.setTalkbackDuck(db)
   }
 
+  const enableNotifications = async (): Promise<void> => {
+    if (typeof Notification === 'undefined') return
+    notifications.value = await Notification.requestPermission()
+  }
+
   const setNowPlaying = (title: string): string => {
     nowPlaying.value = sanitizeTitle(title)
     sendNowPlaying()
@@ -233,9 +250,16 @@ export function useStudio (): StudioState {
       const current = (): boolean => studio.value === service
       service.addEventListener('callers:change', (e) => {
         callers.value = e.detail
+        notifier.handleCallers(e.detail)
         if (current()) hostMuted.value = service.host?.producerMuted === true
       })
       service.addEventListener('on-air:change', (e) => { onAir.value = e.detail })
+      service.addEventListener('chat:message', (e) => {
+        if (!current()) return
+        chat.value = service.chat.entries
+        const from = e.detail.from
+        if (from !== service.stationId) notifier.handleChat(from, callers.value.find((c) => c.id === from)?.name ?? 'A caller', e.detail.text)
+      })
       // A caller who came in with an invite is in the room once its presence is: its use shows then.
       service.room.addEventListener('state:change', () => { if (current()) invites.value = service.invites.list() })
       service.authority.addEventListener('request:refuse', () => { if (current()) room.value = roomDiagnostics(service) })
@@ -284,6 +308,6 @@ export function useStudio (): StudioState {
 
   return {
     studio, callers, hostMuted, invites, room, onAir, levels, render, broadcast, busy, error, start, stop, invite, revokeInvite, goLive, endShow,
-    nowPlaying, setNowPlaying, processing, setProcessing, talkbackDuckDb, setTalkbackDuck
+    nowPlaying, setNowPlaying, processing, setProcessing, talkbackDuckDb, setTalkbackDuck, chat, notifications, enableNotifications
   }
 }

@@ -25,11 +25,12 @@
  */
 import { logger } from '@libp2p/logger'
 import { RoomChannel, ROOM_AUTHORITY_DEFAULTS } from '@openstudio/network'
-import { participantsOf, type Manifest, type ParticipantView, type RoomMessage, type RoomRequest, type RoomState, type SignalMessage } from '@openstudio/protocol'
+import { CHAT_MAX_CHARS, decodeChat, encodeChat, participantsOf, sanitizeLine, type ChatRefusal, type Manifest, type ParticipantView, type RoomMessage, type RoomRequest, type RoomState, type SignalMessage } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import { Backoff, pause } from '../backoff.ts'
 import type { NetworkService } from '../network.ts'
 import { listenersFor } from '../listeners.ts'
+import { ChatLog, type ChatEntry } from '../chat-log.ts'
 import { browserCallerComponents } from './browser-components.ts'
 import type { AbortOptions, CallerComponents } from './caller-components.ts'
 import { CALL_DEFAULTS, CallRefusedError, humanCallError, TurnUnreachableError, UnexpectedMessageError } from './errors.ts'
@@ -70,6 +71,8 @@ export interface CallStatus {
   hearsTalkback?: boolean
   /** This co-host's push-to-talk to the producer is held. */
   talkingBack?: boolean
+  /** Why the studio refused this caller's last chat message, until the next one goes through. */
+  chatRefused?: ChatRefusal
   /** Why the call ended or failed, for people. */
   error?: string
 }
@@ -81,6 +84,10 @@ export interface CallerEvents {
   'status:change': CustomEvent<CallStatus>
   /** The studio's return feed started: connect it to hear the show. */
   'return:start': CustomEvent<AudioNode>
+  /** A chat message: the producer's, verified, or this caller's own, sent. */
+  'chat:message': CustomEvent<ChatEntry>
+  /** The studio refused this caller's message (the entry, marked). */
+  'chat:refuse': CustomEvent<ChatEntry>
 }
 
 /** A call, whatever runs it. */
@@ -119,6 +126,12 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
   private leaving?: Promise<void>
   private reconnecting = false
   private snapshotAskedAt = -Infinity
+  /** The chat with the producer, as this page shows it. */
+  readonly chat = new ChatLog()
+  /** This caller's chat messages in this call. */
+  private chatCount = 0
+  /** The last producer's message shown from the current stream (docs/room.md, "Chat"). */
+  private lastChatFromStudio = 0
 
   /** A call on the page's network. */
   constructor (network: NetworkService, init: CallerInit)
@@ -162,6 +175,31 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     void this.channel?.send({ type: 'talkback', on }).catch((err: Error) => { log('talkback not sent: %s', err.message) })
   }
 
+  /**
+   * Writes to the producer: one line of at most CHAT_MAX_CHARS, signed with
+   * this caller's key. The studio may refuse it (status `chatRefused`).
+   * @returns the entry as the chat shows it, or undefined while no signalling stream is open
+   * @throws {MalformedError} for a text that is empty once cleaned
+   */
+  async sendChat (text: string, options: AbortOptions = {}): Promise<ChatEntry | undefined> {
+    if (this.channel === undefined) return undefined
+    const { identity } = this.components.network
+    const at = this.now()
+    const n = ++this.chatCount
+    const envelope = encodeChat(identity, { room: this.init.stationId, to: this.init.stationId, n, at, text })
+    // In the log before it goes: a refusal can come back at once.
+    const entry = this.chat.add({ from: identity.id, to: this.init.stationId, text: sanitizeLine(text, CHAT_MAX_CHARS), at, n })
+    await this.sendChatEnvelope(envelope, options)
+    this.safeDispatchEvent('chat:message', { detail: entry })
+    return entry
+  }
+
+  /** Sends a chat envelope as it is, signed or not (sendChat signs one; diagnostics send others). */
+  async sendChatEnvelope (envelope: Uint8Array, options: AbortOptions = {}): Promise<void> {
+    if (this.status.chatRefused !== undefined) this.update({ chatRefused: undefined })
+    await this.channel?.send({ type: 'chat', envelope }, options).catch((err: Error) => { log('chat not sent: %s', err.message) })
+  }
+
   setSelfMuted (muted: boolean): void {
     this.init.microphone.enabled = !muted
     this.update({ selfMuted: muted })
@@ -172,6 +210,11 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
   async leave (options: AbortOptions = {}): Promise<void> {
     this.leaving ??= this.hangUp(options)
     await this.leaving
+  }
+
+  /** This caller's peer id: the key its room requests and chat messages are signed with. */
+  get peerId (): string {
+    return this.components.network.identity.id
   }
 
   /** For diagnostics and support: the room as this caller sees it. */
@@ -259,6 +302,7 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     }
     // From here to the read loop nothing is awaited: a call that ended meanwhile has thrown above.
     this.channel = channel
+    this.lastChatFromStudio = 0
     this.update({ step: undefined })
     if (resume && this.negotiation !== undefined) {
       // Only the signalling was lost (a relayed connection reached its limit, say): the audio never stopped.
@@ -311,10 +355,17 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
           case 'talkback':
             this.update({ hearsTalkback: message.on })
             break
+          case 'chat':
+            this.onChat(channel, message.envelope)
+            break
+          case 'chat-refused': {
+            this.update({ chatRefused: message.reason })
+            const marked = message.n === undefined ? undefined : this.chat.refuse(this.peerId, message.n, message.reason)
+            if (marked !== undefined) this.safeDispatchEvent('chat:refuse', { detail: marked })
+            break
+          }
           case 'hello':
           case 'welcome':
-          case 'chat':
-          case 'chat-refused':
             break
         }
       }
@@ -322,6 +373,24 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
       if (!this.shutdown.signal.aborted) log('signalling stream failed: %s', (err as Error).message)
     }
     if (this.channel === channel && !this.shutdown.signal.aborted) void this.reconnect('the signalling stream closed')
+  }
+
+  /** The producer's chat message: shown when the station signed it on this stream, for this caller or all, and newer than the last. */
+  private onChat (channel: SignalEndpoint, envelope: Uint8Array): void {
+    const decoded = decodeChat(envelope, this.init.stationId)
+    const me = this.components.network.identity.id
+    if (!decoded.ok) {
+      log('chat from the studio dropped: %s', decoded.error.name)
+      return
+    }
+    const message = decoded.value
+    const fromStudio = message.from === this.init.stationId && channel.remotePeer.toString() === message.from
+    if (!fromStudio || (message.to !== me && message.to !== 'all') || message.n <= this.lastChatFromStudio) {
+      log('chat from the studio dropped: not the station\'s, not for this caller, or replayed')
+      return
+    }
+    this.lastChatFromStudio = message.n
+    this.safeDispatchEvent('chat:message', { detail: this.chat.add(message) })
   }
 
   private onPeerState (pc: RTCPeerConnection): void {

@@ -28,7 +28,8 @@
 import { logger } from '@libp2p/logger'
 import { InviteBook, RoomAuthority, RoomChannel, type InviteEntry } from '@openstudio/network'
 import {
-  CALL_PASS_TTL_MS, CALL_TOPIC_MAX_CHARS, createCallPass, isProducer, participantsOf, planMix, sanitizeLine,
+  CALL_PASS_TTL_MS, CALL_TOPIC_MAX_CHARS, CHAT_MAX_CHARS, CHAT_TO_ALL, ChatGate, createCallPass, encodeChat, isProducer, participantsOf, planMix, sanitizeLine,
+  type ChatRefusal,
   type InviteRole, type MixParticipant, type ParticipantView, type RoomCommand, type RoomState, type StationKey, type Talkback
 } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
@@ -36,6 +37,7 @@ import type { MixerLevels, ProcessingSettings } from '../../audio/index.ts'
 import { CALL_DEFAULTS, UnexpectedMessageError } from '../call/errors.ts'
 import type { CallStats } from '../call/peer.ts'
 import type { SignalEndpoint } from '../call/signal-endpoint.ts'
+import { ChatLog, type ChatEntry } from '../chat-log.ts'
 import type { Broadcast, BroadcastInit } from '../program/broadcast.ts'
 import { browserStudioComponents, type BrowserStudioInit } from './browser-components.ts'
 import type { AbortOptions, StudioAudio, StudioCall, StudioComponents, StudioMixerPart } from './components.ts'
@@ -77,6 +79,8 @@ export interface StudioCaller extends ParticipantView {
   hearsTalkback: boolean
   /** This co-host is talking to the producer alone (talkback, push-to-talk). */
   talkingBack: boolean
+  /** The producer silenced this caller's chat: its messages are refused. */
+  chatSilenced: boolean
 }
 
 export interface StudioEvents {
@@ -84,6 +88,10 @@ export interface StudioEvents {
   'callers:change': CustomEvent<StudioCaller[]>
   /** The show went on or off air (also sent on every other room change). */
   'on-air:change': CustomEvent<{ onAir: boolean, since?: number }>
+  /** A chat message: a caller's, accepted, or the producer's own, sent. */
+  'chat:message': CustomEvent<ChatEntry>
+  /** A caller's chat message was refused (the caller is told why). */
+  'chat:refuse': CustomEvent<{ peer: string, reason: ChatRefusal }>
 }
 
 export interface StudioInit {
@@ -107,6 +115,12 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   private talkbackTarget?: string
   /** Co-hosts talking to the producer now. */
   private readonly talkingBack = new Set<string>()
+  /** Judges every chat message a caller sends. */
+  readonly chatGate: ChatGate
+  /** The chat, as the producer's screen shows it. */
+  readonly chat = new ChatLog()
+  /** The producer's chat messages in this session. */
+  private chatCount = 0
   /** What the producer knows of each caller in the room beyond its state: topic, wait, note. */
   private readonly screening = new Map<string, { topic?: string, waitingSince?: number, note: string }>()
   /** Aborted by `stop` (or a failed start): cancels the start, hello reads, and every call. */
@@ -124,6 +138,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     this.room = new RoomChannel({ pubsub: components.pubsub }, init.key.id, { id: init.key.id, secretKey: init.key.secretKey }, { now: this.now })
     this.invites = new InviteBook({ key: init.key, store: components.invites, now: this.now })
     this.authority = new RoomAuthority({ channel: this.room, invites: this.invites, access: init.access, now: this.now })
+    this.chatGate = new ChatGate(init.key.id, { now: this.now })
     this.room.addEventListener('state:change', () => { this.replan() })
   }
 
@@ -175,7 +190,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         stats: link?.stats,
         privateTalk: this.privateTalk.has(p.id),
         hearsTalkback: this.talkbackTarget === p.id,
-        talkingBack: this.talkingBack.has(p.id)
+        talkingBack: this.talkingBack.has(p.id),
+        chatSilenced: this.chatGate.isSilenced(p.id)
       }
     })
   }
@@ -291,11 +307,40 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     this.replan()
   }
 
-  /** Keeps the producer's note on a caller (one line of NOTE_MAX_CHARS at most) while it is in the room. */
+  /**
+   * Sends a chat message, signed by the station, to one caller in a call or
+   * to all of them (CHAT_TO_ALL). The text is made one line of at most
+   * CHAT_MAX_CHARS.
+   * @returns the entry as the chat shows it, or undefined for nobody in a call
+   * @throws {MalformedError} for a text that is empty once cleaned
+   */
+  async sendChat (to: string, text: string, options: AbortOptions = {}): Promise<ChatEntry | undefined> {
+    const links = to === CHAT_TO_ALL ? [...this.links.values()] : [this.links.get(to)].filter((l) => l !== undefined)
+    if (links.length === 0) return undefined
+    const at = this.now()
+    const envelope = encodeChat({ id: this.stationId, secretKey: this.init.key.secretKey }, { room: this.stationId, to, n: ++this.chatCount, at, text })
+    await Promise.all(links.map(async (link) => { await link.send({ type: 'chat', envelope }, options) }))
+    const entry = this.chat.add({ from: this.stationId, to, text: sanitizeLine(text, CHAT_MAX_CHARS), at })
+    this.safeDispatchEvent('chat:message', { detail: entry })
+    return entry
+  }
+
+  /** Silences a caller's chat (its messages are refused as 'silenced', across redials), or lets it write again. */
+  silenceChat (peer: string, silenced: boolean): void {
+    if (silenced) this.chatGate.silence(peer)
+    else this.chatGate.unsilence(peer)
+    this.emitCallers()
+  }
+
+  /**
+   * Keeps the producer's note on a caller while it is in the room: as typed
+   * (spaces and all, so it can be saved at every keystroke), without control
+   * or format characters, at most NOTE_MAX_CHARS.
+   */
   setNote (peer: string, text: string): void {
     const screened = this.screening.get(peer)
     if (screened === undefined) return
-    screened.note = sanitizeLine(text, NOTE_MAX_CHARS)
+    screened.note = [...text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu, '')].slice(0, NOTE_MAX_CHARS).join('')
     this.emitCallers()
   }
 
@@ -362,6 +407,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         return
       }
       if (existing !== undefined) this.drop(peer)
+      // A new call counts its chat messages from 1 again.
+      this.chatGate.forget(peer)
       // Checked again with nothing awaited until the call is in `links`, so that a stop's teardown ends it.
       const mixer = this.running().mixer
       const link = this.components.calls(channel, {
@@ -497,6 +544,9 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         case 'talkback':
           this.onTalkback(peer, message.on)
           break
+        case 'chat':
+          this.onChat(link, peer, message.envelope)
+          break
         case 'bye':
           log.trace('bye from %s', peer)
           this.drop(peer)
@@ -504,7 +554,6 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         case 'hello':
         case 'welcome':
         case 'refused':
-        case 'chat':
         case 'chat-refused':
           break
       }
@@ -512,6 +561,18 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     // The stream ended without a bye: the caller may redial, and its room
     // state stays. While the audio flows, the call waits for new signalling.
     if (this.links.get(peer) === link && link.channel === channel && !link.connected) this.drop(peer)
+  }
+
+  /** A caller's chat message: shown when the gate accepts it; otherwise the caller is told why, and nothing changes. */
+  private onChat (link: StudioCall, peer: string, envelope: Uint8Array): void {
+    const verdict = this.chatGate.judge(envelope, peer)
+    if (!verdict.ok) {
+      log('chat from %s refused: %s', peer, verdict.reason)
+      void link.send({ type: 'chat-refused', reason: verdict.reason, n: verdict.n })
+      this.safeDispatchEvent('chat:refuse', { detail: { peer, reason: verdict.reason } })
+      return
+    }
+    this.safeDispatchEvent('chat:message', { detail: this.chat.add(verdict.message) })
   }
 
   /** A co-host's push-to-talk to the producer; anyone without a live grant changes nothing. */
