@@ -8,6 +8,7 @@
  */
 import { planMix, type MixParticipant, type Talkback } from '../../protocol/src/mixminus.ts'
 import { createLoudnessMeter, createStudioMixer, type LoudnessReading, type MixerLevels, type StudioMixerInit } from '../../browser/src/audio/index.ts'
+import { DuckerNode, loadDucker } from '../../browser/src/audio/ducker-node.ts'
 import { isOnBin, peakOf, toneAmplitude } from './goertzel.ts'
 
 export const SAMPLE_RATE = 48_000
@@ -29,6 +30,8 @@ export interface MixStep {
   add?: string[]
   /** Voices to add as carts (MixParticipant kind 'cart': no compressor, no bus). */
   carts?: string[]
+  /** Voices to add as carts under the voices: through a ducker keyed by the program's voices (a bed). */
+  beds?: string[]
   /** Voices to remove. */
   remove?: string[]
   /** `[participant, voice]`: feed the participant from another voice's oscillator. */
@@ -80,6 +83,7 @@ export async function renderScenario (scenario: Scenario): Promise<ScenarioResul
   const merger = new ChannelMergerNode(context, { numberOfInputs: channels.length })
   merger.connect(context.destination)
   const mixer = await createStudioMixer(context, { ...scenario.mixer, processing: { enabled: false, ...scenario.mixer?.processing } })
+  await loadDucker(context)
   mixer.programOutput.connect(merger, 0, 0)
   const sources = new Map(voices.map((v) => {
     const oscillator = new OscillatorNode(context, { frequency: v.frequency })
@@ -103,6 +107,12 @@ export async function renderScenario (scenario: Scenario): Promise<ScenarioResul
       connectBus(id)
     }
     for (const id of step.carts ?? []) mixer.addParticipant(id, sourceOf(id), 'cart')
+    for (const id of step.beds ?? []) {
+      const ducker = new DuckerNode(context)
+      ducker.cart(sourceOf(id))
+      ducker.key(mixer.voiceKey)
+      mixer.addParticipant(id, ducker.node, 'cart')
+    }
     for (const [id, voice] of step.replace ?? []) mixer.addParticipant(id, sourceOf(voice))
     if (step.participants !== undefined) {
       mixer.apply(planMix(step.participants, { privateTalk: step.privateTalk ?? [], talkback: step.talkback ?? [] }), step.gainsDb ?? {})
