@@ -28,7 +28,7 @@
 import { logger } from '@libp2p/logger'
 import { InviteBook, RoomAuthority, RoomChannel, type InviteEntry } from '@openstudio/network'
 import {
-  CALL_PASS_TTL_MS, CALL_TOPIC_MAX_CHARS, CHAT_MAX_CHARS, CHAT_TO_ALL, ChatGate, createCallPass, encodeChat, isProducer, participantsOf, planMix, sanitizeLine,
+  CALL_PASS_TTL_MS, CHAT_MAX_CHARS, CHAT_TO_ALL, ChatGate, createCallPass, encodeChat, isProducer, participantsOf, planMix, sanitizeLine,
   type ChatRefusal,
   type InviteRole, type MixParticipant, type ParticipantView, type RoomCommand, type RoomState, type StationKey, type Talkback
 } from '@openstudio/protocol'
@@ -42,6 +42,7 @@ import type { Broadcast, BroadcastInit } from '../program/broadcast.ts'
 import { browserStudioComponents, type BrowserStudioInit } from './browser-components.ts'
 import type { AbortOptions, StudioAudio, StudioCall, StudioComponents, StudioMixerPart } from './components.ts'
 import { StudioNotRunningError, StudioStoppedError } from './errors.ts'
+import { ScreeningBook, type Screened } from './screening.ts'
 
 export type { SignalHandler, StudioAudio, StudioCall, StudioCallInit, StudioComponents, StudioMixerPart } from './components.ts'
 
@@ -61,18 +62,9 @@ export interface CartOutput {
   duckVoices: (db: number, seconds?: number) => void
 }
 
-/** Longest producer's note on a caller, in characters. */
-export const NOTE_MAX_CHARS = 500
-
 /** A caller as the producer sees it: room state plus the live call. */
-export interface StudioCaller extends ParticipantView {
+export interface StudioCaller extends ParticipantView, Screened {
   connected: boolean
-  /** What the caller said, when dialling, they want to talk about (one line). */
-  topic?: string
-  /** Unix ms since when the caller has waited in the green room. */
-  waitingSince?: number
-  /** The producer's own note on this caller (never sent anywhere). */
-  note: string
   stats?: CallStats
   privateTalk: boolean
   /** The producer is talking to this caller alone (talkback, push-to-talk). */
@@ -122,7 +114,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   /** The producer's chat messages in this session. */
   private chatCount = 0
   /** What the producer knows of each caller in the room beyond its state: topic, wait, note. */
-  private readonly screening = new Map<string, { topic?: string, waitingSince?: number, note: string }>()
+  private readonly screening: ScreeningBook
   /** Aborted by `stop` (or a failed start): cancels the start, hello reads, and every call. */
   private readonly shutdown = new AbortController()
   private readonly now: () => number
@@ -139,6 +131,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     this.invites = new InviteBook({ key: init.key, store: components.invites, now: this.now })
     this.authority = new RoomAuthority({ channel: this.room, invites: this.invites, access: init.access, now: this.now })
     this.chatGate = new ChatGate(init.key.id, { now: this.now })
+    this.screening = new ScreeningBook(this.now)
     this.room.addEventListener('state:change', () => { this.replan() })
   }
 
@@ -180,13 +173,10 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   get callers (): StudioCaller[] {
     return participantsOf(this.room.state, this.now()).filter((p) => p.id !== this.stationId).map((p) => {
       const link = this.links.get(p.id)
-      const screened = this.screening.get(p.id)
       return {
         ...p,
         connected: link !== undefined,
-        topic: screened?.topic,
-        waitingSince: screened?.waitingSince,
-        note: screened?.note ?? '',
+        ...this.screening.get(p.id),
         stats: link?.stats,
         privateTalk: this.privateTalk.has(p.id),
         hearsTalkback: this.talkbackTarget === p.id,
@@ -332,16 +322,9 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     this.emitCallers()
   }
 
-  /**
-   * Keeps the producer's note on a caller while it is in the room: as typed
-   * (spaces and all, so it can be saved at every keystroke), without control
-   * or format characters, at most NOTE_MAX_CHARS.
-   */
+  /** Keeps the producer's note on a caller while it is in the room (see ScreeningBook.setNote). */
   setNote (peer: string, text: string): void {
-    const screened = this.screening.get(peer)
-    if (screened === undefined) return
-    screened.note = [...text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu, '')].slice(0, NOTE_MAX_CHARS).join('')
-    this.emitCallers()
+    if (this.screening.setNote(peer, text)) this.emitCallers()
   }
 
   /**
@@ -393,11 +376,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       }
       // The pass gets the caller TURN credentials from the station's relays; a resumed call gets a fresh one.
       await channel.send({ type: 'welcome', pass: createCallPass(this.init.key, { peer, expiresAt: this.now() + CALL_PASS_TTL_MS }) })
-      // A redial keeps the producer's note, and a topic unless it brings a new one.
-      const topic = sanitizeLine(hello.topic ?? '', CALL_TOPIC_MAX_CHARS)
-      const screened = this.screening.get(peer)
-      if (screened === undefined) this.screening.set(peer, { topic: topic === '' ? undefined : topic, note: '' })
-      else if (topic !== '') screened.topic = topic
+      this.screening.handleHello(peer, hello.topic)
       const existing = this.links.get(peer)
       if (hello.resume === true && existing?.connected === true) {
         log('%s is back on a new signalling stream; the call goes on', peer)
@@ -612,25 +591,13 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       .map((p): MixParticipant => ({ id: p.id, kind: p.id === this.stationId ? 'host' : 'caller', onAir: p.stage === 'on-air', muted: p.muted }))
     if (mixer.has(CARTS_ID)) participants.push({ id: CARTS_ID, kind: 'cart', onAir: true, muted: false })
     const plan = planMix(participants, { privateTalk: [...this.privateTalk], talkback: this.talkback(state) })
-    this.screen(views)
+    this.screening.handleRoom(views)
     mixer.apply(plan, Object.fromEntries(views.map((p) => [p.id, p.gainDb])))
     const onAir = state.onAir
     if (onAir && this.onAirSince === undefined) this.onAirSince = this.now()
     if (!onAir) this.onAirSince = undefined
     this.safeDispatchEvent('on-air:change', { detail: { onAir, since: this.onAirSince } })
     this.emitCallers()
-  }
-
-  /** Starts each caller's wait as it enters the green room, and forgets whoever left the room. */
-  private screen (views: readonly ParticipantView[]): void {
-    const now = this.now()
-    const stages = new Map(views.map((p) => [p.id, p.stage]))
-    for (const [peer, screened] of this.screening) {
-      const stage = stages.get(peer)
-      if (stage === undefined || stage === 'kicked') this.screening.delete(peer)
-      else if (stage !== 'green-room') screened.waitingSince = undefined
-      else screened.waitingSince ??= now
-    }
   }
 
   /** Talkback now: the producer's to its target, and each co-host's (while its grant lasts) to the producer. */
