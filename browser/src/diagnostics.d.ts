@@ -12,6 +12,8 @@ declare global {
       studio?: StudioService
       /** The program as the studio mixes it. */
       programAnalyser?: AnalyserNode
+      /** What the producer hears in their headphones: everyone but the host, and talkback to them. */
+      monitorAnalyser?: AnalyserNode
       /** The call running in this page. */
       caller?: CallerSession
       /** What the caller hears: the studio's mix-minus. */

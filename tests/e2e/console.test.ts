@@ -13,9 +13,9 @@ import {
 import { waitUntil } from '../src/wait.ts'
 import { screenshot } from '../src/web.ts'
 
-/** Host, caller A, caller B: each on a bin of the pages' 8192-point analysers at 48 kHz (k × 5.859375 Hz). */
-const TONES = [53, 121, 189].map((k) => k * 48_000 / 8192)
-const [HOST, A, B] = [0, 1, 2]
+/** Host, caller A, caller B, a co-host: each on a bin of the pages' 8192-point analysers at 48 kHz (k × 5.859375 Hz). */
+const TONES = [53, 121, 189, 257].map((k) => k * 48_000 / 8192)
+const [HOST, A, B, CO] = [0, 1, 2, 3]
 const HEARD = 0.08
 const ABSENT = 0.005
 /** The talkback duck the producer picks in this test. */
@@ -28,10 +28,10 @@ async function hears (page: Page, analyser: StudioAnalyser, expected: number[], 
   }, 30_000)
 }
 
-/** The median of `count` readings of each tone's level (dBFS): a live return moves a little from frame to frame. */
-async function levels (page: Page, count = 7): Promise<number[]> {
+/** The median of `count` readings of each tone's level (dBFS) on `analyser`: a live return moves a little from frame to frame. */
+async function levels (page: Page, analyser: StudioAnalyser = 'returnAnalyser', count = 7): Promise<number[]> {
   const readings: number[][] = []
-  for (let i = 0; i < count; i++) readings.push(await toneLevels(page, 'returnAnalyser', TONES))
+  for (let i = 0; i < count; i++) readings.push(await toneLevels(page, analyser, TONES))
   return TONES.map((_, t) => readings.map((r) => r[t] as number).sort((x, y) => x - y)[Math.floor(count / 2)] as number)
 }
 
@@ -46,7 +46,7 @@ describe('console: screening, talkback and chat', () => {
 
   beforeAll(async () => {
     fixture = await startStudioFixture({ turnSecret: 'console-e2e-secret' })
-    for (const tone of TONES) browsers.push(await fixture.launch(tone))
+    for (const tone of TONES.slice(0, CO)) browsers.push(await fixture.launch(tone))
     host = await fixture.openPage(browsers[HOST]!)
     stationId = await openStudio(host, fixture.origin, { passphrase: 'correct horse battery staple', name: 'Console Hour' })
     // The levels below compare the mix itself: the loudness processor's slow gain is held out of them.
@@ -121,6 +121,32 @@ describe('console: screening, talkback and chat', () => {
     await host.mouse.up()
     await hears(host, 'programAnalyser', [HOST, A, B], 'the producer back in the program')
     await hears(b.page, 'returnAnalyser', [HOST, A], 'Bo to hear the producer again')
+  })
+
+  it('a co-host talks back to the producer alone, over the show ducked in the producer\'s headphones', async () => {
+    const invite = await host.evaluate(() => window.openstudioDiagnostics?.studio?.createInvite({ role: 'host', validForMs: 3_600_000 }) ?? '')
+    const page = await fixture.openPage(await fixture.launch(TONES[CO]!))
+    await prepareCall(page, fixture.origin, callPath(stationId, invite), 'Cody')
+    await pressDial(page)
+    await waitPhase(page, 'on-air', 60_000)
+    await hears(host, 'monitorAnalyser', [A, B, CO], 'the producer to hear Ada, Bo and the co-host')
+    const before = await levels(host, 'monitorAnalyser')
+
+    await page.hover('[data-testid=talkback-out]')
+    await page.mouse.down()
+    onTestFinished(async () => { if (!page.isClosed()) await page.mouse.up() })
+    await waitUntil('the studio to show the co-host talking to the producer', async () => /Cody is talking to you/.test(await textNow(host, '[data-testid=talkback-from]')))
+    await hears(host, 'programAnalyser', [HOST, A, B], 'the co-host out of the program')
+    await hears(a.page, 'returnAnalyser', [HOST, B], 'Ada not to hear the co-host')
+    await hears(b.page, 'returnAnalyser', [HOST, A], 'Bo not to hear the co-host')
+    await waitUntil('the producer to hear the co-host over the show, ducked', async () => {
+      const now = await levels(host, 'monitorAnalyser')
+      return Math.abs(now[CO]! - before[CO]!) < 3 && Math.abs(now[A]! - before[A]! - DUCK_DB) < 3 && Math.abs(now[B]! - before[B]! - DUCK_DB) < 3
+    }, 15_000)
+    await page.mouse.up()
+    await hears(host, 'programAnalyser', [HOST, A, B, CO], 'the co-host back in the program')
+    await page.click('[data-testid=leave]')
+    await page.context().close()
   })
 
   /** The chat lines `page` shows now. */

@@ -253,8 +253,8 @@ export async function waitPhase (page: Page, phase: string, timeoutMs = PHASE_TI
   await waitUntil(`the caller to be ${phase}`, async () => (await phaseOf(page)) === phase, timeoutMs)
 }
 
-/** An analyser the test build exposes: the studio's program, a caller's return, a station page's player. */
-export type StudioAnalyser = 'programAnalyser' | 'returnAnalyser' | 'playerAnalyser'
+/** An analyser the test build exposes: the studio's program, the producer's headphones, a caller's return, a station page's player. */
+export type StudioAnalyser = 'programAnalyser' | 'monitorAnalyser' | 'returnAnalyser' | 'playerAnalyser'
 
 /** Runs in the page: the samples an analyser holds right now. */
 function analyserSamples (name: StudioAnalyser): { samples: number[], sampleRate: number } | undefined {

@@ -273,7 +273,12 @@ export function useStudio (): StudioState {
       invites.value = service.invites.list()
       room.value = roomDiagnostics(service)
       stopRenderWatch = watchRender(service.context, (health) => { render.value = health })
-      if (__OPENSTUDIO_DIAGNOSTICS__) window.openstudioDiagnostics = { ...window.openstudioDiagnostics, studio: service, programAnalyser: service.programAnalyser }
+      if (__OPENSTUDIO_DIAGNOSTICS__) {
+        const monitorAnalyser = service.context.createAnalyser()
+        monitorAnalyser.fftSize = 8192
+        service.mixer.busOutput(service.stationId).connect(monitorAnalyser)
+        window.openstudioDiagnostics = { ...window.openstudioDiagnostics, studio: service, programAnalyser: service.programAnalyser, monitorAnalyser }
+      }
       meter()
     } catch (err) {
       // Closed while it started: nothing runs, and nothing went wrong.
