@@ -1,16 +1,21 @@
 /**
- * A tap on the program for the encoder: an AudioWorklet that hands the main
- * thread planar 32-bit blocks of a fixed length (10 ms at 48 kHz), straight
- * from the render thread, with no MediaStream hop (which costs ~20 ms). The
- * tap has no outputs, so the graph renders it without sending it anywhere.
+ * A tap on a node for the encoder and the recorder: an AudioWorklet that
+ * hands the main thread planar 32-bit blocks of a fixed length (10 ms at
+ * 48 kHz for the encoder), straight from the render thread, with no
+ * MediaStream hop (which costs ~20 ms). Each block carries the frame of its
+ * first sample on the context's timeline (`currentFrame`), so taps on
+ * different nodes line up. The tap has no outputs, so the graph renders it
+ * without sending it anywhere; with nothing connected it hands out silence.
  */
 import { loadProcessor } from './worklet.ts'
 
-/** A block of program audio: `channels` planes of `frames` samples each, one after the other. */
+/** A block of audio: `channels` planes of `frames` samples each, one after the other. */
 export interface TapBlock {
   data: Float32Array<ArrayBuffer>
   frames: number
   channels: number
+  /** The frame of the block's first sample on its context's timeline. */
+  frame: number
 }
 
 export interface ProgramTap {
@@ -29,6 +34,7 @@ class ProgramTap extends AudioWorkletProcessor {
     this.channels = options.processorOptions.channels
     this.block = new Float32Array(this.frames * this.channels)
     this.fill = 0
+    this.start = 0
     this.running = true
     this.port.onmessage = (e) => { if (e.data === 'stop') this.running = false }
   }
@@ -38,6 +44,7 @@ class ProgramTap extends AudioWorkletProcessor {
     const quantum = input[0] ? input[0].length : 128
     let done = 0
     while (done < quantum) {
+      if (this.fill === 0) this.start = currentFrame + done
       const n = Math.min(quantum - done, this.frames - this.fill)
       for (let c = 0; c < this.channels; c++) {
         const source = input[c] || input[0]
@@ -47,7 +54,7 @@ class ProgramTap extends AudioWorkletProcessor {
       this.fill += n
       done += n
       if (this.fill === this.frames) {
-        this.port.postMessage(this.block, [this.block.buffer])
+        this.port.postMessage([this.start, this.block], [this.block.buffer])
         this.block = new Float32Array(this.frames * this.channels)
         this.fill = 0
       }
@@ -60,7 +67,7 @@ registerProcessor('${PROCESSOR}', ProgramTap)
 
 /**
  * Taps `input` and calls `onBlock` with every block of `frames` samples,
- * mixed to `channels` (speaker rules: a mono program is copied to both sides).
+ * mixed to `channels` (speaker rules: a mono input is copied to both sides).
  */
 export async function createProgramTap (input: AudioNode, init: { channels: 1 | 2, frames: number }, onBlock: (block: TapBlock) => void): Promise<ProgramTap> {
   await loadProcessor(input.context, PROCESSOR, PROCESSOR_SOURCE)
@@ -72,7 +79,10 @@ export async function createProgramTap (input: AudioNode, init: { channels: 1 | 
     channelInterpretation: 'speakers',
     processorOptions: { frames: init.frames, channels: init.channels }
   })
-  node.port.onmessage = (e: MessageEvent<Float32Array<ArrayBuffer>>) => { onBlock({ data: e.data, frames: init.frames, channels: init.channels }) }
+  node.port.onmessage = (e: MessageEvent<[number, Float32Array<ArrayBuffer>]>) => {
+    const [frame, data] = e.data
+    onBlock({ data, frames: init.frames, channels: init.channels, frame })
+  }
   input.connect(node)
   let stopped = false
   return {
