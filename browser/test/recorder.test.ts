@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { TapBlock } from '../src/audio/program-tap.ts'
 import { decodeManifest, MANIFEST_NAME } from '../src/services/recording/manifest.ts'
+import { RecordingLibrary } from '../src/services/recording/library.ts'
 import { RECORDER_LIMITS, StudioRecorder } from '../src/services/recording/recorder.ts'
 import { WAV_HEADER_BYTES } from '../src/services/recording/wav.ts'
 import { MemoryRecordingStorage } from './fakes/recording-storage.ts'
@@ -115,5 +116,31 @@ describe('StudioRecorder', () => {
     expect(r.recorder.status.lowSpace).toBe(true)
     expect(Math.round(r.recorder.status.secondsLeft ?? 0)).toBe(600)
     await r.recorder.stop()
+  })
+
+  it('finds a recording a crash left open, and finishes it: every track as long as the longest, headers set', async () => {
+    const r = rig()
+    const program = node('program')
+    const host = node('host')
+    await r.recorder.start({ show: 'Crash' }, program)
+    await r.recorder.attach('host-id', 'Host', host)
+    for (let b = 0; b < 6; b++) r.feed(program, 96_000 + b * BLOCK, 0.1)
+    for (let b = 0; b < 4; b++) r.feed(host, 96_000 + b * BLOCK, 0.1)
+    await until('the blocks written', () => r.recorder.status.bytes === 6 * BLOCK * 4 + 4 * BLOCK * 2)
+    // The page dies here: no stop. A new page lists what is stored.
+    const library = new RecordingLibrary(r.storage)
+    const [found] = await library.list()
+    expect(found).toMatchObject({ unfinished: true, seconds: 6 * BLOCK / RATE })
+    const finished = await library.finish(found?.dir ?? '')
+    expect(finished.unfinished).toBe(false)
+    for (const track of finished.manifest?.tracks ?? []) {
+      const bytes = r.storage.bytes(finished.dir, track.file)
+      expect(bytes.length).toBe(WAV_HEADER_BYTES + 6 * BLOCK * 2 * track.channels)
+      expect(new DataView(bytes.buffer).getUint32(40, true)).toBe(6 * BLOCK * 2 * track.channels)
+    }
+    // The one running now is not listed; garbage in storage is listed as unreadable, never trusted.
+    await r.storage.put('recording-1', MANIFEST_NAME, new TextEncoder().encode('{"version":1,"show":"<script>"'))
+    expect((await library.list(finished.dir)).map((x) => [x.dir, x.manifest])).toEqual([['recording-1', undefined]])
+    await expect(library.finish('recording-1')).rejects.toThrow(/no readable manifest/)
   })
 })

@@ -8,7 +8,10 @@ import { handleSignal, type InviteStore, type OpenStudioNode } from '@openstudio
 import { createStudioMixer, type StudioMixer } from '../../audio/index.ts'
 import { CALL_DEFAULTS } from '../call/errors.ts'
 import { createCallAudioContext, microphoneConstraints } from '../call/peer.ts'
+import { createProgramTap } from '../../audio/program-tap.ts'
 import { Broadcast } from '../program/broadcast.ts'
+import { StudioRecorder } from '../recording/recorder.ts'
+import { opfsRecordingStorage } from '../recording/storage.ts'
 import { CallerLink } from './caller-link.ts'
 import { localStorageInviteStore } from './invite-store.ts'
 import type { StudioAudio, StudioComponents } from './components.ts'
@@ -76,7 +79,14 @@ export async function openStudioAudio (init: { voiceProcessing?: boolean }, opti
     const programTap = context.createAnalyser()
     programTap.fftSize = 8192
     mixer.programOutput.connect(programTap)
-    return { mixer, microphone: context.createMediaStreamSource(stream), monitor: context.destination, context, programTap, carts: new GainNode(context), close }
+    const running = context
+    const recorder = new StudioRecorder({
+      storage: opfsRecordingStorage(),
+      tap: createProgramTap,
+      frameNow: () => Math.round(running.currentTime * running.sampleRate),
+      sampleRate: running.sampleRate
+    })
+    return { mixer, microphone: context.createMediaStreamSource(stream), monitor: context.destination, context, programTap, carts: new GainNode(context), recorder, close }
   } catch (err) {
     await close()
     throw err

@@ -10,6 +10,7 @@ import type { StudioMixer } from '../../audio/index.ts'
 import type { CallStats } from '../call/peer.ts'
 import type { NegotiationMessage, SignalEndpoint } from '../call/signal-endpoint.ts'
 import type { Broadcast, BroadcastInit } from '../program/broadcast.ts'
+import type { StudioRecorder } from '../recording/recorder.ts'
 
 export interface AbortOptions { signal?: AbortSignal }
 
@@ -30,6 +31,8 @@ export interface StudioAudio {
   readonly programTap?: AnalyserNode
   /** Where the cart wall plays: the studio adds it to the mixer as a cart (heard in the program, every return and the monitor). */
   readonly carts?: AudioNode
+  /** Records the program and every voice on its own track. @default none: the studio cannot record */
+  readonly recorder?: StudioRecorder
   /** Stops the microphone, and closes the mixer and its context. Idempotent. */
   close: () => Promise<void>
 }

@@ -39,6 +39,7 @@ import type { CallStats } from '../call/peer.ts'
 import type { SignalEndpoint } from '../call/signal-endpoint.ts'
 import { ChatLog, type ChatEntry } from '../chat-log.ts'
 import type { Broadcast, BroadcastInit } from '../program/broadcast.ts'
+import type { RecordingInit, StudioRecorder } from '../recording/recorder.ts'
 import { browserStudioComponents, type BrowserStudioInit } from './browser-components.ts'
 import type { AbortOptions, StudioAudio, StudioCall, StudioComponents, StudioMixerPart } from './components.ts'
 import { StudioNotRunningError, StudioStoppedError } from './errors.ts'
@@ -115,6 +116,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   private chatCount = 0
   /** What the producer knows of each caller in the room beyond its state: topic, wait, note. */
   private readonly screening: ScreeningBook
+  /** Every voice the mixer hears now, by participant, for the recorder. */
+  private readonly voices = new Map<string, { who: string, node: AudioNode }>()
   /** Aborted by `stop` (or a failed start): cancels the start, hello reads, and every call. */
   private readonly shutdown = new AbortController()
   private readonly now: () => number
@@ -225,6 +228,28 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     const { mixer, carts, context } = this.running()
     if (carts === undefined || context === undefined) notRunning('this studio has no cart input')
     return { context, input: carts, voiceKey: mixer.voiceKey, duckVoices: (db, seconds) => { mixer.duckVoices(db, seconds) } }
+  }
+
+  /** The multitrack recorder, when this studio's audio has one. @throws {StudioNotRunningError} */
+  get recorder (): StudioRecorder | undefined {
+    return this.running().recorder
+  }
+
+  /**
+   * Starts recording the program, the host and every caller, each on its
+   * own track (callers who come later get theirs as they come).
+   * @throws {StudioNotRunningError} without a recorder; RecorderStateError while one runs
+   */
+  async startRecording (init: RecordingInit): Promise<void> {
+    const { recorder, mixer } = this.running()
+    if (recorder === undefined) notRunning('this studio cannot record')
+    await recorder.start(init, mixer.programOutput)
+    for (const [id, voice] of this.voices) await recorder.attach(id, voice.who, voice.node)
+  }
+
+  /** Stops the recording and finishes its files. */
+  async stopRecording (): Promise<void> {
+    await this.audio?.recorder?.stop()
   }
 
   /** Every meter. @throws {StudioNotRunningError} */
@@ -399,6 +424,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
           if (this.links.get(peer) !== link) return
           // A second track from the same caller swaps the source and keeps the routing.
           this.audio?.mixer.addParticipant(peer, source)
+          this.hearVoice(peer, hello.name, source)
           this.replan()
         },
         onStats: () => { this.emitCallers() },
@@ -428,6 +454,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       aborted.throwIfAborted()
       const { mixer, microphone, monitor, carts } = this.audio
       mixer.addParticipant(this.stationId, microphone)
+      this.hearVoice(this.stationId, 'Host', microphone)
       if (carts !== undefined) mixer.addParticipant(CARTS_ID, carts, 'cart')
       // The host's headphones: everyone but the host.
       mixer.busOutput(this.stationId).connect(monitor)
@@ -460,6 +487,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   /** Releases everything the start took, in reverse. Idempotent. */
   private async teardown (): Promise<void> {
     await this.endBroadcast().catch((err: Error) => { log('broadcast did not stop cleanly: %s', err.message) })
+    // A recording ends with the studio, its files finished.
+    await this.audio?.recorder?.stop().catch((err: Error) => { log.error('recording did not finish: %s', err.message) })
     for (const peer of [...this.links.keys()]) this.drop(peer)
     const unhandle = this.unhandle
     this.unhandle = undefined
@@ -542,6 +571,12 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     if (this.links.get(peer) === link && link.channel === channel && !link.connected) this.drop(peer)
   }
 
+  /** A voice the mixer hears now: kept for a recording to come, and recorded at once while one runs. */
+  private hearVoice (id: string, who: string, node: AudioNode): void {
+    this.voices.set(id, { who, node })
+    this.audio?.recorder?.attach(id, who, node).catch((err: Error) => { log.error('recording %s: %s', who, err.message) })
+  }
+
   /** A caller's chat message: shown when the gate accepts it; otherwise the caller is told why, and nothing changes. */
   private onChat (link: StudioCall, peer: string, envelope: Uint8Array): void {
     const verdict = this.chatGate.judge(envelope, peer)
@@ -573,6 +608,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     this.links.delete(peer)
     link.close()
     this.audio?.mixer.removeParticipant(peer)
+    this.voices.delete(peer)
+    this.audio?.recorder?.detach(peer)
     this.privateTalk.delete(peer)
     this.talkingBack.delete(peer)
     if (this.talkbackTarget === peer) this.talkbackTarget = undefined

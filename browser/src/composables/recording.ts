@@ -1,0 +1,97 @@
+/**
+ * The studio's recorder on the page: its status (refreshed every second
+ * while it records), the recordings kept in this browser, and what the
+ * producer does with them: record, stop, finish one a crash left open,
+ * download, delete.
+ */
+import { onScopeDispose, shallowRef, watch, type Ref, type ShallowRef } from 'vue'
+import { RecordingLibrary, type StoredRecording } from '../services/recording/library.ts'
+import type { RecorderStatus } from '../services/recording/recorder.ts'
+import { opfsRecordingStorage } from '../services/recording/storage.ts'
+import type { StudioService } from '../services/studio/studio.ts'
+
+export interface RecordingState {
+  /** The recorder's status; undefined while no studio runs. */
+  status: ShallowRef<RecorderStatus | undefined>
+  /** Recordings kept in this browser, newest first (not the one running). */
+  recordings: ShallowRef<StoredRecording[]>
+  error: ShallowRef<string | undefined>
+  start: (show: string) => Promise<void>
+  stop: () => Promise<void>
+  /** Finishes a recording a crash or a reload left open. */
+  finish: (dir: string) => Promise<void>
+  /** Saves one file of a recording to the computer. */
+  download: (dir: string, file: string) => Promise<void>
+  remove: (dir: string) => Promise<void>
+}
+
+let library: RecordingLibrary | undefined
+
+export function useRecording (studio: Readonly<Ref<StudioService | undefined>>): RecordingState {
+  library ??= new RecordingLibrary(opfsRecordingStorage())
+  const books = library
+  const status = shallowRef<RecorderStatus>()
+  const recordings = shallowRef<StoredRecording[]>([])
+  const error = shallowRef<string>()
+  let timer: ReturnType<typeof setInterval> | undefined
+
+  const attempt = async (work: () => Promise<void>): Promise<void> => {
+    error.value = undefined
+    try {
+      await work()
+    } catch (err) {
+      error.value = (err as Error).message
+    }
+  }
+  const refresh = async (): Promise<void> => {
+    recordings.value = await books.list(status.value?.dir)
+  }
+  const show = (service: StudioService | undefined): void => {
+    status.value = service?.recorder?.status
+  }
+
+  watch(studio, (service, _old, onCleanup) => {
+    show(service)
+    void attempt(refresh)
+    const recorder = service?.recorder
+    if (recorder === undefined) return
+    const onStatus = (): void => {
+      const was = status.value?.recording === true
+      show(service)
+      // A recording that stopped joins the list.
+      if (was && status.value?.recording !== true) void attempt(refresh)
+    }
+    recorder.addEventListener('status:change', onStatus)
+    clearInterval(timer)
+    timer = setInterval(() => { if (recorder.recording) show(service) }, 1000)
+    onCleanup(() => {
+      recorder.removeEventListener('status:change', onStatus)
+      clearInterval(timer)
+    })
+  }, { immediate: true })
+  onScopeDispose(() => { clearInterval(timer) })
+
+  return {
+    status,
+    recordings,
+    error,
+    start: async (name) => attempt(async () => { await studio.value?.startRecording({ show: name }) }),
+    stop: async () => attempt(async () => { await studio.value?.stopRecording() }),
+    finish: async (dir) => attempt(async () => {
+      await books.finish(dir)
+      await refresh()
+    }),
+    download: async (dir, file) => attempt(async () => {
+      const url = URL.createObjectURL(await books.file(dir, file))
+      const link = document.createElement('a')
+      link.href = url
+      link.download = file
+      link.click()
+      setTimeout(() => { URL.revokeObjectURL(url) }, 60_000)
+    }),
+    remove: async (dir) => attempt(async () => {
+      await books.remove(dir)
+      await refresh()
+    })
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Recording a live show end to end, in Debian's Chromium with tone
+ * microphones: the producer presses Record with a host and two callers on
+ * air, one caller's page reloads mid-recording (its call drops and comes
+ * back), the producer stops and downloads every track through the page.
+ * Each WAV file is then read here and measured by Goertzel in 100 ms
+ * windows.
+ */
+import { readFile } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { toneAmplitude } from '../src/goertzel.ts'
+import { onAir, openStudio, startStudioFixture, waitPhase, type Caller, type StudioFixture } from '../src/studio-fixture.ts'
+import { waitUntil } from '../src/wait.ts'
+import { screenshot } from '../src/web.ts'
+
+const RATE = 48_000
+/** Host, Ada, Bo: whole cycles in every 100 ms window. */
+const TONES = [300, 700, 1100] as const
+const [HOST, A, B] = [0, 1, 2]
+const WINDOW = RATE / 10
+const HEARD = 0.05
+/** Silence: a dropped call's gap. */
+const ABSENT = 0.004
+/**
+ * Another voice in a voice's track: 32 dB under the tones (0.4), where Opus's
+ * own noise and the edges of a tone's start may reach; a voice routed there
+ * by mistake would be 30 dB over it.
+ */
+const CROSSTALK = 0.01
+
+interface Wav { channels: number, rate: number, frames: number, samples: Int16Array }
+
+function readWav (bytes: Buffer): Wav {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const text = (at: number): string => bytes.subarray(at, at + 4).toString('latin1')
+  if (text(0) !== 'RIFF' || text(8) !== 'WAVE' || text(36) !== 'data') throw new Error('not a WAV file as the recorder writes them')
+  const channels = view.getUint16(22, true)
+  const dataBytes = view.getUint32(40, true)
+  if (dataBytes !== bytes.length - 44) throw new Error(`the header says ${dataBytes} bytes of samples, the file holds ${bytes.length - 44}`)
+  const samples = new Int16Array(bytes.buffer.slice(bytes.byteOffset + 44, bytes.byteOffset + bytes.length))
+  return { channels, rate: view.getUint32(24, true), frames: samples.length / channels, samples }
+}
+
+/** Each tone's amplitude (full scale 1) in every 100 ms window of a track's first channel. */
+function tonesByWindow (wav: Wav): number[][] {
+  const mono = new Float32Array(wav.frames)
+  for (let f = 0; f < wav.frames; f++) mono[f] = (wav.samples[f * wav.channels] as number) / 32768
+  const windows: number[][] = []
+  for (let from = 0; from + WINDOW <= wav.frames; from += WINDOW) windows.push(TONES.map((t) => toneAmplitude(mono, RATE, t, from, from + WINDOW)))
+  return windows
+}
+
+describe('recording a show', () => {
+  let fixture: StudioFixture
+  let host: Page
+  let stationId: string
+  const callers: Caller[] = []
+
+  beforeAll(async () => {
+    fixture = await startStudioFixture({ turnSecret: 'recording-e2e-secret' })
+    const browsers = await Promise.all(TONES.map(async (tone) => fixture.launch(tone)))
+    host = await fixture.openPage(browsers[HOST]!)
+    stationId = await openStudio(host, fixture.origin, { passphrase: 'correct horse battery staple', name: 'Podcast Hour' })
+    for (const [i, name] of ['Ada', 'Bo'].entries()) callers.push(await onAir(fixture, host, await fixture.openPage(browsers[i + 1]!), stationId, name))
+  })
+
+  afterAll(async () => {
+    await fixture?.stop()
+  })
+
+  it('records the program and each voice on its own track; a caller who drops keeps silence there and the same length', async () => {
+    const [ada, bo] = callers as [Caller, Caller]
+    await host.click('[data-testid=record]')
+    await waitUntil('four tracks recording', async () => (await host.locator('[data-testid^=track-]').count()) === 4)
+    const recorded = async (): Promise<number> => host.evaluate(() => window.openstudioDiagnostics?.studio?.recorder?.status.seconds ?? 0)
+    await waitUntil('6 s recorded', async () => (await recorded()) >= 6, 30_000)
+    await screenshot(host, 'recording-running')
+
+    // Bo's page reloads: the call drops and comes back, on the same track.
+    await bo.page.reload()
+    await waitPhase(bo.page, 'on-air', 60_000)
+    const back = await recorded()
+    await waitUntil('6 s more recorded', async () => (await recorded()) >= back + 6, 30_000)
+    await host.click('[data-testid=record]')
+    await waitUntil('the recording listed', async () => (await host.locator('[data-testid^=download-]').count()) >= 4, 30_000)
+    await screenshot(host, 'recording-done')
+
+    // Every track, downloaded as the producer would.
+    const files = await host.locator('[data-testid^=download-]').evaluateAll((els) => els.map((e) => e.textContent ?? ''))
+    const tracks = new Map<string, Wav>()
+    for (const name of files.filter((f) => f.endsWith('.wav'))) {
+      const [download] = await Promise.all([host.waitForEvent('download'), host.click(`[data-testid="download-${name}"]`)])
+      expect(download.suggestedFilename()).toBe(name)
+      tracks.set(name, readWav(await readFile(await download.path())))
+    }
+    const track = (who: string): Wav => {
+      const found = [...tracks].find(([name]) => name.startsWith('podcast-hour-') && name.endsWith(`-${who}.wav`))
+      if (found === undefined) throw new Error(`no ${who} track in ${[...tracks.keys()].join(', ')}`)
+      return found[1]
+    }
+    const program = track('program')
+    const voices = { host: track('host'), ada: track('ada'), bo: track('bo') }
+    expect(program).toMatchObject({ channels: 2, rate: RATE })
+    // One timeline: every track as long as the program, at least the 12 s recorded.
+    for (const wav of Object.values(voices)) expect(wav).toMatchObject({ channels: 1, rate: RATE, frames: program.frames })
+    expect(program.frames / RATE).toBeGreaterThan(12)
+
+    // The program holds all three voices while everyone is on air.
+    const inProgram = tonesByWindow(program)
+    expect(inProgram.some((w) => w.every((a) => a > HEARD))).toBe(true)
+    // Each voice's track holds only its own tone.
+    for (const [who, index] of [['host', HOST], ['ada', A], ['bo', B]] as const) {
+      const windows = tonesByWindow(voices[who])
+      const own = windows.filter((w) => (w[index] as number) > HEARD).length
+      expect(own, `${who}'s tone in its own track`).toBeGreaterThan(windows.length / 2)
+      for (const w of windows) for (const [t, amplitude] of w.entries()) if (t !== index) expect(amplitude, `${TONES[t]} Hz in ${who}'s track`).toBeLessThan(CROSSTALK)
+    }
+    // Bo's track: the tone, then silence while the call was down, then the tone again.
+    const bos = tonesByWindow(voices.bo).map((w) => w[B] as number)
+    // (The receiver's loss concealment fades the tone over a few windows before the silence.)
+    const boStart = bos.findIndex((a) => a > HEARD)
+    const gap = bos.findIndex((a, i) => i > boStart && a < ABSENT && (bos[i + 1] ?? 1) < ABSENT && (bos[i + 2] ?? 1) < ABSENT)
+    expect(gap, `a gap of 300 ms or more in Bo's track: ${bos.map((a) => a.toFixed(3)).join(' ')}`).toBeGreaterThan(boStart)
+    expect(bos.slice(gap).some((a) => a > HEARD), 'Bo heard again after the gap').toBe(true)
+    // Ada's track has no such gap after her first sound.
+    const adas = tonesByWindow(voices.ada).map((w) => w[A] as number)
+    const adaStart = adas.findIndex((a) => a > HEARD)
+    expect(adas.slice(adaStart).filter((a) => a < ABSENT).length).toBeLessThanOrEqual(1)
+    void ada
+  })
+})
