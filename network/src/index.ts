@@ -40,7 +40,9 @@ export { fetchSnapshot, handleRecords, RECORDS_DEFAULTS, type FetchSnapshotInit,
 export { DIRECTORY_WATCHER_MAX_STATIONS, DirectoryWatcher, type DirectoryWatcherComponents, type DirectoryWatcherEvents, type DirectoryWatcherInit } from './directory/watcher.ts'
 export { connectionKind, handlePing, pingStation, PING_MAX_BYTES, type ConnectionKind, type PingInit } from './ping.ts'
 export { dialStation, DIAL_DEFAULTS, stationAddresses, type DialedStation, type DialInit } from './dial.ts'
-export { handleSignal, openSignal, SignalChannel, SIGNAL_DEFAULTS } from './signal/channel.ts'
+export {
+  handleSignal, handleUpload, MessageChannel, NoDirectConnectionError, openSignal, openUpload, SignalChannel, SIGNAL_DEFAULTS, UploadChannel, type MessageCodec
+} from './signal/channel.ts'
 export { RoomChannel, type RoomChannelComponents, type RoomChannelEvents, type RoomChannelInit, type RoomRejection } from './room/channel.ts'
 export {
   RoomAuthority, RoomFullError, ROOM_AUTHORITY_DEFAULTS,

@@ -96,6 +96,8 @@ export const PROTOCOL = {
   signal: '/openstudio/signal/1',
   program: '/openstudio/program/1',
   turn: '/openstudio/turn/1',
+  /** A caller's own recording of its microphone, uploaded to the studio (the double-ender). */
+  upload: '/openstudio/upload/1',
   /** A relay's snapshot of the station records and directory providers it holds (fast directory listing). */
   records: '/openstudio/records/2'
 } as const

@@ -75,6 +75,9 @@ export {
 } from './chat.ts'
 export { sanitizeLine } from './text.ts'
 export {
+  decodeUpload, encodeUpload, MAX_UPLOAD_CHUNK_BYTES, MAX_UPLOAD_MESSAGE_BYTES, UPLOAD_REFUSALS, uploadMessageSchema, type UploadMessage, type UploadRefusal
+} from './upload.ts'
+export {
   concatBytes, isOpusHeaderPage, MAX_OGG_PAGE_BYTES, NO_GRANULE, OGG_FLAG, oggCrc, OggRepager, opusHead, opusTags, readOggPage, writeOggPage,
   type OggPage, type OggPageInit, type OpusHeadInit
 } from './ogg.ts'

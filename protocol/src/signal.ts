@@ -5,10 +5,10 @@
  * size-capped, and schema-checked; the stream carries them length-prefixed.
  */
 import { z } from 'zod'
-import { decodeCanonical, encodeCanonical } from './cbor.ts'
+import { cborCodec } from './codec.ts'
 import { MAX_CALL_PASS_CHARS, MAX_INVITE_CHARS, MAX_ROOM_MESSAGE_BYTES, ROOM_LIMITS } from './constants.ts'
 import { chatRefusalSchema, MAX_CHAT_BYTES } from './chat.ts'
-import { parseOrThrow, uintSchema } from './schema.ts'
+import { uintSchema } from './schema.ts'
 
 /** Longest call topic, in characters: what a caller wants to talk about, shown in the green room. */
 export const CALL_TOPIC_MAX_CHARS = 200
@@ -67,6 +67,17 @@ export const signalMessageSchema = z.discriminatedUnion('type', [
    * alone, or has stopped. From a co-host: push-to-talk to the producer.
    */
   z.strictObject({ type: z.literal('talkback'), on: z.boolean() }),
+  /**
+   * Clock exchange for the double-ender: the caller sends its clock `t0`
+   * (unix ms); the studio answers with `t0` and its own clock `t1`. The
+   * caller takes the offset of the exchange with the shortest round trip.
+   */
+  z.strictObject({ type: z.literal('clock'), t0: z.number().nonnegative(), t1: z.number().nonnegative().optional() }),
+  /**
+   * From the studio: it is recording (`recording` names it; a caller with
+   * consent records its own microphone and uploads it), or it stopped.
+   */
+  z.strictObject({ type: z.literal('recording'), recording: z.string().min(1).max(64).optional() }),
   /** Either side is leaving. */
   z.strictObject({ type: z.literal('bye'), reason: z.string().max(200).optional() })
 ])
@@ -74,20 +85,16 @@ export const signalMessageSchema = z.discriminatedUnion('type', [
 export type SignalMessage = z.output<typeof signalMessageSchema>
 export type SignalMessageType = SignalMessage['type']
 
+const codec = cborCodec(signalMessageSchema, 'signal message', MAX_SIGNAL_BYTES)
+
 /**
  * Encodes one signalling message.
  * @throws {MalformedError | TooLargeError}
  */
-export function encodeSignal (message: SignalMessage): Uint8Array {
-  const bytes = encodeCanonical(parseOrThrow(signalMessageSchema, message, 'signal message'))
-  decodeCanonical(bytes, 'signal message', MAX_SIGNAL_BYTES)
-  return bytes
-}
+export const encodeSignal = codec.encode
 
 /**
  * Decodes one signalling message from untrusted bytes.
  * @throws {MalformedError | TooLargeError}
  */
-export function decodeSignal (bytes: Uint8Array): SignalMessage {
-  return parseOrThrow(signalMessageSchema, decodeCanonical(bytes, 'signal message', MAX_SIGNAL_BYTES), 'signal message')
-}
+export const decodeSignal = codec.decode

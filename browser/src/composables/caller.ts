@@ -8,6 +8,7 @@ import { onScopeDispose, shallowRef, type ShallowRef } from 'vue'
 import { readPeak, watchRender, type RenderHealth } from '../audio/index.ts'
 import { CallerSession, type CallStatus, type CoHostControl } from '../services/call/caller.ts'
 import type { ChatEntry } from '../services/chat-log.ts'
+import { useLocalRecording, type LocalRecordingState } from './local-recording.ts'
 import { humanCallError, MicrophoneError } from '../services/call/errors.ts'
 import { createCallAudioContext, microphoneConstraints } from '../services/call/peer.ts'
 import { loadSettings } from '../services/config.ts'
@@ -48,6 +49,8 @@ export interface CallerState {
   chat: ShallowRef<ChatEntry[]>
   /** This caller's peer id, once a call started. */
   peerId: ShallowRef<string>
+  /** The double-ender: the caller's own recording, with consent, while the studio records. */
+  local: LocalRecordingState
   /** Writes to the producer. @throws {MalformedError} for a text that is empty once cleaned */
   sendChat: (text: string) => Promise<void>
   /** A co-host's control over another participant. */
@@ -70,6 +73,7 @@ export function useCaller (stationId: string): CallerState {
   const render = shallowRef<RenderHealth>()
   const chat = shallowRef<ChatEntry[]>([])
   const peerId = shallowRef('')
+  const local = useLocalRecording()
   let context: AudioContext | undefined
   let microphone: MediaStream | undefined
   let session: CallerSession | undefined
@@ -161,6 +165,7 @@ export function useCaller (stationId: string): CallerState {
       e.detail.connect(context.destination)
       if (__OPENSTUDIO_DIAGNOSTICS__) window.openstudioDiagnostics = { ...window.openstudioDiagnostics, returnAnalyser }
     })
+    local.attach(current, context, microphone as MediaStream)
     if (__OPENSTUDIO_DIAGNOSTICS__) window.openstudioDiagnostics = { ...window.openstudioDiagnostics, caller: current }
     status.value = current.status
     await current.start().catch(() => { /* reported through status:change */ })
@@ -172,6 +177,7 @@ export function useCaller (stationId: string): CallerState {
   }
 
   onScopeDispose(() => {
+    local.dispose()
     stopMeters()
     stopRenderWatch()
     void session?.leave()
@@ -194,6 +200,7 @@ export function useCaller (stationId: string): CallerState {
     talkBack: (on) => { session?.talkBack(on) },
     chat,
     peerId,
+    local,
     sendChat: async (text) => { await session?.sendChat(text) },
     control: async (message) => { await session?.control(message) },
     leave

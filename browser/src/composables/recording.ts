@@ -62,9 +62,13 @@ export function useRecording (studio: Readonly<Ref<StudioService | undefined>>):
       if (was && status.value?.recording !== true) void attempt(refresh)
     }
     recorder.addEventListener('status:change', onStatus)
+    // A caller's own recording, placed: it joins its recording's files.
+    const onPlaced = (): void => { void attempt(refresh) }
+    service?.uploads?.addEventListener('upload:place', onPlaced)
     clearInterval(timer)
     timer = setInterval(() => { if (recorder.recording) show(service) }, 1000)
     onCleanup(() => {
+      service?.uploads?.removeEventListener('upload:place', onPlaced)
       recorder.removeEventListener('status:change', onStatus)
       clearInterval(timer)
     })

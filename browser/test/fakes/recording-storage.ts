@@ -24,6 +24,7 @@ export class MemoryRecordingStorage implements RecordingStorage {
         next.set(old.subarray(0, size))
         this.data.set(key, next)
       },
+      read: async (at, length) => (this.data.get(key) ?? new Uint8Array(0)).slice(at, at + length),
       flush: async () => {},
       close: async () => {}
     }
@@ -39,6 +40,7 @@ export class MemoryRecordingStorage implements RecordingStorage {
   }
 
   remove = async (dir: string): Promise<void> => { for (const k of [...this.data.keys()]) if (k.startsWith(`${dir}/`)) this.data.delete(k) }
+  removeFile = async (dir: string, name: string): Promise<void> => { this.data.delete(`${dir}/${name}`) }
   estimate = async (): Promise<{ usage: number, quota: number }> => ({ usage: [...this.data.values()].reduce((n, v) => n + v.length, 0), quota: this.quota })
 
   /** The bytes of one file. */

@@ -1,11 +1,14 @@
 /**
- * `/openstudio/signal/1` framing: length-prefixed signalling messages on one
- * libp2p stream, decoded and schema-checked by protocol/. The stream may run
- * on a relayed (limited) connection, so the handler and the dial both allow it.
+ * Length-prefixed messages on one libp2p stream, decoded and schema-checked
+ * by protocol/: `/openstudio/signal/1` (which may run on a relayed, limited
+ * connection, so its handler and dial both allow it) and
+ * `/openstudio/upload/1` (direct connections only).
  */
 import { logger } from '@libp2p/logger'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
-import { decodeSignal, encodeSignal, MAX_SIGNAL_BYTES, PROTOCOL, type SignalMessage } from '@openstudio/protocol'
+import {
+  decodeSignal, decodeUpload, encodeSignal, encodeUpload, MAX_SIGNAL_BYTES, MAX_UPLOAD_MESSAGE_BYTES, PROTOCOL, type SignalMessage, type UploadMessage
+} from '@openstudio/protocol'
 import type { AbortOptions, Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 
 const log = logger('openstudio:signal')
@@ -17,13 +20,24 @@ export const SIGNAL_DEFAULTS = {
   openTimeoutMs: 10_000
 } as const
 
-/** One end of a signalling stream. */
-export class SignalChannel {
+/** How one protocol's messages become bytes and back. */
+export interface MessageCodec<M> {
+  /** What the messages are, in logs. */
+  what: string
+  maxBytes: number
+  /** @throws {MalformedError | TooLargeError} */
+  encode: (message: M) => Uint8Array
+  /** @throws {MalformedError | TooLargeError} */
+  decode: (bytes: Uint8Array) => M
+}
+
+/** One end of a stream of length-prefixed messages. */
+export class MessageChannel<M> {
   private readonly lp: LengthPrefixedStream<Stream>
   private closed = false
 
-  constructor (readonly stream: Stream, readonly remotePeer: PeerId) {
-    this.lp = lpStream(stream, { maxDataLength: MAX_SIGNAL_BYTES })
+  constructor (readonly stream: Stream, readonly remotePeer: PeerId, private readonly codec: MessageCodec<M>) {
+    this.lp = lpStream(stream, { maxDataLength: codec.maxBytes })
   }
 
   /** True while the stream can carry messages both ways. */
@@ -35,16 +49,16 @@ export class SignalChannel {
    * Sends one message.
    * @throws {MalformedError | TooLargeError} for a message protocol/ refuses
    */
-  async send (message: SignalMessage, options?: AbortOptions): Promise<void> {
-    await this.lp.write(encodeSignal(message), options)
+  async send (message: M, options?: AbortOptions): Promise<void> {
+    await this.lp.write(this.codec.encode(message), options)
   }
 
   /**
    * Reads the next message.
    * @returns undefined when the remote closed the stream
-   * @throws {MalformedError | TooLargeError} for bytes that are not a signalling message; the stream is aborted
+   * @throws {MalformedError | TooLargeError} for bytes that are not such a message; the stream is aborted
    */
-  async read (options?: AbortOptions): Promise<SignalMessage | undefined> {
+  async read (options?: AbortOptions): Promise<M | undefined> {
     let bytes
     try {
       bytes = await this.lp.read(options)
@@ -53,16 +67,16 @@ export class SignalChannel {
       throw err
     }
     try {
-      return decodeSignal(bytes.subarray())
+      return this.codec.decode(bytes.subarray())
     } catch (err) {
-      log('bad signalling message from %p: %s', this.remotePeer, (err as Error).message)
+      log('bad %s from %p: %s', this.codec.what, this.remotePeer, (err as Error).message)
       this.abort(err as Error)
       throw err
     }
   }
 
   /** Yields messages until the remote closes the stream or sends garbage. */
-  async * messages (options?: AbortOptions): AsyncGenerator<SignalMessage> {
+  async * messages (options?: AbortOptions): AsyncGenerator<M> {
     while (this.open) {
       const message = await this.read(options)
       if (message === undefined) return
@@ -80,6 +94,51 @@ export class SignalChannel {
     this.closed = true
     this.stream.abort(err)
   }
+}
+
+const SIGNAL_CODEC: MessageCodec<SignalMessage> = { what: 'signalling message', maxBytes: MAX_SIGNAL_BYTES, encode: encodeSignal, decode: decodeSignal }
+const UPLOAD_CODEC: MessageCodec<UploadMessage> = { what: 'upload message', maxBytes: MAX_UPLOAD_MESSAGE_BYTES, encode: encodeUpload, decode: decodeUpload }
+
+/** One end of a signalling stream. */
+export class SignalChannel extends MessageChannel<SignalMessage> {
+  constructor (stream: Stream, remotePeer: PeerId) {
+    super(stream, remotePeer, SIGNAL_CODEC)
+  }
+}
+
+/** One end of an upload stream (a caller's own recording, to the studio). */
+export class UploadChannel extends MessageChannel<UploadMessage> {
+  constructor (stream: Stream, remotePeer: PeerId) {
+    super(stream, remotePeer, UPLOAD_CODEC)
+  }
+}
+
+/** Thrown when only a relayed (limited) connection to the studio is open: no room there for an upload. */
+export class NoDirectConnectionError extends Error {
+  override readonly name = 'NoDirectConnectionError'
+}
+
+/**
+ * Registers the studio's upload handler: direct connections only, one
+ * upload at a time per connection.
+ * @returns `unhandle`, which unregisters it
+ */
+export async function handleUpload (node: Pick<Libp2p, 'handle' | 'unhandle'>, onChannel: (channel: UploadChannel, connection: Connection) => void): Promise<() => Promise<void>> {
+  await node.handle(PROTOCOL.upload, (stream, connection) => {
+    onChannel(new UploadChannel(stream, connection.remotePeer), connection)
+  }, { maxInboundStreams: 1 })
+  return async () => { await node.unhandle(PROTOCOL.upload) }
+}
+
+/**
+ * Opens an upload stream to a studio over a direct connection already open
+ * to it.
+ * @throws {NoDirectConnectionError} when there is none
+ */
+export async function openUpload (node: Pick<Libp2p, 'getConnections'>, peer: PeerId, options: AbortOptions = {}): Promise<UploadChannel> {
+  const direct = node.getConnections(peer).find((c) => c.status === 'open' && c.limits === undefined)
+  if (direct === undefined) throw new NoDirectConnectionError('no direct connection to the studio')
+  return new UploadChannel(await direct.newStream(PROTOCOL.upload, { signal: options.signal ?? AbortSignal.timeout(SIGNAL_DEFAULTS.openTimeoutMs) }), peer)
 }
 
 /**

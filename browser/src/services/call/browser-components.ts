@@ -5,7 +5,7 @@
  * return heard in the call's AudioContext.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
-import { openSignal } from '@openstudio/network'
+import { openSignal, openUpload } from '@openstudio/network'
 import type { NetworkService } from '../network.ts'
 import type { CallerComponents } from './caller-components.ts'
 import { CALL_DEFAULTS } from './errors.ts'
@@ -20,7 +20,8 @@ export function browserCallerComponents (network: NetworkService, init: { contex
       resolve: async (stationId, { signal }) => (await network.resolve(stationId, { signal })).manifest,
       // A relayed dial answers in well under a second: one that hangs is given up, and the caller tries again.
       dial: async (manifest, { signal }) => { await network.dial(manifest, { signal, upgrade: 'background', timeoutMs: CALL_DEFAULTS.reachTimeoutMs }) },
-      openSignal: async (peer, { signal }) => openSignal(await network.start({ signal }), peerIdFromString(peer), { signal })
+      openSignal: async (peer, { signal }) => openSignal(await network.start({ signal }), peerIdFromString(peer), { signal }),
+      openUpload: async (peer, { signal }) => openUpload(await network.start({ signal }), peerIdFromString(peer), { signal })
     },
     // The station's relays serve it, so they come first; then the app's own.
     turn: async (manifest, credentials, { policy, signal }) =>

@@ -7,6 +7,7 @@
 import type { RoomChannelComponents } from '@openstudio/network'
 import type { Manifest, StationKey } from '@openstudio/protocol'
 import type { CallPeerInit, RemoteAudio } from './peer.ts'
+import type { UploadEndpoint } from '../recording/uploads.ts'
 import type { SignalEndpoint } from './signal-endpoint.ts'
 
 export interface AbortOptions { signal?: AbortSignal }
@@ -23,6 +24,8 @@ export interface CallerNetwork {
   dial: (manifest: Manifest, options: AbortOptions) => Promise<void>
   /** Opens a signalling stream to the studio's peer. */
   openSignal: (peer: string, options: AbortOptions) => Promise<SignalEndpoint>
+  /** Opens an upload stream to the studio's peer, over a direct connection. @default none: this caller cannot upload */
+  openUpload?: (peer: string, options: AbortOptions) => Promise<UploadEndpoint>
 }
 
 /** What opens the station's TURN servers to this caller: the welcome's call pass, or its invite. */

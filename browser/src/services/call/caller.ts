@@ -36,6 +36,7 @@ import type { AbortOptions, CallerComponents } from './caller-components.ts'
 import { CALL_DEFAULTS, CallRefusedError, humanCallError, TurnUnreachableError, UnexpectedMessageError } from './errors.ts'
 import { PerfectNegotiation } from './negotiation.ts'
 import { preferLowLatency, readCallStats, type MediaPath, type RemoteAudio, type TurnTransport } from './peer.ts'
+import type { UploadEndpoint } from '../recording/uploads.ts'
 import type { SignalEndpoint } from './signal-endpoint.ts'
 
 const log = logger('openstudio:app:caller')
@@ -88,6 +89,8 @@ export interface CallerEvents {
   'chat:message': CustomEvent<ChatEntry>
   /** The studio refused this caller's message (the entry, marked). */
   'chat:refuse': CustomEvent<ChatEntry>
+  /** The studio started recording (`recording` names it) or stopped. */
+  'recording:change': CustomEvent<{ recording?: string }>
 }
 
 /** A call, whatever runs it. */
@@ -132,6 +135,10 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
   private chatCount = 0
   /** The last producer's message shown from the current stream (docs/room.md, "Chat"). */
   private lastChatFromStudio = 0
+  /** The studio's recording now, as it said. */
+  studioRecording?: string
+  /** Clock exchanges waiting for the studio's answer, by `t0`. */
+  private readonly clockAnswers = new Map<number, (t1: number) => void>()
 
   /** A call on the page's network. */
   constructor (network: NetworkService, init: CallerInit)
@@ -210,6 +217,40 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
   async leave (options: AbortOptions = {}): Promise<void> {
     this.leaving ??= this.hangUp(options)
     await this.leaving
+  }
+
+  /**
+   * Measures the studio's clock against this computer's over the signalling
+   * stream: the offset (ms to add to this clock) of the exchange with the
+   * shortest round trip of `rounds`.
+   * @throws when no exchange is answered within its second
+   */
+  async measureClockOffset (rounds = 5): Promise<number> {
+    let best: { rtt: number, offset: number } | undefined
+    for (let i = 0; i < rounds; i++) {
+      const t0 = this.now()
+      const t1 = await new Promise<number | undefined>((resolve) => {
+        this.clockAnswers.set(t0, resolve)
+        void this.channel?.send({ type: 'clock', t0 }).catch(() => { resolve(undefined) })
+        void this.pause(1000, { signal: this.shutdown.signal }).then(() => { resolve(undefined) }, () => { resolve(undefined) })
+      })
+      this.clockAnswers.delete(t0)
+      const t3 = this.now()
+      if (t1 !== undefined && (best === undefined || t3 - t0 < best.rtt)) best = { rtt: t3 - t0, offset: t1 - (t0 + t3) / 2 }
+    }
+    if (best === undefined) throw new Error('the studio did not answer the clock exchange')
+    log('clock: studio is %d ms ahead (round trip %d ms)', best.offset, best.rtt)
+    return best.offset
+  }
+
+  /**
+   * Opens an upload stream to the studio (the double-ender).
+   * @throws when this caller has no network to upload on, or no direct connection to the studio now
+   */
+  async openUpload (options: { signal: AbortSignal }): Promise<UploadEndpoint> {
+    const { openUpload } = this.components.network
+    if (openUpload === undefined || this.manifest === undefined) throw new Error('this call cannot upload')
+    return openUpload(this.manifest.studio?.peer ?? this.manifest.id, options)
   }
 
   /** This caller's peer id: the key its room requests and chat messages are signed with. */
@@ -357,6 +398,13 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
             break
           case 'chat':
             this.onChat(channel, message.envelope)
+            break
+          case 'recording':
+            this.studioRecording = message.recording
+            this.safeDispatchEvent('recording:change', { detail: { recording: message.recording } })
+            break
+          case 'clock':
+            if (message.t1 !== undefined) this.clockAnswers.get(message.t0)?.(message.t1)
             break
           case 'chat-refused': {
             this.update({ chatRefused: message.reason })

@@ -74,6 +74,8 @@ export interface CallStats {
   lossPercent?: number
   /** Interarrival jitter of the incoming audio. */
   jitterMs?: number
+  /** Average time incoming audio waits in the jitter buffer, since the call began. */
+  jitterBufferMs?: number
   /** Incoming audio packets in total. */
   packetsReceived: number
   packetsLost: number
@@ -84,7 +86,7 @@ export interface CallStats {
  * percentage is taken against the previous reading.
  */
 export async function readCallStats (pc: RTCPeerConnection, previous?: CallStats): Promise<CallStats> {
-  interface Stat { id: string, type: string, kind?: string, selectedCandidatePairId?: string, packetsReceived?: number, packetsLost?: number, jitter?: number, currentRoundTripTime?: number, localCandidateId?: string, remoteCandidateId?: string, candidateType?: string, relayProtocol?: string }
+  interface Stat { id: string, type: string, kind?: string, selectedCandidatePairId?: string, packetsReceived?: number, packetsLost?: number, jitter?: number, currentRoundTripTime?: number, localCandidateId?: string, remoteCandidateId?: string, candidateType?: string, relayProtocol?: string, jitterBufferDelay?: number, jitterBufferEmittedCount?: number }
   const stats = new Map<string, Stat>()
   ;(await pc.getStats()).forEach((s: Stat) => { stats.set(s.id, s) })
   const all = [...stats.values()]
@@ -104,6 +106,7 @@ export async function readCallStats (pc: RTCPeerConnection, previous?: CallStats
     rttMs: pair?.currentRoundTripTime === undefined ? undefined : pair.currentRoundTripTime * 1000,
     lossPercent: received + lost > 0 ? Math.max(0, (100 * lost) / (received + lost)) : undefined,
     jitterMs: inbound?.jitter === undefined ? undefined : inbound.jitter * 1000,
+    jitterBufferMs: inbound?.jitterBufferDelay === undefined || (inbound.jitterBufferEmittedCount ?? 0) === 0 ? undefined : (inbound.jitterBufferDelay * 1000) / (inbound.jitterBufferEmittedCount as number),
     packetsReceived,
     packetsLost
   }

@@ -70,7 +70,8 @@ export class RecordingLibrary {
     const files = await this.storage.files(dir)
     const manifestFile = files.find((f) => f.name === MANIFEST_NAME)
     const manifest = manifestFile === undefined ? undefined : decodeManifest(new Uint8Array(await (await this.storage.read(dir, MANIFEST_NAME)).arrayBuffer()))
-    const tracks = files.filter((f) => f.name !== MANIFEST_NAME)
+    // A caller's upload in progress (`.part`) is not a track yet.
+    const tracks = files.filter((f) => f.name !== MANIFEST_NAME && !f.name.endsWith('.part'))
     const rate = manifest?.sampleRate ?? 48_000
     const seconds = Math.max(0, ...(manifest?.tracks ?? []).map((t) => {
       const size = tracks.find((f) => f.name === t.file)?.size ?? WAV_HEADER_BYTES

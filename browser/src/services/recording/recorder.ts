@@ -29,7 +29,9 @@ export const RECORDER_LIMITS = {
   /** How often the disk's free space is read, in ms. */
   estimateEveryMs: 5_000,
   /** Warn when the space left holds less than this much more recording, in seconds. */
-  warnBelowSeconds: 15 * 60
+  warnBelowSeconds: 15 * 60,
+  /** Finished recordings that callers' own recordings may still join. */
+  keepFinished: 8
 } as const
 
 export class RecorderStateError extends Error {
@@ -108,10 +110,23 @@ export class StudioRecorder extends TypedEventEmitter<RecorderEvents> {
   private estimateTimer?: ReturnType<typeof setInterval>
   private readonly now: () => number
   private stopping?: Promise<RecordingManifest | undefined>
+  /** Recordings this recorder finished, by directory, with their lengths: uploads may still join them. */
+  private readonly finished = new Map<string, { manifest: RecordingManifest, seconds: number }>()
 
   constructor (private readonly components: RecorderComponents) {
     super()
     this.now = components.now ?? Date.now
+  }
+
+  /** Where it writes. */
+  get storage (): RecordingStorage {
+    return this.components.storage
+  }
+
+  /** The running recording in `dir`, or one this recorder finished (the last RECORDER_LIMITS.keepFinished): its manifest and length in seconds. */
+  recordingFor (dir: string): { manifest: RecordingManifest, seconds: number } | undefined {
+    if (this.manifest !== undefined && dir === this.dir && this.recording) return { manifest: this.manifest, seconds: this.status.seconds }
+    return this.finished.get(dir)
   }
 
   get recording (): boolean {
@@ -219,6 +234,8 @@ export class StudioRecorder extends TypedEventEmitter<RecorderEvents> {
     await this.saveManifest()
     log('recorded %s: %d tracks, %d s', manifest.show, this.tracks.size, end / manifest.sampleRate)
     const done = manifest
+    if (this.dir !== undefined) this.finished.set(this.dir, { manifest: done, seconds: end / manifest.sampleRate })
+    for (const old of [...this.finished.keys()].slice(0, -RECORDER_LIMITS.keepFinished)) this.finished.delete(old)
     this.manifest = undefined
     this.dir = undefined
     this.tracks.clear()

@@ -19,6 +19,8 @@ export interface TrackHandle {
   write: (at: number, bytes: Uint8Array<ArrayBuffer>) => Promise<void>
   /** Sets the file's length: shorter cuts, longer pads with zeros. */
   truncate: (size: number) => Promise<void>
+  /** Reads up to `length` bytes from byte `at` (fewer at the end). */
+  read: (at: number, length: number) => Promise<Uint8Array<ArrayBuffer>>
   flush: () => Promise<void>
   /** Flushes and lets go of the file. Idempotent. */
   close: () => Promise<void>
@@ -44,6 +46,8 @@ export interface RecordingStorage {
   read: (dir: string, name: string) => Promise<File>
   /** Deletes a directory and everything in it. */
   remove: (dir: string) => Promise<void>
+  /** Deletes one file (no error when it is not there). */
+  removeFile: (dir: string, name: string) => Promise<void>
   /** How much this origin stores, and may. */
   estimate: () => Promise<{ usage: number, quota: number }>
 }
@@ -66,6 +70,12 @@ const ops = {
     while (done < bytes.length) done += handle.write(bytes.subarray(done), { at: at + done })
   },
   async truncate ({ key, size }) { handles.get(key).truncate(size) },
+  async read ({ key, at, length }) {
+    const handle = handles.get(key)
+    const bytes = new Uint8Array(Math.max(0, Math.min(length, handle.getSize() - at)))
+    handle.read(bytes, { at })
+    return bytes
+  },
   async flush ({ key }) { handles.get(key).flush() },
   async close ({ key }) {
     const handle = handles.get(key)
@@ -87,7 +97,7 @@ let queue = Promise.resolve()
 onmessage = (e) => {
   const { id, op } = e.data
   queue = queue.then(() => ops[op](e.data)).then(
-    () => { postMessage({ id, ok: true }) },
+    (value) => { postMessage({ id, ok: true, value }, value instanceof Uint8Array ? [value.buffer] : []) },
     (err) => { postMessage({ id, ok: false, name: err && err.name, message: String(err && err.message || err) }) }
   )
 }
@@ -105,24 +115,24 @@ export class StorageWriteError extends Error {
 export function opfsRecordingStorage (): RecordingStorage {
   let worker: Worker | undefined
   let next = 1
-  const pending = new Map<number, { resolve: () => void, reject: (err: Error) => void }>()
-  const call = async (message: Record<string, unknown>, transfer: Transferable[] = []): Promise<void> => {
+  const pending = new Map<number, { resolve: (value: unknown) => void, reject: (err: Error) => void }>()
+  const call = async (message: Record<string, unknown>, transfer: Transferable[] = []): Promise<unknown> => {
     if (worker === undefined) {
       const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }))
       worker = new Worker(url)
       URL.revokeObjectURL(url)
-      worker.onmessage = (e: MessageEvent<{ id: number, ok: boolean, name?: string, message?: string }>) => {
+      worker.onmessage = (e: MessageEvent<{ id: number, ok: boolean, value?: unknown, name?: string, message?: string }>) => {
         const waiting = pending.get(e.data.id)
         pending.delete(e.data.id)
-        if (e.data.ok) waiting?.resolve()
+        if (e.data.ok) waiting?.resolve(e.data.value)
         else waiting?.reject(new StorageWriteError(e.data.name ?? 'Error', e.data.message ?? 'the recording storage failed'))
       }
       worker.onerror = (e) => { log.error('recording storage worker: %s', e.message) }
     }
     const id = next++
-    const done = new Promise<void>((resolve, reject) => { pending.set(id, { resolve, reject }) })
+    const done = new Promise<unknown>((resolve, reject) => { pending.set(id, { resolve, reject }) })
     worker.postMessage({ id, ...message }, transfer)
-    await done
+    return done
   }
   const root = async (): Promise<FileSystemDirectoryHandle> => navigator.storage.getDirectory()
   const folder = async (dir: string): Promise<FileSystemDirectoryHandle> => (await root()).getDirectoryHandle(dir)
@@ -135,6 +145,7 @@ export function opfsRecordingStorage (): RecordingStorage {
       return {
         write: async (at, bytes) => { await call({ op: 'write', key, at, bytes }, [bytes.buffer]) },
         truncate: async (size) => { await call({ op: 'truncate', key, size }) },
+        read: async (at, length) => await call({ op: 'read', key, at, length }) as Uint8Array<ArrayBuffer>,
         flush: async () => { await call({ op: 'flush', key }) },
         close: async () => {
           if (closed) return
@@ -158,6 +169,13 @@ export function opfsRecordingStorage (): RecordingStorage {
     },
     read: async (dir, name) => (await (await folder(dir)).getFileHandle(name)).getFile(),
     remove: async (dir) => { await (await root()).removeEntry(dir, { recursive: true }) },
+    removeFile: async (dir, name) => {
+      try {
+        await (await folder(dir)).removeEntry(name)
+      } catch (err) {
+        if ((err as DOMException).name !== 'NotFoundError') throw err
+      }
+    },
     estimate: async () => {
       const { usage = 0, quota = 0 } = await navigator.storage.estimate()
       return { usage, quota }

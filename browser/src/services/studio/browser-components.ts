@@ -4,7 +4,7 @@
  * and the station's libp2p node for signalling, the room topic and the
  * broadcast.
  */
-import { handleSignal, type InviteStore, type OpenStudioNode } from '@openstudio/network'
+import { handleSignal, handleUpload, type InviteStore, type OpenStudioNode } from '@openstudio/network'
 import { createStudioMixer, type StudioMixer } from '../../audio/index.ts'
 import { CALL_DEFAULTS } from '../call/errors.ts'
 import { createCallAudioContext, microphoneConstraints } from '../call/peer.ts'
@@ -37,6 +37,7 @@ export function browserStudioComponents (init: BrowserStudioInit): StudioCompone
   return {
     audio: async (options) => openStudioAudio({ voiceProcessing: init.voiceProcessing }, options),
     signal: async (onChannel) => handleSignal(node, (channel) => { onChannel(channel) }),
+    uploads: async (onChannel) => handleUpload(node, (channel) => { onChannel(channel) }),
     calls: (channel, call) => {
       // The return feed is a node of the studio's context: the call's audio lives there too.
       const link = new CallerLink(channel, { ...call, context: call.returnFeed.context as AudioContext, iceTransportPolicy: init.iceTransportPolicy })

@@ -11,6 +11,7 @@ import type { CallStats } from '../call/peer.ts'
 import type { NegotiationMessage, SignalEndpoint } from '../call/signal-endpoint.ts'
 import type { Broadcast, BroadcastInit } from '../program/broadcast.ts'
 import type { StudioRecorder } from '../recording/recorder.ts'
+import type { UploadEndpoint } from '../recording/uploads.ts'
 
 export interface AbortOptions { signal?: AbortSignal }
 
@@ -83,6 +84,8 @@ export interface StudioComponents {
   audio: (options: AbortOptions) => Promise<StudioAudio>
   /** Takes calls: the station node's handler for `/openstudio/signal/1`. */
   signal: SignalHandler
+  /** Takes callers' own recordings: the station node's handler for `/openstudio/upload/1`. @default none */
+  uploads?: (onChannel: (channel: UploadEndpoint) => void, options: AbortOptions) => Promise<() => Promise<void>>
   /** Opens the WebRTC side of one call on `channel`. */
   calls: (channel: SignalEndpoint, init: StudioCallInit) => StudioCall
   /** The room topic. */

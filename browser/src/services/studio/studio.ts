@@ -40,6 +40,7 @@ import type { SignalEndpoint } from '../call/signal-endpoint.ts'
 import { ChatLog, type ChatEntry } from '../chat-log.ts'
 import type { Broadcast, BroadcastInit } from '../program/broadcast.ts'
 import type { RecordingInit, StudioRecorder } from '../recording/recorder.ts'
+import { UploadReceiver } from '../recording/uploads.ts'
 import { browserStudioComponents, type BrowserStudioInit } from './browser-components.ts'
 import type { AbortOptions, StudioAudio, StudioCall, StudioComponents, StudioMixerPart } from './components.ts'
 import { StudioNotRunningError, StudioStoppedError } from './errors.ts'
@@ -124,6 +125,9 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   private iceServers: RTCIceServer[] = []
   private audio?: StudioAudio
   private unhandle?: () => Promise<void>
+  private unhandleUploads?: () => Promise<void>
+  /** Callers' own recordings (the double-ender), while this studio records or just did. */
+  uploads?: UploadReceiver
   private starting?: Promise<void>
   private stopping?: Promise<void>
 
@@ -245,11 +249,21 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     if (recorder === undefined) notRunning('this studio cannot record')
     await recorder.start(init, mixer.programOutput)
     for (const [id, voice] of this.voices) await recorder.attach(id, voice.who, voice.node)
+    // Callers who agreed record their own microphone too, and upload it.
+    await this.announceRecording()
   }
 
-  /** Stops the recording and finishes its files. */
+  /** Stops the recording and finishes its files; callers stop theirs and finish their uploads. */
   async stopRecording (): Promise<void> {
     await this.audio?.recorder?.stop()
+    await this.announceRecording()
+  }
+
+  /** Tells every caller (or one) whether the show is being recorded now, and which recording. */
+  private async announceRecording (link?: StudioCall): Promise<void> {
+    const status = this.audio?.recorder?.status
+    const message = { type: 'recording' as const, recording: status?.recording === true ? status.dir : undefined }
+    await Promise.all((link === undefined ? [...this.links.values()] : [link]).map(async (l) => { await l.send(message) }))
   }
 
   /** Every meter. @throws {StudioNotRunningError} */
@@ -407,6 +421,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         log('%s is back on a new signalling stream; the call goes on', peer)
         existing.rebind(channel)
         await this.sendSnapshot(existing)
+        if (this.audio?.recorder?.recording === true) await this.announceRecording(existing)
         await this.serve(existing)
         return
       }
@@ -435,6 +450,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       const entered = await this.authority.enter(peer, hello.name, admission)
       await this.fanOut(entered)
       await this.sendSnapshot(link)
+      if (this.audio?.recorder?.recording === true) await this.announceRecording(link)
       log('%s (%s) is in%s', hello.name, peer, admission.grantUntil === undefined ? '' : ' as a co-host')
       await this.serve(link)
     } catch (err) {
@@ -465,6 +481,21 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       aborted.throwIfAborted()
       this.unhandle = await this.components.signal((channel) => { void this.handleChannel(channel) }, { signal: aborted })
       aborted.throwIfAborted()
+      const recorder = this.audio.recorder
+      if (recorder !== undefined && this.components.uploads !== undefined) {
+        const uploads = new UploadReceiver({
+          storage: recorder.storage,
+          callerName: (peer) => this.links.has(peer) ? participantsOf(this.room.state, this.now()).find((p) => p.id === peer)?.name : undefined,
+          recording: (dir) => recorder.recordingFor(dir),
+          delayMs: (peer) => {
+            const stats = this.links.get(peer)?.stats
+            return (stats?.rttMs ?? 0) / 2 + (stats?.jitterBufferMs ?? 0)
+          }
+        })
+        this.uploads = uploads
+        this.unhandleUploads = await this.components.uploads((channel) => { void uploads.handle(channel, { signal: this.shutdown.signal }) }, { signal: aborted })
+        aborted.throwIfAborted()
+      }
       log('studio of %s is taking calls (%s)', this.stationId, this.init.access?.() ?? 'open')
     } catch (err) {
       // Stopped or aborted: say so (a component may have failed its own way on the abort); otherwise the failure itself.
@@ -493,6 +524,9 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     const unhandle = this.unhandle
     this.unhandle = undefined
     await unhandle?.().catch((err: Error) => { log('signal handler not removed: %s', err.message) })
+    const unhandleUploads = this.unhandleUploads
+    this.unhandleUploads = undefined
+    await unhandleUploads?.().catch((err: Error) => { log('upload handler not removed: %s', err.message) })
     this.authority.stop()
     const audio = this.audio
     this.audio = undefined
@@ -552,6 +586,10 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         case 'talkback':
           this.onTalkback(peer, message.on)
           break
+        case 'clock':
+          // The caller's clock against the studio's, for its own recording's place on the timeline.
+          if (message.t1 === undefined) void link.send({ type: 'clock', t0: message.t0, t1: this.now() })
+          break
         case 'chat':
           this.onChat(link, peer, message.envelope)
           break
@@ -563,6 +601,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         case 'welcome':
         case 'refused':
         case 'chat-refused':
+        case 'recording':
           break
       }
     }

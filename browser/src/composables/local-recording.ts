@@ -1,0 +1,103 @@
+/**
+ * The call page's double-ender: while the studio records and the caller
+ * agreed, the caller's own microphone is recorded in this browser and sent
+ * to the studio (services/call/double-ender.ts). Consent is asked on the
+ * page, kept for this tab's call, and can be taken back at any time.
+ */
+import { logger } from '@libp2p/logger'
+import { shallowRef, type ShallowRef } from 'vue'
+import { createProgramTap } from '../audio/program-tap.ts'
+import type { CallerSession } from '../services/call/caller.ts'
+import { DoubleEnder, type LocalRecordingStatus } from '../services/call/double-ender.ts'
+import { opfsRecordingStorage, type RecordingStorage } from '../services/recording/storage.ts'
+
+const log = logger('openstudio:app:caller:local-recording')
+const CONSENT_KEY = 'openstudio:record-locally'
+
+export interface LocalRecordingState {
+  /** The studio is recording the show now. */
+  studioRecording: ShallowRef<boolean>
+  /** The caller agreed to record here and send it. */
+  consent: ShallowRef<boolean>
+  /** This browser's recording of the caller, while there is one. */
+  status: ShallowRef<LocalRecordingStatus | undefined>
+  setConsent: (on: boolean) => void
+  /** Follows `session`'s studio: its recording starts and stops this one. */
+  attach: (session: CallerSession, context: AudioContext, microphone: MediaStream) => void
+  dispose: () => void
+}
+
+let storage: RecordingStorage | undefined
+
+export function useLocalRecording (): LocalRecordingState {
+  const studioRecording = shallowRef(false)
+  const consent = shallowRef(sessionStorage.getItem(CONSENT_KEY) === 'yes')
+  const status = shallowRef<LocalRecordingStatus>()
+  let current: DoubleEnder | undefined
+  let follow: (() => void) | undefined
+  let source: { session: CallerSession, context: AudioContext, microphone: MediaStream } | undefined
+
+  const begin = async (recording: string): Promise<void> => {
+    const attached = source
+    if (attached === undefined || current !== undefined) return
+    const { session, context, microphone } = attached
+    storage ??= opfsRecordingStorage()
+    const clockOffsetMs = await session.measureClockOffset()
+    const node = context.createMediaStreamSource(microphone)
+    const ender = new DoubleEnder({
+      storage,
+      sampleRate: context.sampleRate,
+      tap: async (init, onBlock) => createProgramTap(node, init, onBlock),
+      // This computer's clock at a frame of the call's context: its output timestamp ties the two together.
+      wallMsOfFrame: (frame) => {
+        const { contextTime = context.currentTime, performanceTime = performance.now() } = context.getOutputTimestamp()
+        return performance.timeOrigin + performanceTime + (frame / context.sampleRate - contextTime) * 1000
+      },
+      openUpload: async (options) => session.openUpload(options)
+    }, { recording, clockOffsetMs })
+    current = ender
+    ender.addEventListener('status:change', (e) => { if (current === ender) status.value = e.detail })
+    await ender.start()
+    status.value = ender.status
+    log('recording the microphone here for %s', recording)
+  }
+
+  const end = (): void => { current?.stopRecording() }
+
+  const update = (): void => {
+    const recording = source?.session.studioRecording
+    studioRecording.value = recording !== undefined
+    if (recording !== undefined && consent.value) void begin(recording).catch((err: Error) => { status.value = { state: 'stopped', seconds: 0, sent: 0, recorded: 0, error: `Recording here could not start: ${err.message}` } })
+    else end()
+  }
+
+  return {
+    studioRecording,
+    consent,
+    status,
+    setConsent: (on) => {
+      consent.value = on
+      sessionStorage.setItem(CONSENT_KEY, on ? 'yes' : 'no')
+      update()
+    },
+    attach: (session, context, microphone) => {
+      follow?.()
+      source = { session, context, microphone }
+      const onChange = (): void => {
+        // A new recording in the studio: a new one here.
+        if (current !== undefined && session.studioRecording !== undefined) {
+          current.stopRecording()
+          current = undefined
+        }
+        update()
+      }
+      session.addEventListener('recording:change', onChange)
+      follow = () => { session.removeEventListener('recording:change', onChange) }
+      update()
+    },
+    dispose: () => {
+      follow?.()
+      current?.dispose()
+    }
+  }
+}

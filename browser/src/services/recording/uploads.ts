@@ -1,0 +1,245 @@
+/**
+ * The studio's side of the double-ender (`/openstudio/upload/1`, see
+ * protocol/src/upload.ts and docs/recording.md): a caller's own recording
+ * of its microphone arrives in chunks, resumes after a disconnect, and once
+ * whole is placed on the show's timeline beside the track the studio heard.
+ *
+ * What a caller cannot do:
+ * - upload unless it is in a call with this studio, into a recording this
+ *   studio made;
+ * - choose a file name: the studio names the file after the caller's track;
+ * - write anywhere but the end of what the studio has (`at` must be `have`),
+ *   so nothing can overwrite another track, or this one's past;
+ * - send more than the show's length allows (its length so far, plus
+ *   UPLOAD_LIMITS.slackSeconds).
+ */
+import { logger } from '@libp2p/logger'
+import type { UploadMessage, UploadRefusal } from '@openstudio/protocol'
+import { TypedEventEmitter } from 'main-event'
+import { refineAlignment } from './align.ts'
+import { slug, trackFileName, type RecordingManifest } from './manifest.ts'
+import type { RecordingStorage, TrackHandle } from './storage.ts'
+import { WAV_HEADER_BYTES, WAV_SAMPLE_BYTES, wavHeader } from './wav.ts'
+
+const log = logger('openstudio:app:recording:uploads')
+
+export const UPLOAD_LIMITS = {
+  /** An upload may run this much longer than the show (the caller's recording starts before, or stops after, the studio's). */
+  slackSeconds: 120,
+  /** The studio tells the caller what it has after this many bytes. */
+  ackEveryBytes: 256 * 1024,
+  /** How long the caller has to make its offer. */
+  offerTimeoutMs: 10_000,
+  /** How far from the timestamps' place the audio may move the upload, in ms. */
+  alignRadiusMs: 500,
+  /** The stretch of the upload compared with the studio's track, in seconds. */
+  alignSeconds: 6,
+  /** Bytes copied at a time when the upload is placed. */
+  copyBytes: 1024 * 1024
+} as const
+
+/** One end of an upload stream (UploadChannel in the browser, a pair in tests). */
+export interface UploadEndpoint {
+  readonly remotePeer: { toString: () => string }
+  read: (options?: { signal?: AbortSignal }) => Promise<UploadMessage | undefined>
+  send: (message: UploadMessage, options?: { signal?: AbortSignal }) => Promise<void>
+  messages: (options?: { signal?: AbortSignal }) => AsyncGenerator<UploadMessage>
+  close: () => Promise<void>
+  abort: (err: Error) => void
+}
+
+export interface UploadReceiverComponents {
+  storage: RecordingStorage
+  /** The caller's name while `peer` is in a call with this studio; undefined for anyone else. */
+  callerName: (peer: string) => string | undefined
+  /** A recording this studio made (or is making) that uploads may join, by directory; with its length so far in seconds. */
+  recording: (dir: string) => { manifest: RecordingManifest, seconds: number } | undefined
+  /** The caller's audio's delay from its microphone to the studio's mixer, as measured now (ms). */
+  delayMs: (peer: string) => number
+}
+
+/** Where an upload landed. */
+export interface PlacedUpload {
+  peer: string
+  dir: string
+  file: string
+  /** Frames from the recording's start to the upload's first sample, as placed. */
+  offsetFrames: number
+  /** What the timestamps said, in frames. */
+  coarseFrames: number
+  /** How sure the audio was (0: the timestamps' place stood). */
+  confidence: number
+}
+
+export interface UploadReceiverEvents {
+  /** An upload is whole and on the timeline. */
+  'upload:place': CustomEvent<PlacedUpload>
+  /** An upload was refused, and why. */
+  'upload:refuse': CustomEvent<{ peer: string, reason: UploadRefusal }>
+}
+
+export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
+  /** Bytes received of each upload this session, by `dir/peer`. */
+  private readonly have = new Map<string, number>()
+  private readonly active = new Set<string>()
+  /** Every upload placed this session. */
+  readonly placed: PlacedUpload[] = []
+
+  constructor (private readonly components: UploadReceiverComponents) {
+    super()
+  }
+
+  /** Takes one upload stream until it ends. Never throws: a bad stream is refused or aborted. */
+  async handle (channel: UploadEndpoint, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const peer = channel.remotePeer.toString()
+    let busy = false
+    try {
+      const offer = await channel.read({ signal: AbortSignal.any([AbortSignal.timeout(UPLOAD_LIMITS.offerTimeoutMs), ...(options.signal === undefined ? [] : [options.signal])]) })
+      if (offer?.type !== 'offer') throw new Error(`expected an offer, got ${offer?.type ?? 'nothing'}`)
+      const who = this.components.callerName(peer)
+      const found = this.components.recording(offer.recording)
+      const refusal: UploadRefusal | undefined = who === undefined
+        ? 'not-in-show'
+        : found === undefined || found.manifest.sampleRate !== offer.sampleRate || offer.channels !== 1
+          ? 'no-recording'
+          : this.active.has(peer) ? 'busy' : undefined
+      if (refusal !== undefined || who === undefined || found === undefined) {
+        await this.refuse(channel, peer, refusal ?? 'no-recording')
+        return
+      }
+      this.active.add(peer)
+      busy = true
+      await this.receive(channel, peer, who, offer.recording, offer.startMs, options)
+    } catch (err) {
+      log('upload from %s: %s', peer, (err as Error).message)
+      channel.abort(err as Error)
+    } finally {
+      if (busy) this.active.delete(peer)
+    }
+  }
+
+  private async receive (channel: UploadEndpoint, peer: string, who: string, dir: string, startMs: number, options: { signal?: AbortSignal }): Promise<void> {
+    const { storage } = this.components
+    const recording = (): { manifest: RecordingManifest, seconds: number } => this.components.recording(dir) as { manifest: RecordingManifest, seconds: number }
+    const { manifest } = recording()
+    const file = this.fileFor(manifest, peer, who)
+    const part = `${file}.part`
+    const key = `${dir}/${peer}`
+    let have = this.have.get(key) ?? (await storage.files(dir)).find((f) => f.name === part)?.size ?? 0
+    const handle = await storage.open(dir, part)
+    let acked = have
+    try {
+      await channel.send({ type: 'accept', have })
+      log('upload from %s (%s) into %s, from byte %d', who, peer, part, have)
+      for await (const message of channel.messages(options)) {
+        if (message.type === 'chunk') {
+          const bound = (recording().seconds + UPLOAD_LIMITS.slackSeconds) * manifest.sampleRate * WAV_SAMPLE_BYTES
+          if (message.at !== have) return await this.refuse(channel, peer, 'out-of-order')
+          if (have + message.bytes.byteLength > bound) return await this.refuse(channel, peer, 'too-large')
+          await handle.write(have, message.bytes.slice())
+          have += message.bytes.byteLength
+          this.have.set(key, have)
+          if (have - acked >= UPLOAD_LIMITS.ackEveryBytes) {
+            acked = have
+            await channel.send({ type: 'ack', have })
+          }
+        } else if (message.type === 'done') {
+          if (message.bytes !== have) return await this.refuse(channel, peer, 'out-of-order')
+          await handle.close()
+          const placed = await this.place(peer, dir, manifest, part, file, startMs)
+          await channel.send({ type: 'complete', have })
+          this.placed.push(placed)
+          this.safeDispatchEvent('upload:place', { detail: placed })
+          this.have.delete(key)
+          await channel.close()
+          return
+        }
+      }
+    } finally {
+      await handle.close()
+    }
+  }
+
+  /** The upload's file: named after the caller's track in the studio, with `-local`. */
+  private fileFor (manifest: RecordingManifest, peer: string, who: string): string {
+    const heard = manifest.tracks.find((t) => t.id === peer)?.file
+    return heard === undefined ? trackFileName(manifest.show, manifest.startedAt, `${slug(who, 'caller')}-local`) : heard.replace(/\.wav$/, '-local.wav')
+  }
+
+  /**
+   * Places a whole upload on the show's timeline: where the timestamps say
+   * (the caller's clock on the studio's, plus the measured delay), moved by
+   * the audio to match the track the studio heard; then writes it as a WAV
+   * track at that place and drops the part file.
+   */
+  private async place (peer: string, dir: string, manifest: RecordingManifest, part: string, file: string, startMs: number): Promise<PlacedUpload> {
+    const { storage } = this.components
+    const rate = manifest.sampleRate
+    const coarse = Math.round(((startMs + this.components.delayMs(peer) - manifest.startedAt) * rate) / 1000)
+    const raw = await storage.read(dir, part)
+    const heard = manifest.tracks.find((t) => t.id === peer)
+    let shift = 0
+    let confidence = 0
+    if (heard !== undefined) {
+      try {
+        ({ shift, confidence } = await this.refine(raw, await storage.read(dir, heard.file), coarse, rate))
+      } catch (err) {
+        // The studio's own track cannot be read: the timestamps' place stands.
+        log('no audio alignment for %s: %s', file, (err as Error).message)
+      }
+    }
+    const offset = coarse + shift
+    const format = { sampleRate: rate, channels: 1 }
+    const skip = Math.max(0, -offset) * WAV_SAMPLE_BYTES
+    const dataBytes = Math.max(0, offset) * WAV_SAMPLE_BYTES + Math.max(0, raw.size - skip)
+    const out = await storage.open(dir, file)
+    try {
+      await out.truncate(0)
+      await out.write(0, wavHeader(format, dataBytes))
+      await copy(raw, skip, out, WAV_HEADER_BYTES + Math.max(0, offset) * WAV_SAMPLE_BYTES)
+      await out.truncate(WAV_HEADER_BYTES + dataBytes)
+    } finally {
+      await out.close()
+    }
+    await storage.removeFile(dir, part)
+    log('placed %s at %d frames (timestamps said %d; confidence %s)', file, offset, coarse, confidence.toFixed(2))
+    return { peer, dir, file, offsetFrames: offset, coarseFrames: coarse, confidence }
+  }
+
+  /** Moves the upload from the timestamps' place to where its sound matches the studio's track of the same voice. */
+  private async refine (raw: Blob, heard: Blob, coarse: number, rate: number): Promise<{ shift: number, confidence: number }> {
+    const radius = Math.round((UPLOAD_LIMITS.alignRadiusMs * rate) / 1000)
+    const from = Math.round(0.5 * rate)
+    const length = Math.round(UPLOAD_LIMITS.alignSeconds * rate)
+    const local = await samplesOf(raw, from, length)
+    const studio = await samplesOf(heard, coarse + from - radius, length + 2 * radius, WAV_HEADER_BYTES)
+    if (local.length !== length || studio.length !== length + 2 * radius) return { shift: 0, confidence: 0 }
+    return refineAlignment(studio, local, { sampleRate: rate, radius })
+  }
+
+  private async refuse (channel: UploadEndpoint, peer: string, reason: UploadRefusal): Promise<void> {
+    log('upload from %s refused: %s', peer, reason)
+    this.safeDispatchEvent('upload:refuse', { detail: { peer, reason } })
+    await channel.send({ type: 'refuse', reason })
+    await channel.close()
+  }
+}
+
+/** `frames` 16-bit mono samples of `file` from frame `from` (past `header` bytes), as floats; fewer at the file's end, zeros before its start. */
+async function samplesOf (file: Blob, from: number, frames: number, header = 0): Promise<Float32Array> {
+  const start = header + Math.max(0, from) * WAV_SAMPLE_BYTES
+  const bytes = new Uint8Array(await file.slice(start, start + (frames - Math.max(0, -from)) * WAV_SAMPLE_BYTES).arrayBuffer())
+  const lead = Math.max(0, -from)
+  const out = new Float32Array(Math.min(frames, lead + Math.floor(bytes.length / WAV_SAMPLE_BYTES)))
+  const view = new DataView(bytes.buffer)
+  for (let i = lead; i < out.length; i++) out[i] = view.getInt16((i - lead) * WAV_SAMPLE_BYTES, true) / 32768
+  return out
+}
+
+/** Copies `source` from byte `from` into `into` at byte `at`, a slice at a time. */
+async function copy (source: Blob, from: number, into: TrackHandle, at: number): Promise<void> {
+  for (let done = from; done < source.size; done += UPLOAD_LIMITS.copyBytes) {
+    const slice = new Uint8Array(await source.slice(done, done + UPLOAD_LIMITS.copyBytes).arrayBuffer())
+    await into.write(at + done - from, slice)
+  }
+}

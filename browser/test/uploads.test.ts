@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest'
+import { MAX_UPLOAD_CHUNK_BYTES, encodeUpload } from '@openstudio/protocol'
+import type { RecordingManifest } from '../src/services/recording/manifest.ts'
+import { UploadReceiver, type PlacedUpload } from '../src/services/recording/uploads.ts'
+import { WAV_HEADER_BYTES } from '../src/services/recording/wav.ts'
+import { MemoryRecordingStorage } from './fakes/recording-storage.ts'
+import { uploadPair, type MemoryUploadEndpoint } from './fakes/signal-pair.ts'
+import { settle, until } from './fakes/wait.ts'
+
+const RATE = 48_000
+const STUDIO = 'studio'
+const T0 = Date.UTC(2026, 11, 7, 20, 0)
+const manifest: RecordingManifest = {
+  version: 1, show: 'Evening Talk', startedAt: T0, sampleRate: RATE, format: 'wav',
+  tracks: [{ id: 'program', who: 'Program', file: 'evening-talk-2026-12-07-2000-program.wav', channels: 2 }, { id: 'ada', who: 'Ada', file: 'evening-talk-2026-12-07-2000-ada.wav', channels: 1 }]
+}
+const DIR = 'recording-1'
+
+function rig (init: { seconds?: number } = {}) {
+  const storage = new MemoryRecordingStorage()
+  const placed: PlacedUpload[] = []
+  const refused: string[] = []
+  const receiver = new UploadReceiver({
+    storage,
+    callerName: (peer) => ({ ada: 'Ada', bo: 'Bo' } as Record<string, string>)[peer],
+    recording: (dir) => dir === DIR ? { manifest, seconds: init.seconds ?? 60 } : undefined,
+    delayMs: () => 40
+  })
+  receiver.addEventListener('upload:place', (e) => { placed.push(e.detail) })
+  receiver.addEventListener('upload:refuse', (e) => { refused.push(e.detail.reason) })
+  /** Opens an upload from `peer`: its end of the stream, and the studio handling the other. */
+  const open = (peer: string): { end: MemoryUploadEndpoint, handled: Promise<void> } => {
+    const [end, studioEnd] = uploadPair(peer, STUDIO)
+    return { end, handled: receiver.handle(studioEnd) }
+  }
+  return { storage, receiver, placed, refused, open }
+}
+
+const offer = { type: 'offer' as const, recording: DIR, sampleRate: RATE, channels: 1 as const, startMs: T0 + 1000 }
+const pcm = (bytes: number, value = 1000): Uint8Array => {
+  const out = new Uint8Array(bytes)
+  const view = new DataView(out.buffer)
+  for (let i = 0; i + 1 < bytes; i += 2) view.setInt16(i, value, true)
+  return out
+}
+
+describe('UploadReceiver (the double-ender, the studio side)', () => {
+  it('takes a caller\'s recording in chunks, resumes after a break, and places it as its own named track', async () => {
+    const r = rig()
+    const first = r.open('ada')
+    await first.end.send(offer)
+    expect(await first.end.read()).toEqual({ type: 'accept', have: 0 })
+    await first.end.send({ type: 'chunk', at: 0, bytes: pcm(MAX_UPLOAD_CHUNK_BYTES) })
+    // The connection breaks; a new stream starts where the studio is.
+    first.end.drop()
+    await first.handled
+    const second = r.open('ada')
+    await second.end.send(offer)
+    expect(await second.end.read()).toEqual({ type: 'accept', have: MAX_UPLOAD_CHUNK_BYTES })
+    await second.end.send({ type: 'chunk', at: MAX_UPLOAD_CHUNK_BYTES, bytes: pcm(1000) })
+    await second.end.send({ type: 'done', bytes: MAX_UPLOAD_CHUNK_BYTES + 1000 })
+    expect(await second.end.read()).toEqual({ type: 'complete', have: MAX_UPLOAD_CHUNK_BYTES + 1000 })
+    await second.handled
+    // Placed where the timestamps say (1 s in, plus the 40 ms delay): the studio track is absent here, so nothing moves it.
+    expect(r.placed).toEqual([{ peer: 'ada', dir: DIR, file: 'evening-talk-2026-12-07-2000-ada-local.wav', offsetFrames: 1.04 * RATE, coarseFrames: 1.04 * RATE, confidence: 0 }])
+    const file = r.storage.bytes(DIR, 'evening-talk-2026-12-07-2000-ada-local.wav')
+    expect(file.length).toBe(WAV_HEADER_BYTES + 1.04 * RATE * 2 + MAX_UPLOAD_CHUNK_BYTES + 1000)
+    expect(new DataView(file.buffer).getInt16(WAV_HEADER_BYTES + 1.04 * RATE * 2, true)).toBe(1000)
+    // The part file is gone.
+    expect((await r.storage.files(DIR)).map((f) => f.name)).toEqual(['evening-talk-2026-12-07-2000-ada-local.wav'])
+  })
+
+  it('refuses strangers, unknown recordings, a second upload at once, out-of-order and oversized chunks: nothing is written', async () => {
+    const r = rig({ seconds: 1 })
+    const answer = async (peer: string, first: Parameters<MemoryUploadEndpoint['send']>[0], then?: Parameters<MemoryUploadEndpoint['send']>[0]): Promise<unknown> => {
+      const { end, handled } = r.open(peer)
+      await end.send(first)
+      let reply = await end.read()
+      if (then !== undefined && reply?.type === 'accept') {
+        await end.send(then)
+        reply = await end.read()
+      }
+      await handled
+      return reply
+    }
+    expect(await answer('mallory', offer)).toEqual({ type: 'refuse', reason: 'not-in-show' })
+    expect(await answer('ada', { ...offer, recording: 'recording-999' })).toEqual({ type: 'refuse', reason: 'no-recording' })
+    expect(await answer('ada', { ...offer, sampleRate: 44_100 })).toEqual({ type: 'refuse', reason: 'no-recording' })
+    // Writing anywhere but the end of what the studio has: over another track, or this one's past.
+    expect(await answer('ada', offer, { type: 'chunk', at: 4, bytes: pcm(10) })).toEqual({ type: 'refuse', reason: 'out-of-order' })
+    // Longer than the show (1 s) allows, with its slack (120 s): 121 s of 16-bit mono.
+    const { end, handled } = r.open('bo')
+    await end.send(offer)
+    await end.read()
+    let at = 0
+    for (;;) {
+      try {
+        await end.send({ type: 'chunk', at, bytes: pcm(MAX_UPLOAD_CHUNK_BYTES) })
+      } catch (err) {
+        // The studio refused and closed the stream.
+        expect((err as Error).name).toBe('StreamClosedError')
+        break
+      }
+      at += MAX_UPLOAD_CHUNK_BYTES
+      await settle()
+    }
+    expect(end.other.sent.at(-1)).toEqual({ type: 'refuse', reason: 'too-large' })
+    await handled
+    // What the studio kept stops short of the bound: the chunk that would cross it was not written.
+    const kept = r.storage.bytes(DIR, 'evening-talk-2026-12-07-2000-bo-local.wav.part').length
+    expect(kept).toBeGreaterThan(121 * RATE * 2 - MAX_UPLOAD_CHUNK_BYTES)
+    expect(kept).toBeLessThanOrEqual(121 * RATE * 2)
+    expect(r.refused).toEqual(['not-in-show', 'no-recording', 'no-recording', 'out-of-order', 'too-large'])
+    expect(r.placed).toEqual([])
+    // Garbage instead of an offer: the stream is dropped.
+    const garbage = r.open('ada')
+    await garbage.end.send({ type: 'done', bytes: 0 })
+    await garbage.handled
+    expect(await garbage.end.read()).toBeUndefined()
+  })
+
+  it('lets one upload per caller run at a time', async () => {
+    const r = rig()
+    const first = r.open('ada')
+    await first.end.send(offer)
+    await first.end.read()
+    const second = r.open('ada')
+    await second.end.send(offer)
+    expect(await second.end.read()).toEqual({ type: 'refuse', reason: 'busy' })
+    await until('the refusal counted', () => r.refused.includes('busy'))
+    first.end.drop()
+    await first.handled
+  })
+
+  it('cannot be sent a chunk larger than the protocol allows', () => {
+    expect(() => encodeUpload({ type: 'chunk', at: 0, bytes: new Uint8Array(MAX_UPLOAD_CHUNK_BYTES + 1) })).toThrow(expect.objectContaining({ name: 'MalformedError' }))
+  })
+})
