@@ -12,7 +12,11 @@ const STUDIO = 'studio'
 const T0 = Date.UTC(2026, 11, 7, 20, 0)
 const manifest: RecordingManifest = {
   version: 1, show: 'Evening Talk', startedAt: T0, sampleRate: RATE, format: 'wav',
-  tracks: [{ id: 'program', who: 'Program', file: 'evening-talk-2026-12-07-2000-program.wav', channels: 2 }, { id: 'ada', who: 'Ada', file: 'evening-talk-2026-12-07-2000-ada.wav', channels: 1 }]
+  tracks: [
+    { id: 'program', who: 'Program', file: 'evening-talk-2026-12-07-2000-program.wav', channels: 2 },
+    { id: 'ada', who: 'Ada', file: 'evening-talk-2026-12-07-2000-ada.wav', channels: 1 },
+    { id: 'bo', who: 'Bo', file: 'evening-talk-2026-12-07-2000-bo.wav', channels: 1 }
+  ]
 }
 const DIR = 'recording-1'
 
@@ -22,7 +26,6 @@ function rig (init: { seconds?: number } = {}) {
   const refused: string[] = []
   const receiver = new UploadReceiver({
     storage,
-    callerName: (peer) => ({ ada: 'Ada', bo: 'Bo' } as Record<string, string>)[peer],
     recording: (dir) => dir === DIR ? { manifest, seconds: init.seconds ?? 60 } : undefined,
     delayMs: () => 40
   })
@@ -83,7 +86,9 @@ describe('UploadReceiver (the double-ender, the studio side)', () => {
       await handled
       return reply
     }
+    // Someone the studio never recorded in this show, and the program's own id.
     expect(await answer('mallory', offer)).toEqual({ type: 'refuse', reason: 'not-in-show' })
+    expect(await answer('program', offer)).toEqual({ type: 'refuse', reason: 'not-in-show' })
     expect(await answer('ada', { ...offer, recording: 'recording-999' })).toEqual({ type: 'refuse', reason: 'no-recording' })
     expect(await answer('ada', { ...offer, sampleRate: 44_100 })).toEqual({ type: 'refuse', reason: 'no-recording' })
     // Writing anywhere but the end of what the studio has: over another track, or this one's past.
@@ -110,7 +115,7 @@ describe('UploadReceiver (the double-ender, the studio side)', () => {
     const kept = r.storage.bytes(DIR, 'evening-talk-2026-12-07-2000-bo-local.wav.part').length
     expect(kept).toBeGreaterThan(121 * RATE * 2 - MAX_UPLOAD_CHUNK_BYTES)
     expect(kept).toBeLessThanOrEqual(121 * RATE * 2)
-    expect(r.refused).toEqual(['not-in-show', 'no-recording', 'no-recording', 'out-of-order', 'too-large'])
+    expect(r.refused).toEqual(['not-in-show', 'not-in-show', 'no-recording', 'no-recording', 'out-of-order', 'too-large'])
     expect(r.placed).toEqual([])
     // Garbage instead of an offer: the stream is dropped.
     const garbage = r.open('ada')

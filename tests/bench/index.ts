@@ -8,6 +8,7 @@ import '@openstudio/node/polyfill'
 import { parseArgs } from 'node:util'
 import { benchCalls } from './calls.ts'
 import { benchConsole } from './console.ts'
+import { benchRecording } from './recording.ts'
 import { benchDht } from './dht.ts'
 import { benchDirectoryScale } from './directory-scale.ts'
 import { benchProgram } from './program.ts'
@@ -34,6 +35,7 @@ const suites: Record<string, (options: BenchOptions) => Promise<Record<string, u
   studio: benchStudio,
   program: benchProgram,
   console: benchConsole,
+  recording: benchRecording,
   soak: benchSoak
 }
 const ON_DEMAND = new Set(['soak'])

@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
-import type { Browser } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { launchChromium } from './browser.ts'
 import type * as Harness from './mixer-harness.ts'
 
@@ -25,18 +25,23 @@ export interface MixerPage {
   stop: () => Promise<void>
 }
 
-/** The harness as one IIFE script that sets `globalThis.MixerHarness`. */
-async function bundleHarness (): Promise<string> {
+/** A harness as one IIFE script that sets `globalThis[globalName]`. */
+async function bundleHarness (entry: string, globalName: string): Promise<string> {
   const result = await build({
-    entryPoints: [HARNESS], bundle: true, write: false, format: 'iife', globalName: GLOBAL, platform: 'browser', target: 'chrome120'
+    entryPoints: [entry], bundle: true, write: false, format: 'iife', globalName, platform: 'browser', target: 'chrome120'
   })
   const [file] = result.outputFiles
   if (file === undefined) throw new Error('esbuild produced no output')
   return file.text
 }
 
-export async function openMixerPage (): Promise<MixerPage> {
-  const script = await bundleHarness()
+/**
+ * An empty page at http://localhost/ (a secure context: AudioWorklet and
+ * OPFS need one) in a new Chromium, with the harness at `entry` bundled and
+ * loaded as `globalThis[globalName]`.
+ */
+export async function openHarnessPage (entry: string, globalName: string): Promise<{ browser: Browser, page: Page }> {
+  const script = await bundleHarness(entry, globalName)
   const browser: Browser = await launchChromium()
   try {
     const context = await browser.newContext()
@@ -44,17 +49,22 @@ export async function openMixerPage (): Promise<MixerPage> {
     await context.addInitScript('globalThis.__name = (fn) => fn')
     const page = await context.newPage()
     page.on('pageerror', (err) => { process.stderr.write(`page error: ${err.message}\n`) })
-    await context.route(PAGE_URL, async (route) => { await route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>mixer</title>' }) })
+    await context.route(PAGE_URL, async (route) => { await route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>harness</title>' }) })
     await page.goto(PAGE_URL)
     await page.addScriptTag({ content: script })
-    // These functions run in the page: they can only reach the bundle through its global.
-    return {
-      render: async (scenario) => page.evaluate(async (s) => (globalThis as unknown as PageGlobals).MixerHarness.renderScenario(s), scenario),
-      errorNames: async () => page.evaluate(() => (globalThis as unknown as PageGlobals).MixerHarness.errorNames()),
-      stop: async () => { await browser.close() }
-    }
+    return { browser, page }
   } catch (err) {
     await browser.close()
     throw err
+  }
+}
+
+export async function openMixerPage (): Promise<MixerPage> {
+  const { browser, page } = await openHarnessPage(HARNESS, GLOBAL)
+  // These functions run in the page: they can only reach the bundle through its global.
+  return {
+    render: async (scenario) => page.evaluate(async (s) => (globalThis as unknown as PageGlobals).MixerHarness.renderScenario(s), scenario),
+    errorNames: async () => page.evaluate(() => (globalThis as unknown as PageGlobals).MixerHarness.errorNames()),
+    stop: async () => { await browser.close() }
   }
 }

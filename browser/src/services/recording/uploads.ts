@@ -5,7 +5,8 @@
  * whole is placed on the show's timeline beside the track the studio heard.
  *
  * What a caller cannot do:
- * - upload unless it is in a call with this studio, into a recording this
+ * - upload unless the studio recorded it in this recording (it has a track
+ *   there: a caller of this show, during or after it), into a recording this
  *   studio made;
  * - choose a file name: the studio names the file after the caller's track;
  * - write anywhere but the end of what the studio has (`at` must be `have`),
@@ -50,8 +51,6 @@ export interface UploadEndpoint {
 
 export interface UploadReceiverComponents {
   storage: RecordingStorage
-  /** The caller's name while `peer` is in a call with this studio; undefined for anyone else. */
-  callerName: (peer: string) => string | undefined
   /** A recording this studio made (or is making) that uploads may join, by directory; with its length so far in seconds. */
   recording: (dir: string) => { manifest: RecordingManifest, seconds: number } | undefined
   /** The caller's audio's delay from its microphone to the studio's mixer, as measured now (ms). */
@@ -96,13 +95,12 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     try {
       const offer = await channel.read({ signal: AbortSignal.any([AbortSignal.timeout(UPLOAD_LIMITS.offerTimeoutMs), ...(options.signal === undefined ? [] : [options.signal])]) })
       if (offer?.type !== 'offer') throw new Error(`expected an offer, got ${offer?.type ?? 'nothing'}`)
-      const who = this.components.callerName(peer)
       const found = this.components.recording(offer.recording)
-      const refusal: UploadRefusal | undefined = who === undefined
-        ? 'not-in-show'
-        : found === undefined || found.manifest.sampleRate !== offer.sampleRate || offer.channels !== 1
-          ? 'no-recording'
-          : this.active.has(peer) ? 'busy' : undefined
+      // A caller of this show: the studio recorded it in this recording.
+      const who = found?.manifest.tracks.find((t) => t.id === peer && t.id !== 'program')?.who
+      const refusal: UploadRefusal | undefined = found === undefined || found.manifest.sampleRate !== offer.sampleRate || offer.channels !== 1
+        ? 'no-recording'
+        : who === undefined ? 'not-in-show' : this.active.has(peer) ? 'busy' : undefined
       if (refusal !== undefined || who === undefined || found === undefined) {
         await this.refuse(channel, peer, refusal ?? 'no-recording')
         return

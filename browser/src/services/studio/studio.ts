@@ -485,7 +485,6 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       if (recorder !== undefined && this.components.uploads !== undefined) {
         const uploads = new UploadReceiver({
           storage: recorder.storage,
-          callerName: (peer) => this.links.has(peer) ? participantsOf(this.room.state, this.now()).find((p) => p.id === peer)?.name : undefined,
           recording: (dir) => recorder.recordingFor(dir),
           delayMs: (peer) => {
             const stats = this.links.get(peer)?.stats

@@ -1,0 +1,59 @@
+/**
+ * Page side of the recording benchmark: the studio mixer in a live 48 kHz
+ * AudioContext with a host and callers (oscillators), the program and every
+ * voice recorded by the real StudioRecorder into this page's OPFS, or not.
+ * Bundled by esbuild and loaded into an empty page (see mixer-page.ts).
+ */
+import { planMix, type MixParticipant } from '../../protocol/src/mixminus.ts'
+import { createStudioMixer, type StudioMixer } from '../../browser/src/audio/index.ts'
+import { createProgramTap } from '../../browser/src/audio/program-tap.ts'
+import { StudioRecorder } from '../../browser/src/services/recording/recorder.ts'
+import { opfsRecordingStorage } from '../../browser/src/services/recording/storage.ts'
+
+let show: { context: AudioContext, mixer: StudioMixer, voices: Map<string, AudioNode> } | undefined
+let recorder: StudioRecorder | undefined
+
+/** Starts the show: a host and `callers` callers on air, each a sine. */
+export async function startShow (callers: number): Promise<void> {
+  const context = new AudioContext({ sampleRate: 48_000 })
+  await context.resume()
+  const mixer = await createStudioMixer(context)
+  const ids = ['host', ...Array.from({ length: callers }, (_, i) => `caller-${i + 1}`)]
+  const voices = new Map<string, AudioNode>()
+  for (const [i, id] of ids.entries()) {
+    const oscillator = new OscillatorNode(context, { frequency: 300 + 100 * i })
+    oscillator.start()
+    const voice = oscillator.connect(new GainNode(context, { gain: 0.1 }))
+    voices.set(id, voice)
+    mixer.addParticipant(id, voice)
+  }
+  const room: MixParticipant[] = ids.map((id) => ({ id, kind: id === 'host' ? 'host' : 'caller', onAir: true, muted: false }))
+  mixer.apply(planMix(room))
+  // The host's headphones, as in the studio (silent here: no sound server).
+  mixer.busOutput('host').connect(context.destination)
+  show = { context, mixer, voices }
+}
+
+/** Starts recording the program and every voice. */
+export async function startRecording (): Promise<void> {
+  if (show === undefined) throw new Error('no show')
+  const { context, mixer, voices } = show
+  recorder = new StudioRecorder({ storage: opfsRecordingStorage(), tap: createProgramTap, frameNow: () => Math.round(context.currentTime * context.sampleRate), sampleRate: context.sampleRate })
+  await recorder.start({ show: 'Bench' }, mixer.programOutput)
+  for (const [id, node] of voices) await recorder.attach(id, id, node)
+}
+
+/** Stops recording. @returns what it wrote, and lost */
+export async function stopRecording (): Promise<{ bytes: number, lostSeconds: number, seconds: number }> {
+  const running = recorder
+  if (running === undefined) throw new Error('not recording')
+  const { seconds } = running.status
+  await running.stop()
+  recorder = undefined
+  return { bytes: running.status.bytes, lostSeconds: running.status.lostSeconds, seconds }
+}
+
+/** Bytes written so far by the running recording. */
+export function recordedBytes (): number {
+  return recorder?.status.bytes ?? 0
+}
