@@ -55,13 +55,20 @@ export function wavOffset (format: WavFormat, frame: number): number {
 export function toPcm16 (planar: Float32Array, frames: number, channels: number, from = 0): Uint8Array<ArrayBuffer> {
   const count = Math.max(0, frames - from)
   const out = new Uint8Array(count * channels * WAV_SAMPLE_BYTES)
+  // Every browser's machine is little-endian, like WAV: write the samples as they are; a DataView otherwise.
+  const samples = LITTLE_ENDIAN ? new Int16Array(out.buffer) : undefined
   const view = new DataView(out.buffer)
-  for (let f = 0; f < count; f++) {
-    for (let c = 0; c < channels; c++) {
-      const x = planar[c * frames + from + f] ?? 0
+  for (let c = 0; c < channels; c++) {
+    const plane = c * frames + from
+    for (let f = 0; f < count; f++) {
+      const x = planar[plane + f] as number
       const clipped = x >= 1 ? 1 : x <= -1 ? -1 : Number.isNaN(x) ? 0 : x
-      view.setInt16((f * channels + c) * WAV_SAMPLE_BYTES, Math.round(clipped * (clipped < 0 ? 0x8000 : 0x7fff)), true)
+      const value = Math.round(clipped * (clipped < 0 ? 0x8000 : 0x7fff))
+      if (samples !== undefined) samples[f * channels + c] = value
+      else view.setInt16((f * channels + c) * WAV_SAMPLE_BYTES, value, true)
     }
   }
   return out
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
