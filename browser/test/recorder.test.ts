@@ -12,7 +12,7 @@ const BLOCK = RECORDER_LIMITS.blockFrames
 const node = (label: string): AudioNode => ({ label }) as unknown as AudioNode
 
 /** A recorder on memory storage, with taps the test feeds by hand and a clock it moves. */
-function rig () {
+function rig (toOpus?: ConstructorParameters<typeof StudioRecorder>[0]['toOpus']) {
   const storage = new MemoryRecordingStorage()
   const taps = new Map<AudioNode, { onBlock: (b: TapBlock) => void, channels: number, stopped: boolean }>()
   const clock = { frame: 96_000 }
@@ -21,6 +21,7 @@ function rig () {
     sampleRate: RATE,
     frameNow: () => clock.frame,
     now: () => Date.UTC(2026, 11, 7, 20, 0),
+    toOpus,
     tap: async (n, init, onBlock) => {
       const tap = { onBlock, channels: init.channels, stopped: false }
       taps.set(n, tap)
@@ -142,5 +143,29 @@ describe('StudioRecorder', () => {
     await r.storage.put('recording-1', MANIFEST_NAME, new TextEncoder().encode('{"version":1,"show":"<script>"'))
     expect((await library.list(finished.dir)).map((x) => [x.dir, x.manifest])).toEqual([['recording-1', undefined]])
     await expect(library.finish('recording-1')).rejects.toThrow(/no readable manifest/)
+  })
+
+  it('makes Opus files from the WAV tracks when asked, and keeps a track WAV, saying so, when that fails', async () => {
+    const shares: number[] = []
+    const r = rig(async (dir, wav, opus, channels, onProgress) => {
+      if (wav.endsWith('-host.wav')) throw new Error('no encoder')
+      const handle = await r.storage.open(dir, opus)
+      await handle.write(0, new TextEncoder().encode(`OggS ${channels}`))
+      onProgress(0.5)
+      onProgress(1)
+    })
+    r.recorder.addEventListener('status:change', (e) => { if (e.detail.converting !== undefined) shares.push(e.detail.converting) })
+    const program = node('program')
+    await r.recorder.start({ show: 'Small', format: 'opus' }, program)
+    await r.recorder.attach('host-id', 'Host', node('host'))
+    r.feed(program, 96_000, 0.1)
+    const manifest = await r.recorder.stop()
+    expect(manifest?.format).toBe('opus')
+    expect(manifest?.tracks.map((t) => t.file.replace(/^small-[0-9-]+-/, ''))).toEqual(['program.opus', 'host.wav'])
+    const files = (await r.storage.files(`recording-${manifest?.startedAt}`)).map((f) => f.name.replace(/^small-[0-9-]+-/, '')).sort()
+    expect(files).toEqual(['host.wav', 'program.opus', 'recording.json'])
+    expect(shares).toEqual([0.25, 0.5])
+    expect(r.recorder.status.error).toMatch(/host\.wav stays WAV/)
+    expect(r.recorder.status.converting).toBeUndefined()
   })
 })

@@ -1,14 +1,17 @@
 /**
- * Page side of the recording benchmark: the studio mixer in a live 48 kHz
- * AudioContext with a host and callers (oscillators), the program and every
- * voice recorded by the real StudioRecorder into this page's OPFS, or not.
+ * Page side of the recording benchmark and the Opus track test: the studio
+ * mixer in a live 48 kHz AudioContext with a host and callers (oscillators),
+ * the program and every voice recorded by the real StudioRecorder into this
+ * page's OPFS, or not; and the recorder's Opus writer on a known tone.
  * Bundled by esbuild and loaded into an empty page (see mixer-page.ts).
  */
 import { planMix, type MixParticipant } from '../../protocol/src/mixminus.ts'
 import { createStudioMixer, type StudioMixer } from '../../browser/src/audio/index.ts'
 import { createProgramTap } from '../../browser/src/audio/program-tap.ts'
 import { StudioRecorder } from '../../browser/src/services/recording/recorder.ts'
+import { wavToOggOpus } from '../../browser/src/services/recording/opus-file.ts'
 import { opfsRecordingStorage } from '../../browser/src/services/recording/storage.ts'
+import { toPcm16, wavHeader } from '../../browser/src/services/recording/wav.ts'
 
 let show: { context: AudioContext, mixer: StudioMixer, voices: Map<string, AudioNode> } | undefined
 let recorder: StudioRecorder | undefined
@@ -56,4 +59,28 @@ export async function stopRecording (): Promise<{ bytes: number, lostSeconds: nu
 /** Bytes written so far by the running recording. */
 export function recordedBytes (): number {
   return recorder?.status.bytes ?? 0
+}
+
+/**
+ * Writes `seconds` of a `frequency` Hz sine (amplitude 0.4) as a 16-bit WAV
+ * track in OPFS, transcodes it with the recorder's Opus writer, and returns
+ * the Ogg file's bytes.
+ */
+export async function opusOfTone (seconds: number, frequency: number, channels: 1 | 2): Promise<number[]> {
+  const storage = opfsRecordingStorage()
+  const rate = 48_000
+  const frames = seconds * rate
+  const planar = new Float32Array(frames * channels).map((_, i) => 0.4 * Math.sin((2 * Math.PI * frequency * (i % frames)) / rate))
+  const wav = await storage.open('opus-test', 'tone.wav')
+  await wav.truncate(0)
+  await wav.write(0, wavHeader({ sampleRate: rate, channels }, frames * channels * 2))
+  await wav.write(44, toPcm16(planar, frames, channels))
+  await wav.close()
+  const out = await storage.open('opus-test', 'tone.opus')
+  await out.truncate(0)
+  const shares: number[] = []
+  await wavToOggOpus(await storage.read('opus-test', 'tone.wav'), { sampleRate: rate, channels }, out, (share) => { shares.push(share) })
+  await out.close()
+  if (shares.at(-1) !== 1) throw new Error(`progress ended at ${shares.at(-1)}`)
+  return [...new Uint8Array(await (await storage.read('opus-test', 'tone.opus')).arrayBuffer())]
 }

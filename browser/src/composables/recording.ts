@@ -16,7 +16,7 @@ export interface RecordingState {
   /** Recordings kept in this browser, newest first (not the one running). */
   recordings: ShallowRef<StoredRecording[]>
   error: ShallowRef<string | undefined>
-  start: (show: string) => Promise<void>
+  start: (show: string, format?: 'wav' | 'opus') => Promise<void>
   stop: () => Promise<void>
   /** Finishes a recording a crash or a reload left open. */
   finish: (dir: string) => Promise<void>
@@ -56,10 +56,12 @@ export function useRecording (studio: Readonly<Ref<StudioService | undefined>>):
     const recorder = service?.recorder
     if (recorder === undefined) return
     const onStatus = (): void => {
-      const was = status.value?.recording === true
+      const was = status.value
       show(service)
-      // A recording that stopped joins the list.
-      if (was && status.value?.recording !== true) void attempt(refresh)
+      // A recording that stopped joins the list, and again once its Opus files are made.
+      const stopped = was?.recording === true && status.value?.recording !== true
+      const converted = was?.converting !== undefined && status.value?.converting === undefined
+      if (stopped || converted) void attempt(refresh)
     }
     recorder.addEventListener('status:change', onStatus)
     // A caller's own recording, placed: it joins its recording's files.
@@ -79,7 +81,7 @@ export function useRecording (studio: Readonly<Ref<StudioService | undefined>>):
     status,
     recordings,
     error,
-    start: async (name) => attempt(async () => { await studio.value?.startRecording({ show: name }) }),
+    start: async (name, format) => attempt(async () => { await studio.value?.startRecording({ show: name, format }) }),
     stop: async () => attempt(async () => { await studio.value?.stopRecording() }),
     finish: async (dir) => attempt(async () => {
       await books.finish(dir)

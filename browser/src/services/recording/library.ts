@@ -73,7 +73,7 @@ export class RecordingLibrary {
     // A caller's upload in progress (`.part`) is not a track yet.
     const tracks = files.filter((f) => f.name !== MANIFEST_NAME && !f.name.endsWith('.part'))
     const rate = manifest?.sampleRate ?? 48_000
-    const seconds = Math.max(0, ...(manifest?.tracks ?? []).map((t) => {
+    const seconds = manifest?.seconds ?? Math.max(0, ...(manifest?.tracks ?? []).map((t) => {
       const size = tracks.find((f) => f.name === t.file)?.size ?? WAV_HEADER_BYTES
       return (size - WAV_HEADER_BYTES) / (t.channels * WAV_SAMPLE_BYTES * rate)
     }))

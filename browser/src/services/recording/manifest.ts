@@ -31,10 +31,13 @@ export const recordingManifestSchema = z.strictObject({
   /** Unix ms when it started. */
   startedAt: z.number().int().nonnegative(),
   sampleRate: z.number().int().min(8000).max(192_000),
-  format: z.literal('wav'),
+  /** What the tracks end as: WAV, or Opus in Ogg made from the WAV when the recording stops. */
+  format: z.enum(['wav', 'opus']),
   tracks: z.array(trackSchema).max(MAX_TRACKS),
   /** Unix ms when it stopped; absent while it runs, or when it never stopped (a crash). */
-  finishedAt: z.number().int().nonnegative().optional()
+  finishedAt: z.number().int().nonnegative().optional(),
+  /** Its length in seconds, once stopped. */
+  seconds: z.number().nonnegative().optional()
 })
 
 export type RecordingTrack = z.output<typeof trackSchema>
@@ -66,4 +69,9 @@ export function slug (text: string, fallback: string): string {
 export function trackFileName (show: string, startedAt: number, who: string): string {
   const date = new Date(startedAt).toISOString().slice(0, 16).replace('T', '-').replace(':', '')
   return `${slug(show, 'show')}-${date}-${who}.wav`
+}
+
+/** The Opus file made from a WAV track. */
+export function opusFileName (wav: string): string {
+  return wav.replace(/\.wav$/, '.opus')
 }

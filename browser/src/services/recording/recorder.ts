@@ -15,7 +15,7 @@
 import { logger } from '@libp2p/logger'
 import { TypedEventEmitter } from 'main-event'
 import type { TapBlock } from '../../audio/program-tap.ts'
-import { encodeManifest, MANIFEST_NAME, MAX_TRACKS, slug, trackFileName, type RecordingManifest, type RecordingTrack } from './manifest.ts'
+import { encodeManifest, MANIFEST_NAME, MAX_TRACKS, opusFileName, slug, trackFileName, type RecordingManifest, type RecordingTrack } from './manifest.ts'
 import { StorageWriteError, type RecordingStorage, type TrackHandle } from './storage.ts'
 import { toPcm16, WAV_HEADER_BYTES, wavHeader, wavOffset } from './wav.ts'
 
@@ -45,6 +45,11 @@ export interface RecorderComponents {
   /** The frame the studio's context renders now. */
   frameNow: () => number
   sampleRate: number
+  /**
+   * Transcodes a finished WAV track into Opus in Ogg at `opus` in the same
+   * directory (wavToOggOpus in the browser). @default none: Opus is not offered
+   */
+  toOpus?: (dir: string, wav: string, opus: string, channels: 1 | 2, onProgress: (share: number) => void) => Promise<void>
   /** @default Date.now */
   now?: () => number
 }
@@ -78,6 +83,8 @@ export interface RecorderStatus {
   lostSeconds: number
   /** The last storage failure, for people. */
   error?: string
+  /** Opus files being made from the stopped recording's tracks: the share done (0…1). */
+  converting?: number
 }
 
 export interface RecorderEvents {
@@ -95,6 +102,12 @@ interface Track {
 export interface RecordingInit {
   /** The show's name, in the file names. */
   show: string
+  /**
+   * What the tracks end as: WAV, or Opus in Ogg (smaller: 64 kb/s a voice,
+   * 128 kb/s the program), made from the WAV when the recording stops.
+   * @default 'wav'
+   */
+  format?: 'wav' | 'opus'
 }
 
 export class StudioRecorder extends TypedEventEmitter<RecorderEvents> {
@@ -106,6 +119,7 @@ export class StudioRecorder extends TypedEventEmitter<RecorderEvents> {
   private bytes = 0
   private lostFrames = 0
   private error?: string
+  private converting?: number
   private free?: number
   private estimateTimer?: ReturnType<typeof setInterval>
   private readonly now: () => number
@@ -129,6 +143,11 @@ export class StudioRecorder extends TypedEventEmitter<RecorderEvents> {
     return this.finished.get(dir)
   }
 
+  /** Whether this recorder can make Opus tracks. */
+  get canOpus (): boolean {
+    return this.components.toOpus !== undefined
+  }
+
   get recording (): boolean {
     return this.manifest !== undefined && this.stopping === undefined
   }
@@ -148,7 +167,8 @@ export class StudioRecorder extends TypedEventEmitter<RecorderEvents> {
       secondsLeft,
       lowSpace: secondsLeft !== undefined && secondsLeft < RECORDER_LIMITS.warnBelowSeconds,
       lostSeconds: this.lostFrames / this.components.sampleRate,
-      error: this.error
+      error: this.error,
+      converting: this.converting
     }
   }
 
@@ -161,7 +181,8 @@ export class StudioRecorder extends TypedEventEmitter<RecorderEvents> {
     const startedAt = this.now()
     this.startFrame = this.components.frameNow()
     this.dir = `recording-${startedAt}`
-    this.manifest = { version: 1, show: init.show.trim().slice(0, 120) || 'Show', startedAt, sampleRate: this.components.sampleRate, format: 'wav', tracks: [] }
+    const format = init.format === 'opus' && this.canOpus ? 'opus' : 'wav'
+    this.manifest = { version: 1, show: init.show.trim().slice(0, 120) || 'Show', startedAt, sampleRate: this.components.sampleRate, format, tracks: [] }
     this.bytes = 0
     this.lostFrames = 0
     this.error = undefined
@@ -231,7 +252,9 @@ export class StudioRecorder extends TypedEventEmitter<RecorderEvents> {
       track.tap = undefined
     }
     manifest.finishedAt = this.now()
+    manifest.seconds = end / manifest.sampleRate
     await this.saveManifest()
+    if (manifest.format === 'opus') await this.makeOpus()
     log('recorded %s: %d tracks, %d s', manifest.show, this.tracks.size, end / manifest.sampleRate)
     const done = manifest
     if (this.dir !== undefined) this.finished.set(this.dir, { manifest: done, seconds: end / manifest.sampleRate })
@@ -241,6 +264,31 @@ export class StudioRecorder extends TypedEventEmitter<RecorderEvents> {
     this.tracks.clear()
     this.emitStatus()
     return done
+  }
+
+  /** Replaces each WAV track with Opus in Ogg; a track that fails stays WAV, and says so. */
+  private async makeOpus (): Promise<void> {
+    const toOpus = this.components.toOpus
+    const dir = this.dir
+    if (toOpus === undefined || dir === undefined) return
+    const tracks = [...this.tracks.values()]
+    for (const [i, track] of tracks.entries()) {
+      const wav = track.meta.file
+      const opus = opusFileName(wav)
+      try {
+        await toOpus(dir, wav, opus, track.meta.channels, (share) => {
+          this.converting = (i + share) / tracks.length
+          this.emitStatus()
+        })
+        track.meta.file = opus
+        await this.saveManifest()
+        await this.components.storage.removeFile(dir, wav)
+      } catch (err) {
+        this.error = `${wav} stays WAV: the Opus file could not be made (${(err as Error).message})`
+        log.error('opus for %s: %s', wav, (err as Error).message)
+      }
+    }
+    this.converting = undefined
   }
 
   /** One block of a track: to its place on the timeline, trimmed to the recording's start. */

@@ -11,6 +11,7 @@ import { createCallAudioContext, microphoneConstraints } from '../call/peer.ts'
 import { createProgramTap } from '../../audio/program-tap.ts'
 import { Broadcast } from '../program/broadcast.ts'
 import { StudioRecorder } from '../recording/recorder.ts'
+import { wavToOggOpus } from '../recording/opus-file.ts'
 import { opfsRecordingStorage } from '../recording/storage.ts'
 import { CallerLink } from './caller-link.ts'
 import { localStorageInviteStore } from './invite-store.ts'
@@ -81,11 +82,24 @@ export async function openStudioAudio (init: { voiceProcessing?: boolean }, opti
     programTap.fftSize = 8192
     mixer.programOutput.connect(programTap)
     const running = context
+    const storage = opfsRecordingStorage()
     const recorder = new StudioRecorder({
-      storage: opfsRecordingStorage(),
+      storage,
       tap: createProgramTap,
       frameNow: () => Math.round(running.currentTime * running.sampleRate),
-      sampleRate: running.sampleRate
+      sampleRate: running.sampleRate,
+      // Opus in Ogg where this browser's WebCodecs encodes it (every browser the studio runs in here).
+      toOpus: typeof AudioEncoder === 'undefined'
+        ? undefined
+        : async (dir, wav, opus, channels, onProgress) => {
+          const out = await storage.open(dir, opus)
+          try {
+            await out.truncate(0)
+            await wavToOggOpus(await storage.read(dir, wav), { sampleRate: running.sampleRate, channels }, out, onProgress)
+          } finally {
+            await out.close()
+          }
+        }
     })
     return { mixer, microphone: context.createMediaStreamSource(stream), monitor: context.destination, context, programTap, carts: new GainNode(context), recorder, close }
   } catch (err) {
