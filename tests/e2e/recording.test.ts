@@ -8,6 +8,7 @@
  * windows. Ada speaks in bursts of uneven lengths (a tone switched on and
  * off), so her two tracks line up in one place only.
  */
+import { execFileSync } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -161,6 +162,11 @@ describe('recording a show', () => {
       expect(download.suggestedFilename()).toBe(name)
       tracks.set(name, readWav(await readFile(await download.path())))
     }
+    // And all of them as one archive, which zipfile reads back whole.
+    const [zip] = await Promise.all([host.waitForEvent('download'), host.click('[data-testid=recording-zip]')])
+    expect(zip.suggestedFilename()).toMatch(/^podcast-hour-[0-9-]+-tracks\.zip$/)
+    const zipped = JSON.parse(execFileSync('python3', ['-c', 'import sys, zipfile, json\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps(sorted(z.namelist())))', await zip.path()], { encoding: 'utf8' })) as string[]
+    expect(zipped).toEqual([...tracks.keys()].sort())
     const track = (who: string): Wav => {
       const found = [...tracks].find(([name]) => name.startsWith('podcast-hour-') && name.endsWith(`-${who}.wav`))
       if (found === undefined) throw new Error(`no ${who} track in ${[...tracks.keys()].join(', ')}`)
@@ -197,8 +203,15 @@ describe('recording a show', () => {
     const localWindows = tonesByWindow(adaLocal)
     expect(localWindows.filter((w) => (w[A] as number) > HEARD).length).toBeGreaterThan(localWindows.length / 4)
     for (const w of localWindows) for (const [t, amplitude] of w.entries()) if (t !== A) expect(amplitude).toBeLessThan(CROSSTALK)
-    const from = 3 * RATE
-    const lag = lagMs(envelopeOf(voices.ada, from, 4 * RATE), envelopeOf(adaLocal, from, 4 * RATE), 300)
-    expect(Math.abs(lag), `Ada's own track is ${lag} ms off the studio's`).toBeLessThanOrEqual(20)
+    // The studio's track of her drifts a little as its jitter buffer adapts (more so while Bo's page reloads), so
+    // the lag is measured in three stretches across the recording, and their median is what must be within 20 ms.
+    const frames = Math.min(voices.ada.frames, adaLocal.frames)
+    const lags = [0.3, 0.5, 0.7].map((at) => {
+      const from = Math.round(frames * at - 1.5 * RATE)
+      return lagMs(envelopeOf(voices.ada, from, 3 * RATE), envelopeOf(adaLocal, from, 3 * RATE), 300)
+    }).sort((x, y) => x - y)
+    const lag = lags[1] as number
+    const placed = await host.evaluate(() => window.openstudioDiagnostics?.studio?.uploads?.placed)
+    expect(Math.abs(lag), `Ada's own track is ${lag} ms off the studio's (stretches: ${lags.join(', ')} ms; placed: ${JSON.stringify(placed)})`).toBeLessThanOrEqual(20)
   })
 })

@@ -22,10 +22,25 @@ export interface RecordingState {
   finish: (dir: string) => Promise<void>
   /** Saves one file of a recording to the computer. */
   download: (dir: string, file: string) => Promise<void>
+  /** Saves every track of a recording as one ZIP. */
+  downloadAll: (dir: string) => Promise<void>
+  /** The share (0…1) of an archive being made, while one is. */
+  archiving: ShallowRef<number | undefined>
   remove: (dir: string) => Promise<void>
 }
 
 let library: RecordingLibrary | undefined
+
+/** Hands `file` to the browser's downloads. */
+function save (file: File): void {
+  const url = URL.createObjectURL(file)
+  const link = document.createElement('a')
+  link.href = url
+  link.download = file.name
+  link.click()
+  // The download has its bytes long before this; the URL must outlive the click.
+  setTimeout(() => { URL.revokeObjectURL(url) }, 60_000)
+}
 
 export function useRecording (studio: Readonly<Ref<StudioService | undefined>>): RecordingState {
   library ??= new RecordingLibrary(opfsRecordingStorage())
@@ -33,6 +48,7 @@ export function useRecording (studio: Readonly<Ref<StudioService | undefined>>):
   const status = shallowRef<RecorderStatus>()
   const recordings = shallowRef<StoredRecording[]>([])
   const error = shallowRef<string>()
+  const archiving = shallowRef<number>()
   let timer: ReturnType<typeof setInterval> | undefined
 
   const attempt = async (work: () => Promise<void>): Promise<void> => {
@@ -87,14 +103,16 @@ export function useRecording (studio: Readonly<Ref<StudioService | undefined>>):
       await books.finish(dir)
       await refresh()
     }),
-    download: async (dir, file) => attempt(async () => {
-      const url = URL.createObjectURL(await books.file(dir, file))
-      const link = document.createElement('a')
-      link.href = url
-      link.download = file
-      link.click()
-      setTimeout(() => { URL.revokeObjectURL(url) }, 60_000)
+    download: async (dir, file) => attempt(async () => { save(await books.file(dir, file)) }),
+    downloadAll: async (dir) => attempt(async () => {
+      archiving.value = 0
+      try {
+        save(await books.archive(dir, (share) => { archiving.value = share }))
+      } finally {
+        archiving.value = undefined
+      }
     }),
+    archiving,
     remove: async (dir) => attempt(async () => {
       await books.remove(dir)
       await refresh()

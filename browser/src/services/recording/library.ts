@@ -4,9 +4,10 @@
  * Every manifest read back is checked (manifest.ts); a directory without a
  * valid one is listed as unreadable, never trusted.
  */
-import { decodeManifest, encodeManifest, MANIFEST_NAME, type RecordingManifest } from './manifest.ts'
+import { decodeManifest, encodeManifest, MANIFEST_NAME, trackFileName, type RecordingManifest } from './manifest.ts'
 import type { RecordingStorage, StoredFile } from './storage.ts'
 import { WAV_HEADER_BYTES, WAV_SAMPLE_BYTES, wavHeader, wavOffset } from './wav.ts'
+import { zipArchive } from './zip.ts'
 
 export interface StoredRecording {
   dir: string
@@ -60,6 +61,18 @@ export class RecordingLibrary {
   /** One file of a recording, to download. */
   async file (dir: string, name: string): Promise<File> {
     return this.storage.read(dir, name)
+  }
+
+  /**
+   * Every track of a recording in one ZIP (`<show>-<date>.zip`), stored as
+   * they are; the files are not read into memory, only through for their CRCs.
+   * @throws {ArchiveTooLargeError} past 4 GiB
+   */
+  async archive (dir: string, onProgress?: (share: number) => void): Promise<File> {
+    const found = await this.read(dir)
+    const entries = await Promise.all(found.files.map(async (f) => ({ name: f.name, data: await this.storage.read(dir, f.name) })))
+    const name = found.manifest === undefined ? `${dir}.zip` : trackFileName(found.manifest.show, found.manifest.startedAt, 'tracks').replace(/\.wav$/, '.zip')
+    return new File([await zipArchive(entries, onProgress)], name, { type: 'application/zip' })
   }
 
   async remove (dir: string): Promise<void> {

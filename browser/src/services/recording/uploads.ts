@@ -33,8 +33,8 @@ export const UPLOAD_LIMITS = {
   offerTimeoutMs: 10_000,
   /** How far from the timestamps' place the audio may move the upload, in ms. */
   alignRadiusMs: 500,
-  /** The stretch of the upload compared with the studio's track, in seconds. */
-  alignSeconds: 6,
+  /** Each stretch of the upload compared with the studio's track, in seconds. */
+  alignSeconds: 4,
   /** Bytes copied at a time when the upload is placed. */
   copyBytes: 1024 * 1024
 } as const
@@ -204,15 +204,28 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     return { peer, dir, file, offsetFrames: offset, coarseFrames: coarse, confidence }
   }
 
-  /** Moves the upload from the timestamps' place to where its sound matches the studio's track of the same voice. */
+  /**
+   * Moves the upload from the timestamps' place to where its sound matches
+   * the studio's track of the same voice. The studio's track drifts a little
+   * as its jitter buffer adapts, so three stretches are matched (at a
+   * quarter, half and three quarters of the upload) and the median shift of
+   * those the audio singled out is taken.
+   */
   private async refine (raw: Blob, heard: Blob, coarse: number, rate: number): Promise<{ shift: number, confidence: number }> {
     const radius = Math.round((UPLOAD_LIMITS.alignRadiusMs * rate) / 1000)
-    const from = Math.round(0.5 * rate)
     const length = Math.round(UPLOAD_LIMITS.alignSeconds * rate)
-    const local = await samplesOf(raw, from, length)
-    const studio = await samplesOf(heard, coarse + from - radius, length + 2 * radius, WAV_HEADER_BYTES)
-    if (local.length !== length || studio.length !== length + 2 * radius) return { shift: 0, confidence: 0 }
-    return refineAlignment(studio, local, { sampleRate: rate, radius })
+    const frames = Math.floor(raw.size / WAV_SAMPLE_BYTES)
+    const starts = frames >= 2 * length ? [0.25, 0.5, 0.75].map((at) => Math.round(frames * at - length / 2)) : [0]
+    const found: Array<{ shift: number, confidence: number }> = []
+    for (const from of starts) {
+      const local = await samplesOf(raw, from, length)
+      const studio = await samplesOf(heard, coarse + from - radius, length + 2 * radius, WAV_HEADER_BYTES)
+      if (local.length !== length || studio.length !== length + 2 * radius) continue
+      const match = refineAlignment(studio, local, { sampleRate: rate, radius })
+      if (match.confidence > 0) found.push(match)
+    }
+    found.sort((a, b) => a.shift - b.shift)
+    return found[Math.floor((found.length - 1) / 2)] ?? { shift: 0, confidence: 0 }
   }
 
   private async refuse (channel: UploadEndpoint, peer: string, reason: UploadRefusal): Promise<void> {
