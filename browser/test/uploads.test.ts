@@ -124,6 +124,27 @@ describe('UploadReceiver (the double-ender, the studio side)', () => {
     expect(await garbage.end.read()).toBeUndefined()
   })
 
+  it('never takes another track\'s name: an Opus recording\'s caller track stays as it was', async () => {
+    const r = rig()
+    manifest.tracks[1] = { id: 'ada', who: 'Ada', file: 'evening-talk-2026-12-07-2000-ada.opus', channels: 1 }
+    manifest.tracks.push({ id: 'ghost', who: 'Ghost', file: 'evening-talk-2026-12-07-2000-ada-local.wav', channels: 1 })
+    try {
+      const opus = await r.storage.open(DIR, 'evening-talk-2026-12-07-2000-ada.opus')
+      await opus.write(0, new TextEncoder().encode('OggS'))
+      const { end, handled } = r.open('ada')
+      await end.send(offer)
+      await end.read()
+      await end.send({ type: 'chunk', at: 0, bytes: pcm(100) })
+      await end.send({ type: 'done', bytes: 100 })
+      expect(await end.read()).toEqual({ type: 'complete', have: 100 })
+      await handled
+      expect(r.placed[0]?.file).toBe('evening-talk-2026-12-07-2000-ada-local-2.wav')
+      expect(new TextDecoder().decode(r.storage.bytes(DIR, 'evening-talk-2026-12-07-2000-ada.opus'))).toBe('OggS')
+    } finally {
+      manifest.tracks.splice(1, manifest.tracks.length - 1, { id: 'ada', who: 'Ada', file: 'evening-talk-2026-12-07-2000-ada.wav', channels: 1 }, { id: 'bo', who: 'Bo', file: 'evening-talk-2026-12-07-2000-bo.wav', channels: 1 })
+    }
+  })
+
   it('lets one upload per caller run at a time', async () => {
     const r = rig()
     const first = r.open('ada')

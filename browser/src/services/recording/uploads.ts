@@ -158,10 +158,17 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     }
   }
 
-  /** The upload's file: named after the caller's track in the studio, with `-local`. */
+  /**
+   * The upload's file: named after the caller's track in the studio, with
+   * `-local`, and never the name of another track (`-local-2`… when it would be).
+   */
   private fileFor (manifest: RecordingManifest, peer: string, who: string): string {
     const heard = manifest.tracks.find((t) => t.id === peer)?.file
-    return heard === undefined ? trackFileName(manifest.show, manifest.startedAt, `${slug(who, 'caller')}-local`) : heard.replace(/\.wav$/, '-local.wav')
+    const base = heard === undefined ? trackFileName(manifest.show, manifest.startedAt, slug(who, 'caller')).replace(/\.wav$/, '') : heard.replace(/\.[a-z0-9]+$/, '')
+    const taken = new Set(manifest.tracks.map((t) => t.file))
+    let file = `${base}-local.wav`
+    for (let n = 2; taken.has(file); n++) file = `${base}-local-${n}.wav`
+    return file
   }
 
   /**
@@ -178,7 +185,8 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     const heard = manifest.tracks.find((t) => t.id === peer)
     let shift = 0
     let confidence = 0
-    if (heard !== undefined) {
+    // Only a WAV track can be read sample by sample here (an Opus recording's tracks are Opus once it stopped).
+    if (heard?.file.endsWith('.wav') === true) {
       try {
         ({ shift, confidence } = await this.refine(raw, await storage.read(dir, heard.file), coarse, rate))
       } catch (err) {
