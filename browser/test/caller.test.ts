@@ -107,6 +107,18 @@ describe('CallerSession', () => {
     await until('the caller back in the green room', () => r.session.status.phase === 'green-room')
   })
 
+  it('names its media path when ICE connects, and names it again when ICE moves to a better pair', async () => {
+    const r = await rig()
+    await r.session.start()
+    await until('the answer to the caller\'s offer', () => r.pc.remoteDescription?.type === 'answer')
+    // ICE connects first through this caller's TURN server, then nominates the direct pair.
+    r.pc.selectPair('relay', 'srflx')
+    r.pc.move('connected')
+    await until('the path TURN over UDP', () => r.session.status.path === 'turn' && r.session.status.turnTransport === 'udp')
+    r.pc.selectPair('srflx', 'srflx')
+    await until('the path direct', () => r.session.status.path === 'direct' && r.session.status.turnTransport === undefined)
+  })
+
   it('is told when the producer mutes it, sends its own mute switch, and ends when the producer kicks it', async () => {
     const r = await rig()
     await onAir(r)

@@ -13,6 +13,10 @@ export class FakePeerConnection extends EventTarget {
   readonly tracks: MediaStreamTrack[] = []
   readonly remoteCandidates: Array<RTCIceCandidateInit | undefined> = []
   iceRestarts = 0
+  /** What getStats reports; `selectPair` fills it. */
+  stats: Array<Record<string, unknown> & { id: string, type: string }> = []
+  /** The ICE transport of the one bundled sender; it fires `selectedcandidatepairchange`. */
+  readonly iceTransport = new EventTarget()
 
   constructor (readonly config: CallPeerInit) {
     super()
@@ -22,6 +26,10 @@ export class FakePeerConnection extends EventTarget {
     this.tracks.push(track)
     queueMicrotask(() => { this.dispatchEvent(new Event('negotiationneeded')) })
     return {} as RTCRtpTransceiver
+  }
+
+  getSenders (): RTCRtpSender[] {
+    return this.tracks.map(() => ({ transport: { iceTransport: this.iceTransport } }) as unknown as RTCRtpSender)
   }
 
   async setLocalDescription (description?: RTCSessionDescriptionInit): Promise<void> {
@@ -44,7 +52,18 @@ export class FakePeerConnection extends EventTarget {
   }
 
   async getStats (): Promise<RTCStatsReport> {
-    return new Map() as unknown as RTCStatsReport
+    return new Map(this.stats.map((s) => [s.id, s])) as unknown as RTCStatsReport
+  }
+
+  /** ICE selects a pair between candidates of these types ('host', 'srflx', 'relay'). */
+  selectPair (local: string, remote: string, relayProtocol = 'udp'): void {
+    this.stats = [
+      { id: 'T', type: 'transport', selectedCandidatePairId: 'P' },
+      { id: 'P', type: 'candidate-pair', localCandidateId: 'L', remoteCandidateId: 'R' },
+      { id: 'L', type: 'local-candidate', candidateType: local, relayProtocol: local === 'relay' ? relayProtocol : undefined },
+      { id: 'R', type: 'remote-candidate', candidateType: remote }
+    ]
+    this.iceTransport.dispatchEvent(new Event('selectedcandidatepairchange'))
   }
 
   close (): void {

@@ -371,7 +371,8 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
       this.remote = this.components.receiveAudio(track)
       this.safeDispatchEvent('return:start', { detail: this.remote.source })
     })
-    pc.addEventListener('connectionstatechange', () => { this.onPeerState(pc) })
+    const readPath = (): void => { this.readPath(pc) }
+    pc.addEventListener('connectionstatechange', () => { this.onPeerState(pc, readPath) })
     this.negotiation = negotiation
   }
 
@@ -441,10 +442,20 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
     this.safeDispatchEvent('chat:message', { detail: this.chat.add(message) })
   }
 
-  private onPeerState (pc: RTCPeerConnection): void {
+  private readPath (pc: RTCPeerConnection): void {
+    void readCallStats(pc).then((s) => {
+      if (pc === this.pc) this.update({ path: s.path, turnTransport: s.turnTransport })
+    }, (err: Error) => { log('stats: %s', err.message) })
+  }
+
+  private onPeerState (pc: RTCPeerConnection, readPath: () => void): void {
     if (pc !== this.pc || this.shutdown.signal.aborted) return
     if (pc.connectionState === 'connected') {
-      void readCallStats(pc).then((s) => { this.update({ path: s.path, turnTransport: s.turnTransport }) }, (err: Error) => { log('stats: %s', err.message) })
+      readPath()
+      // ICE may nominate a better pair after it connects (a TURN pair first, then the
+      // direct one), so the path is read again whenever the selected pair changes.
+      // The same listener added twice is one listener.
+      pc.getSenders()[0]?.transport?.iceTransport?.addEventListener('selectedcandidatepairchange', readPath)
       if (this.status.phase === 'reconnecting') this.onRoom(this.room?.state)
       return
     }
