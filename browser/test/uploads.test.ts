@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { MAX_UPLOAD_CHUNK_BYTES, encodeUpload } from '@openstudio/protocol'
 import type { RecordingManifest } from '../src/services/recording/manifest.ts'
-import { UploadReceiver, type PlacedUpload } from '../src/services/recording/uploads.ts'
-import { WAV_HEADER_BYTES } from '../src/services/recording/wav.ts'
+import { UploadReceiver, type PlacedUpload, type UploadReceiverComponents } from '../src/services/recording/uploads.ts'
+import { toPcm16, WAV_HEADER_BYTES, wavHeader, wavSamples } from '../src/services/recording/wav.ts'
+import { bursts } from './fakes/signals.ts'
 import { MemoryRecordingStorage } from './fakes/recording-storage.ts'
 import { uploadPair, type MemoryUploadEndpoint } from './fakes/signal-pair.ts'
 import { settle, until } from './fakes/wait.ts'
@@ -20,14 +21,16 @@ const manifest: RecordingManifest = {
 }
 const DIR = 'recording-1'
 
-function rig (init: { seconds?: number } = {}) {
+function rig (init: { seconds?: number, manifest?: RecordingManifest, decodeOpus?: UploadReceiverComponents['decodeOpus'] } = {}) {
   const storage = new MemoryRecordingStorage()
+  const recording = init.manifest ?? manifest
   const placed: PlacedUpload[] = []
   const refused: string[] = []
   const receiver = new UploadReceiver({
     storage,
-    recording: (dir) => dir === DIR ? { manifest, seconds: init.seconds ?? 60 } : undefined,
-    delayMs: () => 40
+    recording: (dir) => dir === DIR ? { manifest: recording, seconds: init.seconds ?? 60 } : undefined,
+    delayMs: () => 40,
+    decodeOpus: init.decodeOpus
   })
   receiver.addEventListener('upload:place', (e) => { placed.push(e.detail) })
   receiver.addEventListener('upload:refuse', (e) => { refused.push(e.detail.reason) })
@@ -143,6 +146,60 @@ describe('UploadReceiver (the double-ender, the studio side)', () => {
     } finally {
       manifest.tracks.splice(1, manifest.tracks.length - 1, { id: 'ada', who: 'Ada', file: 'evening-talk-2026-12-07-2000-ada.wav', channels: 1 }, { id: 'bo', who: 'Bo', file: 'evening-talk-2026-12-07-2000-bo.wav', channels: 1 })
     }
+  })
+
+  describe('places the upload by its sound where the timestamps are 15 ms off', () => {
+    // The studio heard Ada's voice 700 frames (14.6 ms) later than the timestamps say: 1.04 s in.
+    const coarse = 1.04 * RATE
+    const late = 700
+    const voice = bursts(10)
+    const heard = new Float32Array(12 * RATE)
+    heard.set(voice, coarse + late)
+    /** Sends Ada's own recording (the voice) as one upload, whole. */
+    const upload = async (r: ReturnType<typeof rig>): Promise<void> => {
+      const { end, handled } = r.open('ada')
+      await end.send(offer)
+      await end.read()
+      const bytes = toPcm16(voice, voice.length, 1)
+      for (let at = 0; at < bytes.length; at += MAX_UPLOAD_CHUNK_BYTES) await end.send({ type: 'chunk', at, bytes: bytes.subarray(at, at + MAX_UPLOAD_CHUNK_BYTES) })
+      await end.send({ type: 'done', bytes: bytes.length })
+      await end.read()
+      await handled
+    }
+
+    it('against a WAV track', async () => {
+      const r = rig()
+      await r.storage.put(DIR, 'evening-talk-2026-12-07-2000-ada.wav', new Uint8Array([...wavHeader({ sampleRate: RATE, channels: 1 }, heard.length * 2), ...toPcm16(heard, heard.length, 1)]))
+      await upload(r)
+      expect(r.placed[0]).toMatchObject({ offsetFrames: coarse + late, coarseFrames: coarse })
+      expect(r.placed[0]?.confidence).toBeGreaterThan(0)
+      // The placed track holds the voice where the studio heard it.
+      const placed = await wavSamples(await r.storage.read(DIR, 'evening-talk-2026-12-07-2000-ada-local.wav'), coarse + late, 100, WAV_HEADER_BYTES)
+      expect(Math.max(...placed.map((x, i) => Math.abs(x - (voice[i] as number))))).toBeLessThan(1 / 16384)
+      expect(Math.max(...placed.map(Math.abs))).toBeGreaterThan(0.1)
+    })
+
+    it('against an Opus track, read through the decoder; without one, the timestamps stand', async () => {
+      const opusManifest: RecordingManifest = { ...manifest, format: 'opus', tracks: manifest.tracks.map((t) => ({ ...t, file: t.file.replace(/\.wav$/, '.opus') })) }
+      const asked: Array<[number, number]> = []
+      // A stand-in for the WebCodecs decoder (decodeOggOpus), which the Opus e2e test checks against FFmpeg.
+      const decodeOpus = async (file: Blob, from: number, frames: number): Promise<Float32Array> => {
+        expect(new TextDecoder().decode(await file.arrayBuffer())).toBe('OggS')
+        asked.push([from, frames])
+        return Float32Array.from({ length: frames }, (_, i) => heard[from + i] ?? 0)
+      }
+      const r = rig({ manifest: opusManifest, decodeOpus })
+      await r.storage.put(DIR, 'evening-talk-2026-12-07-2000-ada.opus', new TextEncoder().encode('OggS'))
+      await upload(r)
+      expect(r.placed[0]).toMatchObject({ file: 'evening-talk-2026-12-07-2000-ada-local.wav', offsetFrames: coarse + late })
+      // Three stretches of the studio's track, each 4 s and the search radius either side.
+      expect(asked).toHaveLength(3)
+
+      const without = rig({ manifest: opusManifest })
+      await without.storage.put(DIR, 'evening-talk-2026-12-07-2000-ada.opus', new TextEncoder().encode('OggS'))
+      await upload(without)
+      expect(without.placed[0]).toMatchObject({ offsetFrames: coarse, confidence: 0 })
+    })
   })
 
   it('lets one upload per caller run at a time', async () => {

@@ -66,7 +66,7 @@ export interface OggPageInit {
  * Writes one page holding whole packets.
  * @throws {TooLargeError} when the packets do not fit one page
  */
-export function writeOggPage (init: OggPageInit): Uint8Array {
+export function writeOggPage (init: OggPageInit): Uint8Array<ArrayBuffer> {
   const lacing: number[] = []
   for (const packet of init.packets) {
     for (let left = packet.length; ; left -= 255) {

@@ -2,16 +2,18 @@
  * Page side of the recording benchmark and the Opus track test: the studio
  * mixer in a live 48 kHz AudioContext with a host and callers (oscillators),
  * the program and every voice recorded by the real StudioRecorder into this
- * page's OPFS, or not; and the recorder's Opus writer on a known tone.
+ * page's OPFS, or not; and the recorder's Opus writer and reader on known
+ * signals.
  * Bundled by esbuild and loaded into an empty page (see mixer-page.ts).
  */
 import { planMix, type MixParticipant } from '../../protocol/src/mixminus.ts'
 import { createStudioMixer, type StudioMixer } from '../../browser/src/audio/index.ts'
 import { createProgramTap } from '../../browser/src/audio/program-tap.ts'
 import { StudioRecorder } from '../../browser/src/services/recording/recorder.ts'
-import { wavToOggOpus } from '../../browser/src/services/recording/opus-file.ts'
+import { decodeOggOpus, wavToOggOpus } from '../../browser/src/services/recording/opus-file.ts'
 import { opfsRecordingStorage } from '../../browser/src/services/recording/storage.ts'
 import { toPcm16, wavHeader } from '../../browser/src/services/recording/wav.ts'
+import { sweep } from './sweep.ts'
 
 let show: { context: AudioContext, mixer: StudioMixer, voices: Map<string, AudioNode> } | undefined
 let recorder: StudioRecorder | undefined
@@ -67,10 +69,28 @@ export function recordedBytes (): number {
  * the Ogg file's bytes.
  */
 export async function opusOfTone (seconds: number, frequency: number, channels: 1 | 2): Promise<number[]> {
-  const storage = opfsRecordingStorage()
   const rate = 48_000
   const frames = seconds * rate
-  const planar = new Float32Array(frames * channels).map((_, i) => 0.4 * Math.sin((2 * Math.PI * frequency * (i % frames)) / rate))
+  return opusOf(new Float32Array(frames * channels).map((_, i) => 0.4 * Math.sin((2 * Math.PI * frequency * (i % frames)) / rate)), channels)
+}
+
+/**
+ * Makes a mono Opus track of `sweep(seconds)` as the recorder does, and reads
+ * the stretches asked for back through the studio's decoder (decodeOggOpus).
+ * @returns the file's bytes, and the stretches
+ */
+export async function opusStretches (seconds: number, asked: Array<[from: number, frames: number]>): Promise<{ bytes: number[], stretches: number[][] }> {
+  const bytes = await opusOf(sweep(seconds), 1)
+  const file = await opfsRecordingStorage().read('opus-test', 'tone.opus')
+  const stretches: number[][] = []
+  for (const [from, frames] of asked) stretches.push([...await decodeOggOpus(file, from, frames)])
+  return { bytes, stretches }
+}
+
+async function opusOf (planar: Float32Array, channels: 1 | 2): Promise<number[]> {
+  const storage = opfsRecordingStorage()
+  const rate = 48_000
+  const frames = planar.length / channels
   const wav = await storage.open('opus-test', 'tone.wav')
   await wav.truncate(0)
   await wav.write(0, wavHeader({ sampleRate: rate, channels }, frames * channels * 2))

@@ -5,11 +5,12 @@
  * latencies all blur it); the audio itself gives the exact one. Pure: it
  * works on samples handed to it.
  *
- * 1. Envelopes (mean absolute level per ms) of the local excerpt and of the
+ * 1. Envelopes (mean absolute level per ms, smoothed over 10 ms so that a
+ *    voice's pitch does not ripple them) of the local excerpt and of the
  *    studio's around the coarse place, compared at every lag within the
  *    search radius by normalized cross-correlation: the lag of the best
  *    match, to the ms.
- * 2. The samples themselves around that lag, within ±1 ms: the lag to the
+ * 2. The samples themselves around that lag, within ±2 ms: the lag to the
  *    sample.
  *
  * When the envelopes do not single out a lag (a steady tone, silence), the
@@ -39,6 +40,27 @@ export function envelope (samples: ArrayLike<number>, bin: number): Float32Array
   }
   return out
 }
+
+/**
+ * The envelope's average over the last `width` values: a voice's pitch
+ * period (2.5–10 ms) is longer than one bin, so per-ms levels ripple with it,
+ * and the ripple, not the words, would pick the lag.
+ */
+export function smooth (e: Float32Array, width: number): Float32Array {
+  const out = new Float32Array(e.length)
+  let sum = 0
+  for (let i = 0; i < e.length; i++) {
+    sum += e[i] as number
+    if (i >= width) sum -= e[i - width] as number
+    out[i] = sum / Math.min(i + 1, width)
+  }
+  return out
+}
+
+/** Envelope bins the smoothing spans (10 ms). */
+const SMOOTH_BINS = 10
+/** How far the sample search looks around the envelope's lag, in bins (ms). */
+const FINE_BINS = 2
 
 /** Under this (the envelope's standard deviation over its mean), a recording is too steady to place by its sound. */
 const MIN_VARIATION = 0.25
@@ -83,8 +105,8 @@ function ncc (a: ArrayLike<number>, b: ArrayLike<number>, at: number): number {
  */
 export function refineAlignment (studio: ArrayLike<number>, local: ArrayLike<number>, init: AlignInit): Alignment {
   const bin = Math.max(1, Math.round(init.sampleRate / 1000))
-  const le = envelope(local, bin)
-  const se = envelope(studio, bin)
+  const le = smooth(envelope(local, bin), SMOOTH_BINS)
+  const se = smooth(envelope(studio, bin), SMOOTH_BINS)
   const lags = Math.min(se.length - le.length, Math.floor((2 * init.radius) / bin))
   if (le.length < 100 || lags <= 0 || variation(le) < MIN_VARIATION) return { shift: 0, confidence: 0 }
   const scores: number[] = []
@@ -94,13 +116,13 @@ export function refineAlignment (studio: ArrayLike<number>, local: ArrayLike<num
   const sorted = [...scores].sort((x, y) => x - y)
   const confidence = (scores[best] as number) - (sorted[Math.floor(sorted.length / 2)] as number)
   if (confidence < 0.2) return { shift: 0, confidence: 0 }
-  // To the sample: ±1 ms around the envelope's lag, on the first second of the local excerpt.
+  // To the sample: ±2 ms around the envelope's lag, on the first second of the local excerpt.
   const coarse = best * bin
   const n = Math.min(local.length, init.sampleRate)
   const head = Array.from({ length: n }, (_, i) => local[i] as number)
   let fine = coarse
   let fineScore = -Infinity
-  for (let at = Math.max(0, coarse - bin); at <= Math.min(studio.length - n, coarse + bin); at++) {
+  for (let at = Math.max(0, coarse - FINE_BINS * bin); at <= Math.min(studio.length - n, coarse + FINE_BINS * bin); at++) {
     const score = ncc(head, studio, at)
     if (score > fineScore) {
       fineScore = score

@@ -6,7 +6,7 @@
  * The WAV, with its exact timeline, is made first; the Opus file keeps it
  * (same start, same length), and then replaces it.
  */
-import { OGG_FLAG, opusHead, opusTags, writeOggPage } from '@openstudio/protocol'
+import { concatBytes, MalformedError, MAX_OGG_PAGE_BYTES, OGG_FLAG, opusHead, opusTags, readOggPage, writeOggPage } from '@openstudio/protocol'
 import type { TrackHandle } from './storage.ts'
 import { WAV_HEADER_BYTES, WAV_SAMPLE_BYTES } from './wav.ts'
 
@@ -20,7 +20,13 @@ export const OPUS_FILE = {
   /** Seconds of WAV read and encoded at a time. */
   readSeconds: 1,
   /** The encoder's look-ahead at 48 kHz, when its own OpusHead does not say. */
-  defaultPreSkip: 312
+  defaultPreSkip: 312,
+  /** Bytes read at a time when an Ogg file is read back. */
+  readBytes: 1024 * 1024,
+  /** Samples decoded ahead of a stretch read back, so that the decoder has settled (80 ms, RFC 7845 §4.6). */
+  preRoll: 3840,
+  /** Samples decoded past it, in case the decoder holds its last packet back. */
+  decodeAfter: 1920
 } as const
 
 export interface WavFormatOf { sampleRate: number, channels: number }
@@ -71,7 +77,16 @@ export async function wavToOggOpus (wav: Blob, format: WavFormatOf, out: TrackHa
       samples += Math.round(((chunk.duration ?? OPUS_FILE.frameMs * 1000) * sampleRate) / 1e6)
       if (pending.length >= OPUS_FILE.packetsPerPage) page(0)
     },
-    error: (err) => { failure = err }
+    error: (err) => {
+      failure = err
+      wake()
+    }
+  })
+  let wake = (): void => {}
+  /** Resolves when the encoder takes the next chunk off its queue, or fails. */
+  const dequeued = async (): Promise<void> => new Promise((resolve) => {
+    wake = resolve
+    encoder.addEventListener('dequeue', () => { resolve() }, { once: true })
   })
   const page = (flags: number): void => {
     // A page's granule counts the samples of every packet so far, the pre-skip's included; the last one says where
@@ -105,8 +120,10 @@ export async function wavToOggOpus (wav: Blob, format: WavFormatOf, out: TrackHa
       const data = new AudioData({ format: 'f32-planar', sampleRate, numberOfFrames: n, numberOfChannels: channels, timestamp: Math.round((at * 1e6) / sampleRate), data: planar })
       encoder.encode(data)
       data.close()
-      // A second at a time: the encoder never holds more, and the pages go out as they are made.
-      await encoder.flush()
+      // A second at a time: the encoder never holds much more, and the pages go out as they are made. Never a
+      // flush before the end: a flush pads the encoder's look-ahead out into a packet of its own, which would
+      // push everything after it 20 ms later.
+      while (encoder.encodeQueueSize > 1 && failure === undefined) await dequeued()
       if (failure !== undefined) throw failure
       await flushPages()
       onProgress(Math.min(1, (at + n) / frames))
@@ -125,4 +142,127 @@ export async function wavToOggOpus (wav: Blob, format: WavFormatOf, out: TrackHa
   } finally {
     if (encoder.state !== 'closed') encoder.close()
   }
+}
+
+/** Samples (at 48 kHz) in one Opus packet, from its TOC byte (RFC 6716 §3.1); 0 for a packet too short to say. */
+export function opusPacketFrames (packet: Uint8Array): number {
+  const toc = packet[0]
+  if (toc === undefined) return 0
+  const config = toc >> 3
+  // SILK (0–11): 10, 20, 40, 60 ms; hybrid (12–15): 10, 20 ms; CELT (16–31): 2.5, 5, 10, 20 ms.
+  const frameSize = config < 12 ? [480, 960, 1920, 2880][config & 3] as number : config < 16 ? [480, 960][config & 1] as number : [120, 240, 480, 960][config & 3] as number
+  const code = toc & 3
+  const count = code === 0 ? 1 : code < 3 ? 2 : (packet[1] ?? 0) & 0x3f
+  return frameSize * count
+}
+
+/**
+ * The packets of an Ogg file, in order, read a slice at a time (never the
+ * whole file). Every page is checked (readOggPage); a packet continued over
+ * pages comes out whole.
+ * @throws {MalformedError | TooLargeError} at the first bad page
+ */
+export async function * oggPackets (file: Blob): AsyncGenerator<Uint8Array> {
+  let buffer: Uint8Array = new Uint8Array(0)
+  let at = 0
+  let partial: Uint8Array[] = []
+  /** Makes sure `n` bytes past the buffer's start are in it, reading on; false at the end of the file. */
+  const need = async (n: number): Promise<boolean> => {
+    while (buffer.length < n && at < file.size) {
+      const more = new Uint8Array(await file.slice(at, at + OPUS_FILE.readBytes).arrayBuffer())
+      at += more.length
+      buffer = concatBytes([buffer, more])
+    }
+    return buffer.length >= n
+  }
+  while (await need(27)) {
+    if (!await need(27 + (buffer[26] as number))) break
+    const segments = buffer[26] as number
+    const lacing = buffer.subarray(27, 27 + segments)
+    const length = 27 + segments + lacing.reduce((n, l) => n + l, 0)
+    if (!await need(length)) throw new MalformedError(`the file ends inside an Ogg page (${buffer.length} of ${length} bytes)`)
+    const page = readOggPage(buffer.slice(0, length))
+    buffer = buffer.subarray(length)
+    let offset = 0
+    for (const l of lacing) {
+      partial.push(page.body.subarray(offset, offset + l))
+      offset += l
+      if (l < 255) {
+        yield concatBytes(partial)
+        partial = []
+      }
+    }
+  }
+  if (buffer.length > 0) throw new MalformedError(`${buffer.length} bytes after the last Ogg page`)
+}
+
+/**
+ * Decodes `frames` samples of an Ogg Opus track from track frame `from`
+ * (its first channel; zeros before the track starts, fewer at its end):
+ * how the studio reads an Opus recording's track to line a caller's upload
+ * up with it. Decoding starts 80 ms ahead (RFC 7845's pre-roll), so the
+ * samples returned are settled.
+ * @throws when the file is not Ogg Opus, or this browser cannot decode Opus
+ */
+export async function decodeOggOpus (file: Blob, from: number, frames: number): Promise<Float32Array> {
+  const packets = oggPackets(file)
+  const head = (await packets.next()).value
+  if (head === undefined || head.length < 19 || String.fromCharCode(...head.subarray(0, 8)) !== 'OpusHead') throw new MalformedError('not an Ogg Opus file (no OpusHead)')
+  const channels = head[9] as number
+  const preSkip = new DataView(head.buffer, head.byteOffset).getUint16(10, true)
+  await packets.next() // OpusTags
+  // Granule positions count the pre-skip: track frame f is granule preSkip + f.
+  const first = preSkip + from
+  const out = new Float32Array(frames)
+  // The furthest granule decoded: the decoder may hold its last packet back, or drop its first output.
+  let reached = first
+  let failure: Error | undefined
+  const decoder = new AudioDecoder({
+    // Each output is placed by its timestamp (the packet's granule), whatever the decoder dropped or held.
+    output: (data) => {
+      const at = Math.round((data.timestamp * 48_000) / 1e6)
+      const plane = new Float32Array(data.numberOfFrames)
+      data.copyTo(plane, { planeIndex: 0, format: 'f32-planar' })
+      data.close()
+      // Before the track (the pre-skip, or a negative `from`) stays silence.
+      const lo = Math.max(at, first, preSkip)
+      const hi = Math.min(at + plane.length, first + frames)
+      if (hi > lo) out.set(plane.subarray(lo - at, hi - at), lo - first)
+      reached = Math.max(reached, at + plane.length)
+    },
+    error: (err) => { failure = err }
+  })
+  try {
+    decoder.configure({ codec: 'opus', sampleRate: 48_000, numberOfChannels: channels })
+    let granule = 0
+    for await (const packet of packets) {
+      if (granule >= first + frames + OPUS_FILE.decodeAfter) break
+      const n = opusPacketFrames(packet)
+      if (granule + n > first - OPUS_FILE.preRoll) decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp: Math.round((granule * 1e6) / 48_000), data: packet }))
+      granule += n
+    }
+    await decoder.flush()
+    if (failure !== undefined) throw failure
+    // The last page's granule says where the track ends (it trims the encoder's padding).
+    const end = Math.min(reached, await lastGranule(file) ?? Infinity)
+    return out.subarray(0, Math.max(0, Math.min(frames, end - first)))
+  } finally {
+    if (decoder.state !== 'closed') decoder.close()
+    await packets.return(undefined)
+  }
+}
+
+/** The granule position of an Ogg file's last page, read from its last 64 KiB; undefined when there is no whole page there. */
+async function lastGranule (file: Blob): Promise<number | undefined> {
+  const from = Math.max(0, file.size - MAX_OGG_PAGE_BYTES)
+  const tail = new Uint8Array(await file.slice(from).arrayBuffer())
+  for (let i = tail.length - 27; i >= 0; i--) {
+    if (tail[i] !== 0x4f || tail[i + 1] !== 0x67 || tail[i + 2] !== 0x67 || tail[i + 3] !== 0x53) continue
+    try {
+      return Number(readOggPage(tail.subarray(i)).granule)
+    } catch {
+      // "OggS" inside a packet, or a page cut short: look further back.
+    }
+  }
+  return undefined
 }

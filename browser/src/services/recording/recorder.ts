@@ -50,6 +50,12 @@ export interface RecorderComponents {
    * directory (wavToOggOpus in the browser). @default none: Opus is not offered
    */
   toOpus?: (dir: string, wav: string, opus: string, channels: 1 | 2, onProgress: (share: number) => void) => Promise<void>
+  /**
+   * Decodes `frames` samples of an Opus track from frame `from`
+   * (decodeOggOpus in the browser), so that caller uploads line up with an
+   * Opus recording's tracks by their sound. @default none
+   */
+  decodeOpus?: (file: Blob, from: number, frames: number) => Promise<Float32Array>
   /** @default Date.now */
   now?: () => number
 }
@@ -141,6 +147,11 @@ export class StudioRecorder extends TypedEventEmitter<RecorderEvents> {
   recordingFor (dir: string): { manifest: RecordingManifest, seconds: number } | undefined {
     if (this.manifest !== undefined && dir === this.dir && this.recording) return { manifest: this.manifest, seconds: this.status.seconds }
     return this.finished.get(dir)
+  }
+
+  /** Reads a stretch of one of its Opus tracks, where this browser can. */
+  get decodeOpus (): RecorderComponents['decodeOpus'] {
+    return this.components.decodeOpus
   }
 
   /** Whether this recorder can make Opus tracks. */

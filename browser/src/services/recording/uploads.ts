@@ -20,7 +20,10 @@ import { TypedEventEmitter } from 'main-event'
 import { refineAlignment } from './align.ts'
 import { slug, trackFileName, type RecordingManifest } from './manifest.ts'
 import type { RecordingStorage, TrackHandle } from './storage.ts'
-import { WAV_HEADER_BYTES, WAV_SAMPLE_BYTES, wavHeader } from './wav.ts'
+import { WAV_HEADER_BYTES, WAV_SAMPLE_BYTES, wavHeader, wavSamples } from './wav.ts'
+
+/** A track's samples: `frames` of them from frame `from` (zeros before its start, fewer at its end). */
+type TrackSamples = (from: number, frames: number) => Promise<Float32Array>
 
 const log = logger('openstudio:app:recording:uploads')
 
@@ -55,6 +58,13 @@ export interface UploadReceiverComponents {
   recording: (dir: string) => { manifest: RecordingManifest, seconds: number } | undefined
   /** The caller's audio's delay from its microphone to the studio's mixer, as measured now (ms). */
   delayMs: (peer: string) => number
+  /**
+   * Decodes `frames` samples of an Ogg Opus track from frame `from`
+   * (decodeOggOpus in the browser), so that an Opus recording's track can
+   * place an upload by its sound too. @default none: Opus tracks place
+   * uploads by the timestamps alone
+   */
+  decodeOpus?: (file: Blob, from: number, frames: number) => Promise<Float32Array>
 }
 
 /** Where an upload landed. */
@@ -182,17 +192,14 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     const rate = manifest.sampleRate
     const coarse = Math.round(((startMs + this.components.delayMs(peer) - manifest.startedAt) * rate) / 1000)
     const raw = await storage.read(dir, part)
-    const heard = manifest.tracks.find((t) => t.id === peer)
     let shift = 0
     let confidence = 0
-    // Only a WAV track can be read sample by sample here (an Opus recording's tracks are Opus once it stopped).
-    if (heard?.file.endsWith('.wav') === true) {
-      try {
-        ({ shift, confidence } = await this.refine(raw, await storage.read(dir, heard.file), coarse, rate))
-      } catch (err) {
-        // The studio's own track cannot be read: the timestamps' place stands.
-        log('no audio alignment for %s: %s', file, (err as Error).message)
-      }
+    try {
+      const heard = await this.heardTrack(dir, manifest.tracks.find((t) => t.id === peer)?.file)
+      if (heard !== undefined) ({ shift, confidence } = await this.refine(raw, heard, coarse, rate))
+    } catch (err) {
+      // The studio's own track cannot be read: the timestamps' place stands.
+      log('no audio alignment for %s: %s', file, (err as Error).message)
     }
     const offset = coarse + shift
     const format = { sampleRate: rate, channels: 1 }
@@ -219,15 +226,29 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
    * quarter, half and three quarters of the upload) and the median shift of
    * those the audio singled out is taken.
    */
-  private async refine (raw: Blob, heard: Blob, coarse: number, rate: number): Promise<{ shift: number, confidence: number }> {
+  /**
+   * The studio's track of the caller, read sample by sample: a WAV track
+   * directly, an Opus track (an Opus recording, once it stopped) through the
+   * decoder; undefined when it cannot be read that way.
+   */
+  private async heardTrack (dir: string, file: string | undefined): Promise<TrackSamples | undefined> {
+    const decode = file?.endsWith('.wav') === true
+      ? async (blob: Blob, from: number, frames: number) => wavSamples(blob, from, frames, WAV_HEADER_BYTES)
+      : file?.endsWith('.opus') === true ? this.components.decodeOpus : undefined
+    if (decode === undefined || file === undefined) return undefined
+    const blob = await this.components.storage.read(dir, file)
+    return async (from, frames) => decode(blob, from, frames)
+  }
+
+  private async refine (raw: Blob, heard: TrackSamples, coarse: number, rate: number): Promise<{ shift: number, confidence: number }> {
     const radius = Math.round((UPLOAD_LIMITS.alignRadiusMs * rate) / 1000)
     const length = Math.round(UPLOAD_LIMITS.alignSeconds * rate)
     const frames = Math.floor(raw.size / WAV_SAMPLE_BYTES)
     const starts = frames >= 2 * length ? [0.25, 0.5, 0.75].map((at) => Math.round(frames * at - length / 2)) : [0]
     const found: Array<{ shift: number, confidence: number }> = []
     for (const from of starts) {
-      const local = await samplesOf(raw, from, length)
-      const studio = await samplesOf(heard, coarse + from - radius, length + 2 * radius, WAV_HEADER_BYTES)
+      const local = await wavSamples(raw, from, length)
+      const studio = await heard(coarse + from - radius, length + 2 * radius)
       if (local.length !== length || studio.length !== length + 2 * radius) continue
       const match = refineAlignment(studio, local, { sampleRate: rate, radius })
       if (match.confidence > 0) found.push(match)
@@ -242,17 +263,6 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     await channel.send({ type: 'refuse', reason })
     await channel.close()
   }
-}
-
-/** `frames` 16-bit mono samples of `file` from frame `from` (past `header` bytes), as floats; fewer at the file's end, zeros before its start. */
-async function samplesOf (file: Blob, from: number, frames: number, header = 0): Promise<Float32Array> {
-  const start = header + Math.max(0, from) * WAV_SAMPLE_BYTES
-  const bytes = new Uint8Array(await file.slice(start, start + (frames - Math.max(0, -from)) * WAV_SAMPLE_BYTES).arrayBuffer())
-  const lead = Math.max(0, -from)
-  const out = new Float32Array(Math.min(frames, lead + Math.floor(bytes.length / WAV_SAMPLE_BYTES)))
-  const view = new DataView(bytes.buffer)
-  for (let i = lead; i < out.length; i++) out[i] = view.getInt16((i - lead) * WAV_SAMPLE_BYTES, true) / 32768
-  return out
 }
 
 /** Copies `source` from byte `from` into `into` at byte `at`, a slice at a time. */

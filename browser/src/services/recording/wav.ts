@@ -72,3 +72,17 @@ export function toPcm16 (planar: Float32Array, frames: number, channels: number,
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+
+/**
+ * `frames` 16-bit mono samples of `file` from frame `from`, past `header`
+ * bytes, as floats: zeros before its start, fewer at its end.
+ */
+export async function wavSamples (file: Blob, from: number, frames: number, header = 0): Promise<Float32Array> {
+  const start = header + Math.max(0, from) * WAV_SAMPLE_BYTES
+  const bytes = new Uint8Array(await file.slice(start, start + (frames - Math.max(0, -from)) * WAV_SAMPLE_BYTES).arrayBuffer())
+  const lead = Math.max(0, -from)
+  const out = new Float32Array(Math.min(frames, lead + Math.floor(bytes.length / WAV_SAMPLE_BYTES)))
+  const view = new DataView(bytes.buffer)
+  for (let i = lead; i < out.length; i++) out[i] = view.getInt16((i - lead) * WAV_SAMPLE_BYTES, true) / 32768
+  return out
+}

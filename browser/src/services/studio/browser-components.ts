@@ -11,7 +11,7 @@ import { createCallAudioContext, microphoneConstraints } from '../call/peer.ts'
 import { createProgramTap } from '../../audio/program-tap.ts'
 import { Broadcast } from '../program/broadcast.ts'
 import { StudioRecorder } from '../recording/recorder.ts'
-import { wavToOggOpus } from '../recording/opus-file.ts'
+import { decodeOggOpus, wavToOggOpus } from '../recording/opus-file.ts'
 import { opfsRecordingStorage } from '../recording/storage.ts'
 import { CallerLink } from './caller-link.ts'
 import { localStorageInviteStore } from './invite-store.ts'
@@ -99,7 +99,8 @@ export async function openStudioAudio (init: { voiceProcessing?: boolean }, opti
           } finally {
             await out.close()
           }
-        }
+        },
+      decodeOpus: typeof AudioDecoder === 'undefined' ? undefined : decodeOggOpus
     })
     return { mixer, microphone: context.createMediaStreamSource(stream), monitor: context.destination, context, programTap, carts: new GainNode(context), recorder, close }
   } catch (err) {

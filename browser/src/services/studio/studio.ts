@@ -486,6 +486,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         const uploads = new UploadReceiver({
           storage: recorder.storage,
           recording: (dir) => recorder.recordingFor(dir),
+          decodeOpus: recorder.decodeOpus,
           delayMs: (peer) => {
             const stats = this.links.get(peer)?.stats
             return (stats?.rttMs ?? 0) / 2 + (stats?.jitterBufferMs ?? 0)
