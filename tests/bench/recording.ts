@@ -7,7 +7,8 @@
  * through its Worker. Phases of PHASE_S seconds alternate, not recording and
  * recording, ROUNDS times; CPU is all of the browser's processes
  * (SystemInfo.getProcessInfo), as cores. Disk: bytes written per second,
- * beside the rate the tracks need.
+ * beside the rate the tracks need. Then Opus recordings: how long their stop
+ * takes to transcode the tracks, and what it costs.
  */
 import { fileURLToPath } from 'node:url'
 import { setTimeout as measureFor } from 'node:timers/promises'
@@ -31,7 +32,8 @@ export async function benchRecording (): Promise<Record<string, unknown>> {
     // These run in the page: they reach the bundle through its global only.
     const startShow = async (callers: number): Promise<void> => { await page.evaluate(async (n) => { await (globalThis as unknown as PageGlobals).RecordingHarness.startShow(n) }, callers) }
     const startRecording = async (): Promise<void> => { await page.evaluate(async () => { await (globalThis as unknown as PageGlobals).RecordingHarness.startRecording() }) }
-    const stopRecording = async (): Promise<{ bytes: number, lostSeconds: number }> => page.evaluate(async () => (globalThis as unknown as PageGlobals).RecordingHarness.stopRecording())
+    const startOpus = async (): Promise<void> => { await page.evaluate(async () => { await (globalThis as unknown as PageGlobals).RecordingHarness.startRecording('opus') }) }
+    const stopRecording = async (): Promise<{ bytes: number, lostSeconds: number, files: string[] }> => page.evaluate(async () => (globalThis as unknown as PageGlobals).RecordingHarness.stopRecording())
     await startShow(CALLERS)
     // Warm up: worklets, the Worker, the OPFS directory.
     await startRecording()
@@ -58,6 +60,20 @@ export async function benchRecording (): Promise<Record<string, unknown>> {
       written.push(done.bytes / wall)
       lost += done.lostSeconds
     }
+    // Opus: the recording runs as WAV (as above), and each track becomes Opus at the stop, while the show goes on.
+    const opus: Array<{ seconds: number, cores: number }> = []
+    let opusFiles: string[] = []
+    for (let i = 0; i < ROUNDS; i++) {
+      await startOpus()
+      await measureFor(PHASE_S * 1000)
+      const [cpu0, t0] = [await cpuSeconds(), performance.now()]
+      const done = await stopRecording()
+      const wall = (performance.now() - t0) / 1000
+      opus.push({ seconds: wall, cores: (await cpuSeconds() - cpu0) / wall })
+      opusFiles = done.files
+    }
+    if (opusFiles.length === 0 || !opusFiles.every((f) => f.endsWith('.opus'))) throw new Error(`the Opus recording left ${opusFiles.join(', ')}`)
+    const transcode = distribution(opus.map((o) => o.seconds))
     const idleCores = distribution(idle)
     const recordingCores = distribution(recording)
     const needed = 48_000 * 2 * (2 + 1 + CALLERS)
@@ -70,7 +86,13 @@ export async function benchRecording (): Promise<Record<string, unknown>> {
       diskBytesPerSecond: distribution(written),
       tracksNeedBytesPerSecond: needed,
       lostSeconds: round(lost),
-      notMeasuredHere: 'Opus tracks (not built), and the double-ender upload\'s effect on a call\'s latency and loss'
+      opus: {
+        what: `an Opus recording runs as the WAV one above; at the stop its ${opusFiles.length} tracks (${PHASE_S} s each) are transcoded with WebCodecs while the show goes on: the stop's wall time, and all of Chromium's processes meanwhile, as cores (the mixer's share included); ${ROUNDS} rounds`,
+        stopSeconds: transcode,
+        showSecondsPerTranscodeSecond: round(PHASE_S / transcode.p50),
+        coresWhileTranscoding: distribution(opus.map((o) => o.cores))
+      },
+      notMeasuredHere: 'the double-ender upload\'s effect on a call: npm run bench -- studio (doubleEnderUpload)'
     }
   } finally {
     await browser.close()

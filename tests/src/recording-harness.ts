@@ -10,7 +10,7 @@ import { planMix, type MixParticipant } from '../../protocol/src/mixminus.ts'
 import { createStudioMixer, type StudioMixer } from '../../browser/src/audio/index.ts'
 import { createProgramTap } from '../../browser/src/audio/program-tap.ts'
 import { StudioRecorder } from '../../browser/src/services/recording/recorder.ts'
-import { decodeOggOpus, wavToOggOpus } from '../../browser/src/services/recording/opus-file.ts'
+import { decodeOggOpus, opusInStorage, wavToOggOpus } from '../../browser/src/services/recording/opus-file.ts'
 import { opfsRecordingStorage } from '../../browser/src/services/recording/storage.ts'
 import { toPcm16, wavHeader } from '../../browser/src/services/recording/wav.ts'
 import { sweep } from './sweep.ts'
@@ -39,23 +39,25 @@ export async function startShow (callers: number): Promise<void> {
   show = { context, mixer, voices }
 }
 
-/** Starts recording the program and every voice. */
-export async function startRecording (): Promise<void> {
+/** Starts recording the program and every voice, as WAV or Opus (WAV while it runs, Opus made at the stop). */
+export async function startRecording (format: 'wav' | 'opus' = 'wav'): Promise<void> {
   if (show === undefined) throw new Error('no show')
   const { context, mixer, voices } = show
-  recorder = new StudioRecorder({ storage: opfsRecordingStorage(), tap: createProgramTap, frameNow: () => Math.round(context.currentTime * context.sampleRate), sampleRate: context.sampleRate })
-  await recorder.start({ show: 'Bench' }, mixer.programOutput)
+  const storage = opfsRecordingStorage()
+  recorder = new StudioRecorder({ storage, tap: createProgramTap, frameNow: () => Math.round(context.currentTime * context.sampleRate), sampleRate: context.sampleRate, toOpus: opusInStorage(storage, context.sampleRate) })
+  await recorder.start({ show: 'Bench', format }, mixer.programOutput)
   for (const [id, node] of voices) await recorder.attach(id, id, node)
 }
 
-/** Stops recording. @returns what it wrote, and lost */
-export async function stopRecording (): Promise<{ bytes: number, lostSeconds: number, seconds: number }> {
+/** Stops recording (an Opus recording's tracks are transcoded before this resolves). @returns what it wrote, and lost */
+export async function stopRecording (): Promise<{ bytes: number, lostSeconds: number, seconds: number, files: string[] }> {
   const running = recorder
   if (running === undefined) throw new Error('not recording')
   const { seconds } = running.status
-  await running.stop()
+  const manifest = await running.stop()
   recorder = undefined
-  return { bytes: running.status.bytes, lostSeconds: running.status.lostSeconds, seconds }
+  const { bytes, lostSeconds } = running.status
+  return { bytes, lostSeconds, seconds, files: manifest?.tracks.map((t) => t.file) ?? [] }
 }
 
 /** Bytes written so far by the running recording. */

@@ -7,7 +7,8 @@
  * (same start, same length), and then replaces it.
  */
 import { concatBytes, MalformedError, MAX_OGG_PAGE_BYTES, OGG_FLAG, opusHead, opusTags, readOggPage, writeOggPage } from '@openstudio/protocol'
-import type { TrackHandle } from './storage.ts'
+import type { RecorderComponents } from './recorder.ts'
+import type { RecordingStorage, TrackHandle } from './storage.ts'
 import { WAV_HEADER_BYTES, WAV_SAMPLE_BYTES } from './wav.ts'
 
 export const OPUS_FILE = {
@@ -141,6 +142,19 @@ export async function wavToOggOpus (wav: Blob, format: WavFormatOf, out: TrackHa
     return written
   } finally {
     if (encoder.state !== 'closed') encoder.close()
+  }
+}
+
+/** The recorder's `toOpus` on `storage`: a track's WAV transcoded into the Opus file beside it. */
+export function opusInStorage (storage: RecordingStorage, sampleRate: number): NonNullable<RecorderComponents['toOpus']> {
+  return async (dir, wav, opus, channels, onProgress) => {
+    const out = await storage.open(dir, opus)
+    try {
+      await out.truncate(0)
+      await wavToOggOpus(await storage.read(dir, wav), { sampleRate, channels }, out, onProgress)
+    } finally {
+      await out.close()
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import { createCallAudioContext, microphoneConstraints } from '../call/peer.ts'
 import { createProgramTap } from '../../audio/program-tap.ts'
 import { Broadcast } from '../program/broadcast.ts'
 import { StudioRecorder } from '../recording/recorder.ts'
-import { decodeOggOpus, wavToOggOpus } from '../recording/opus-file.ts'
+import { decodeOggOpus, opusInStorage } from '../recording/opus-file.ts'
 import { opfsRecordingStorage } from '../recording/storage.ts'
 import { CallerLink } from './caller-link.ts'
 import { localStorageInviteStore } from './invite-store.ts'
@@ -89,17 +89,7 @@ export async function openStudioAudio (init: { voiceProcessing?: boolean }, opti
       frameNow: () => Math.round(running.currentTime * running.sampleRate),
       sampleRate: running.sampleRate,
       // Opus in Ogg where this browser's WebCodecs encodes it (every browser the studio runs in here).
-      toOpus: typeof AudioEncoder === 'undefined'
-        ? undefined
-        : async (dir, wav, opus, channels, onProgress) => {
-          const out = await storage.open(dir, opus)
-          try {
-            await out.truncate(0)
-            await wavToOggOpus(await storage.read(dir, wav), { sampleRate: running.sampleRate, channels }, out, onProgress)
-          } finally {
-            await out.close()
-          }
-        },
+      toOpus: typeof AudioEncoder === 'undefined' ? undefined : opusInStorage(storage, running.sampleRate),
       decodeOpus: typeof AudioDecoder === 'undefined' ? undefined : decodeOggOpus
     })
     return { mixer, microphone: context.createMediaStreamSource(stream), monitor: context.destination, context, programTap, carts: new GainNode(context), recorder, close }
