@@ -40,10 +40,11 @@ import type { SignalEndpoint } from '../call/signal-endpoint.ts'
 import { ChatLog, type ChatEntry } from '../chat-log.ts'
 import type { Broadcast, BroadcastInit } from '../program/broadcast.ts'
 import type { RecordingInit, StudioRecorder } from '../recording/recorder.ts'
-import { UploadReceiver } from '../recording/uploads.ts'
+import type { UploadReceiver } from '../recording/uploads.ts'
 import { browserStudioComponents, type BrowserStudioInit } from './browser-components.ts'
 import type { AbortOptions, StudioAudio, StudioCall, StudioComponents, StudioMixerPart } from './components.ts'
 import { StudioNotRunningError, StudioStoppedError } from './errors.ts'
+import { RecordingDesk } from './recording-desk.ts'
 import { ScreeningBook, type Screened } from './screening.ts'
 
 export type { SignalHandler, StudioAudio, StudioCall, StudioCallInit, StudioComponents, StudioMixerPart } from './components.ts'
@@ -117,17 +118,14 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   private chatCount = 0
   /** What the producer knows of each caller in the room beyond its state: topic, wait, note. */
   private readonly screening: ScreeningBook
-  /** Every voice the mixer hears now, by participant, for the recorder. */
-  private readonly voices = new Map<string, { who: string, node: AudioNode }>()
+  /** The voices, the recorder and the callers' uploads. */
+  private readonly desk: RecordingDesk
   /** Aborted by `stop` (or a failed start): cancels the start, hello reads, and every call. */
   private readonly shutdown = new AbortController()
   private readonly now: () => number
   private iceServers: RTCIceServer[] = []
   private audio?: StudioAudio
   private unhandle?: () => Promise<void>
-  private unhandleUploads?: () => Promise<void>
-  /** Callers' own recordings (the double-ender), while this studio records or just did. */
-  uploads?: UploadReceiver
   private starting?: Promise<void>
   private stopping?: Promise<void>
 
@@ -139,6 +137,14 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     this.authority = new RoomAuthority({ channel: this.room, invites: this.invites, access: init.access, now: this.now })
     this.chatGate = new ChatGate(init.key.id, { now: this.now })
     this.screening = new ScreeningBook(this.now)
+    this.desk = new RecordingDesk({
+      recorder: () => this.audio?.recorder,
+      calls: () => this.links.values(),
+      delayMs: (peer) => {
+        const stats = this.links.get(peer)?.stats
+        return (stats?.rttMs ?? 0) / 2 + (stats?.jitterBufferMs ?? 0)
+      }
+    })
     this.room.addEventListener('state:change', () => { this.replan() })
   }
 
@@ -247,23 +253,17 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   async startRecording (init: RecordingInit): Promise<void> {
     const { recorder, mixer } = this.running()
     if (recorder === undefined) notRunning('this studio cannot record')
-    await recorder.start(init, mixer.programOutput)
-    for (const [id, voice] of this.voices) await recorder.attach(id, voice.who, voice.node)
-    // Callers who agreed record their own microphone too, and upload it.
-    await this.announceRecording()
+    await this.desk.start(recorder, init, mixer.programOutput)
   }
 
   /** Stops the recording and finishes its files; callers stop theirs and finish their uploads. */
   async stopRecording (): Promise<void> {
-    await this.audio?.recorder?.stop()
-    await this.announceRecording()
+    await this.desk.stop()
   }
 
-  /** Tells every caller (or one) whether the show is being recorded now, and which recording. */
-  private async announceRecording (link?: StudioCall): Promise<void> {
-    const status = this.audio?.recorder?.status
-    const message = { type: 'recording' as const, recording: status?.recording === true ? status.dir : undefined }
-    await Promise.all((link === undefined ? [...this.links.values()] : [link]).map(async (l) => { await l.send(message) }))
+  /** Callers' own recordings (the double-ender), while this studio records or just did. */
+  get uploads (): UploadReceiver | undefined {
+    return this.desk.uploads
   }
 
   /** Every meter. @throws {StudioNotRunningError} */
@@ -421,7 +421,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
         log('%s is back on a new signalling stream; the call goes on', peer)
         existing.rebind(channel)
         await this.sendSnapshot(existing)
-        if (this.audio?.recorder?.recording === true) await this.announceRecording(existing)
+        if (this.desk.recording) await this.desk.announce(existing)
         await this.serve(existing)
         return
       }
@@ -439,7 +439,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
           if (this.links.get(peer) !== link) return
           // A second track from the same caller swaps the source and keeps the routing.
           this.audio?.mixer.addParticipant(peer, source)
-          this.hearVoice(peer, hello.name, source)
+          this.desk.hear(peer, hello.name, source)
           this.replan()
         },
         onStats: () => { this.emitCallers() },
@@ -450,7 +450,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       const entered = await this.authority.enter(peer, hello.name, admission)
       await this.fanOut(entered)
       await this.sendSnapshot(link)
-      if (this.audio?.recorder?.recording === true) await this.announceRecording(link)
+      if (this.desk.recording) await this.desk.announce(link)
       log('%s (%s) is in%s', hello.name, peer, admission.grantUntil === undefined ? '' : ' as a co-host')
       await this.serve(link)
     } catch (err) {
@@ -470,7 +470,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       aborted.throwIfAborted()
       const { mixer, microphone, monitor, carts } = this.audio
       mixer.addParticipant(this.stationId, microphone)
-      this.hearVoice(this.stationId, 'Host', microphone)
+      this.desk.hear(this.stationId, 'Host', microphone)
       if (carts !== undefined) mixer.addParticipant(CARTS_ID, carts, 'cart')
       // The host's headphones: everyone but the host.
       mixer.busOutput(this.stationId).connect(monitor)
@@ -481,21 +481,8 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
       aborted.throwIfAborted()
       this.unhandle = await this.components.signal((channel) => { void this.handleChannel(channel) }, { signal: aborted })
       aborted.throwIfAborted()
-      const recorder = this.audio.recorder
-      if (recorder !== undefined && this.components.uploads !== undefined) {
-        const uploads = new UploadReceiver({
-          storage: recorder.storage,
-          recording: (dir) => recorder.recordingFor(dir),
-          decodeOpus: recorder.decodeOpus,
-          delayMs: (peer) => {
-            const stats = this.links.get(peer)?.stats
-            return (stats?.rttMs ?? 0) / 2 + (stats?.jitterBufferMs ?? 0)
-          }
-        })
-        this.uploads = uploads
-        this.unhandleUploads = await this.components.uploads((channel) => { void uploads.handle(channel, { signal: this.shutdown.signal }) }, { signal: aborted })
-        aborted.throwIfAborted()
-      }
+      await this.desk.openUploads(this.components.uploads, this.shutdown.signal, { signal: aborted })
+      aborted.throwIfAborted()
       log('studio of %s is taking calls (%s)', this.stationId, this.init.access?.() ?? 'open')
     } catch (err) {
       // Stopped or aborted: say so (a component may have failed its own way on the abort); otherwise the failure itself.
@@ -519,14 +506,11 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
   private async teardown (): Promise<void> {
     await this.endBroadcast().catch((err: Error) => { log('broadcast did not stop cleanly: %s', err.message) })
     // A recording ends with the studio, its files finished.
-    await this.audio?.recorder?.stop().catch((err: Error) => { log.error('recording did not finish: %s', err.message) })
+    await this.desk.close()
     for (const peer of [...this.links.keys()]) this.drop(peer)
     const unhandle = this.unhandle
     this.unhandle = undefined
     await unhandle?.().catch((err: Error) => { log('signal handler not removed: %s', err.message) })
-    const unhandleUploads = this.unhandleUploads
-    this.unhandleUploads = undefined
-    await unhandleUploads?.().catch((err: Error) => { log('upload handler not removed: %s', err.message) })
     this.authority.stop()
     const audio = this.audio
     this.audio = undefined
@@ -610,12 +594,6 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     if (this.links.get(peer) === link && link.channel === channel && !link.connected) this.drop(peer)
   }
 
-  /** A voice the mixer hears now: kept for a recording to come, and recorded at once while one runs. */
-  private hearVoice (id: string, who: string, node: AudioNode): void {
-    this.voices.set(id, { who, node })
-    this.audio?.recorder?.attach(id, who, node).catch((err: Error) => { log.error('recording %s: %s', who, err.message) })
-  }
-
   /** A caller's chat message: shown when the gate accepts it; otherwise the caller is told why, and nothing changes. */
   private onChat (link: StudioCall, peer: string, envelope: Uint8Array): void {
     const verdict = this.chatGate.judge(envelope, peer)
@@ -647,8 +625,7 @@ export class StudioService extends TypedEventEmitter<StudioEvents> {
     this.links.delete(peer)
     link.close()
     this.audio?.mixer.removeParticipant(peer)
-    this.voices.delete(peer)
-    this.audio?.recorder?.detach(peer)
+    this.desk.leave(peer)
     this.privateTalk.delete(peer)
     this.talkingBack.delete(peer)
     if (this.talkbackTarget === peer) this.talkbackTarget = undefined
