@@ -15,7 +15,7 @@ import { startIcecast, type LocalIcecast } from '@openstudio/node'
 import { closeFirefox, firefoxMissing, firefoxPage, launchFirefox } from '../src/firefox.ts'
 import { removeDir, tempDir } from '../src/network.ts'
 import { freePort } from '../src/ports.ts'
-import { callPath, openStudio, phaseOf, prepareCall, pressDial, spectrum, startStudioFixture, waitPhase, type StudioAnalyser, type StudioFixture } from '../src/studio-fixture.ts'
+import { callPath, openStudio, prepareCall, pressDial, spectrum, startStudioFixture, waitPhase, type StudioAnalyser, type StudioFixture } from '../src/studio-fixture.ts'
 import { waitUntil, within } from '../src/wait.ts'
 import { SCREENSHOTS } from '../src/web.ts'
 
@@ -75,17 +75,7 @@ describe.skipIf(missing !== undefined)(`Firefox as studio and listener${missing 
     const page = await fixture.openPage(chromium)
     await prepareCall(page, fixture.origin, callPath(stationId), 'Chromium caller')
     const id = await pressDial(page)
-    // A Firefox studio busy starting up can lose its relays for a while (one failed ping ends a connection: see
-    // ENVIRONMENT's upstream notes), and a caller's three dials give up: the caller then dials again, as a person would.
-    for (let dials = 1; ; dials++) {
-      const outcome = await waitUntil('the caller in the green room, or its dial given up', async () => {
-        if (await phaseOf(page) === 'green-room') return 'in'
-        return await page.locator('[data-testid=call-error]').isVisible() && await page.locator('[data-testid=dial]').isVisible() ? 'failed' : undefined
-      }, 60_000)
-      if (outcome === 'in') break
-      if (dials >= 3) throw new Error('three dials from the call page failed')
-      await page.click('[data-testid=dial]')
-    }
+    await waitPhase(page, 'green-room')
     await studio.waitForSelector(`[data-testid="caller-${id}"]`, { timeout: 30_000 })
     await studio.locator(`[data-testid="caller-${id}"] [data-testid=admit]`).click()
     await waitPhase(page, 'on-air')

@@ -77,6 +77,9 @@ export const RENDER_WINDOW_MS = 60_000
 /** How often the studio reads its context's clock for skips. */
 export const RENDER_SAMPLE_MS = 1_000
 
+/** How often the render thread posts its freshest stamp of the context's clock (render-clock.ts): each is the best of about 90 quanta. */
+export const RENDER_STAMP_MS = 250
+
 /** How far a caller's return (or the producer's monitor) takes the show down under talkback: IFB, the show under the producer's voice. */
 export const TALKBACK_DUCK_DB = -15
 

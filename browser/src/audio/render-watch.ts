@@ -5,14 +5,16 @@
  * program, every mix-minus and the stream to Icecast all have a gap there.
  * Nothing in the graph can see it; the context's clock can.
  *
- * Each `sample()` compares how far the context's output timestamp moved
- * with how far the page's clock moved since the last. A shortfall of
+ * Each `sample()` compares how far the context's clock moved with how far
+ * the page's clock moved since the last reading (a RenderClock: in the app,
+ * the render thread's own stamps, render-clock.ts). A shortfall of
  * `skipMs` or more is a skip; clock drift between a sound card and the
  * system (well under 1 ms a second) never is. Skips are kept for
  * `windowMs`, so the studio can say "120 ms of audio skipped in the last
  * minute" while it matters, and stop saying it once it no longer does.
  */
 import { RENDER_SAMPLE_MS, RENDER_SKIP_MS, RENDER_WINDOW_MS } from './constants.ts'
+import { WorkletRenderClock } from './render-clock.ts'
 
 /** The part of an AudioContext the watch reads. */
 export interface RenderClock {
@@ -73,11 +75,26 @@ export class RenderWatch {
 }
 
 /**
- * Reads `clock` every `everyMs` and calls `onChange` with the health
- * whenever it changes. Returns the function that stops it.
+ * Reads `context`'s clock as its render thread stamps it (render-clock.ts;
+ * never its `getOutputTimestamp()`, which hangs Firefox) every `everyMs`, and
+ * calls `onChange` with the health whenever it changes. `onError` hears why
+ * the stamping worklet did not start (there is no health then). Returns the
+ * function that stops it, also while the worklet still loads.
  */
-export function watchRender (clock: RenderClock, onChange: (health: RenderHealth) => void, init: RenderWatchInit & { everyMs?: number } = {}): () => void {
-  const watch = new RenderWatch(clock, init)
-  const timer = setInterval(() => { if (watch.sample()) onChange(watch.health()) }, init.everyMs ?? RENDER_SAMPLE_MS)
-  return () => { clearInterval(timer) }
+export function watchRender (context: AudioContext, onChange: (health: RenderHealth) => void, init: RenderWatchInit & { everyMs?: number, onError?: (err: Error) => void } = {}): () => void {
+  let stopped = false
+  let stop = (): void => { stopped = true }
+  WorkletRenderClock.start(context).then((clock) => {
+    if (stopped) {
+      clock.stop()
+      return
+    }
+    const watch = new RenderWatch(clock, init)
+    const timer = setInterval(() => { if (watch.sample()) onChange(watch.health()) }, init.everyMs ?? RENDER_SAMPLE_MS)
+    stop = () => {
+      clearInterval(timer)
+      clock.stop()
+    }
+  }, (err: Error) => { if (!stopped) init.onError?.(err) })
+  return () => { stop() }
 }

@@ -3,6 +3,7 @@
  * state. A call survives a page reload: this tab keeps its identity and the
  * call's details in sessionStorage, and dials again on load.
  */
+import { logger } from '@libp2p/logger'
 import { z } from 'zod'
 import { onScopeDispose, shallowRef, type ShallowRef } from 'vue'
 import { readPeak, watchRender, type RenderHealth } from '../audio/index.ts'
@@ -15,6 +16,8 @@ import { loadSettings } from '../services/config.ts'
 import { meterFrames } from './meter-frames.ts'
 import { humanError } from '../services/human-error.ts'
 import { useNetworkLoader } from './network.ts'
+
+const log = logger('openstudio:app:caller:render')
 
 const CALL_KEY = 'openstudio:call'
 const savedCallSchema = z.object({ stationId: z.string().max(64), name: z.string().max(64), invite: z.string().max(512).optional(), topic: z.string().max(800).optional(), voiceProcessing: z.boolean() })
@@ -115,7 +118,7 @@ export function useCaller (stationId: string): CallerState {
     }
     if (context === undefined) {
       context = createCallAudioContext()
-      stopRenderWatch = watchRender(context, (health) => { render.value = health })
+      stopRenderWatch = watchRender(context, (health) => { render.value = health }, { onError: (err) => { log.error('no render health: %s', err.message) } })
     }
     await context.resume()
     micAnalyser = context.createAnalyser()

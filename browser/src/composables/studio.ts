@@ -8,6 +8,7 @@
  * book, the authority's counters) is copied into refs on the service's events,
  * so that templates never read non-reactive state through `studio.value`.
  */
+import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { InviteEntry, RequestRefusal, RoomRejection } from '@openstudio/network'
 import { sanitizeTitle, signNowPlaying, type InviteRole } from '@openstudio/protocol'
@@ -24,6 +25,8 @@ import { StudioService, type StudioCaller } from '../services/studio/studio.ts'
 import { meterFrames } from './meter-frames.ts'
 import { useStationHost } from './my-station.ts'
 import { useNetworkLoader } from './network.ts'
+
+const log = logger('openstudio:app:studio:render')
 
 /** An invite to make; see StudioService.createInvite. */
 export interface StudioInviteInit {
@@ -272,7 +275,7 @@ export function useStudio (): StudioState {
       hostMuted.value = service.host?.producerMuted === true
       invites.value = service.invites.list()
       room.value = roomDiagnostics(service)
-      stopRenderWatch = watchRender(service.context, (health) => { render.value = health })
+      stopRenderWatch = watchRender(service.context, (health) => { render.value = health }, { onError: (err) => { log.error('no render health: %s', err.message) } })
       if (__OPENSTUDIO_DIAGNOSTICS__) {
         const monitorAnalyser = service.context.createAnalyser()
         monitorAnalyser.fftSize = 8192
