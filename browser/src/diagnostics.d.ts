@@ -1,5 +1,6 @@
 import type { multiaddr } from '@multiformats/multiaddr'
 import type { CallerSession } from './services/call/caller.ts'
+import type { DoubleEnder } from './services/call/double-ender.ts'
 import type { NetworkService } from './services/network.ts'
 import type { StudioService } from './services/studio/studio.ts'
 
@@ -16,6 +17,8 @@ declare global {
       monitorAnalyser?: AnalyserNode
       /** The call running in this page. */
       caller?: CallerSession
+      /** The caller's own recording of its microphone (the double-ender), once it started. */
+      doubleEnder?: DoubleEnder
       /** What the caller hears: the studio's mix-minus. */
       returnAnalyser?: AnalyserNode
       /** The page's network service, once a page loaded it (libp2p loads on first need: services/network-loader.ts). */

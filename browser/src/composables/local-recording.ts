@@ -7,6 +7,7 @@
 import { logger } from '@libp2p/logger'
 import { shallowRef, type ShallowRef } from 'vue'
 import { createProgramTap } from '../audio/program-tap.ts'
+import { WorkletRenderClock } from '../audio/render-clock.ts'
 import type { CallerSession } from '../services/call/caller.ts'
 import { DoubleEnder, type LocalRecordingStatus } from '../services/call/double-ender.ts'
 import { opfsRecordingStorage, type RecordingStorage } from '../services/recording/storage.ts'
@@ -44,19 +45,27 @@ export function useLocalRecording (): LocalRecordingState {
     storage ??= opfsRecordingStorage()
     const clockOffsetMs = await session.measureClockOffset()
     const node = context.createMediaStreamSource(microphone)
+    // The render thread's own stamps tie the context's clock to this computer's: never the context's
+    // getOutputTimestamp(), which can hang Firefox's main thread for good (audio/render-clock.ts).
+    const clock = await WorkletRenderClock.start(context)
     const ender = new DoubleEnder({
       storage,
       sampleRate: context.sampleRate,
       tap: async (init, onBlock) => createProgramTap(node, init, onBlock),
-      // This computer's clock at a frame of the call's context: its output timestamp ties the two together.
+      // This computer's clock at a frame of the call's context; asked once, for the first block (half a second in).
       wallMsOfFrame: (frame) => {
-        const { contextTime = context.currentTime, performanceTime = performance.now() } = context.getOutputTimestamp()
+        const { contextTime = context.currentTime, performanceTime = performance.now() } = clock.getOutputTimestamp()
+        clock.stop()
         return performance.timeOrigin + performanceTime + (frame / context.sampleRate - contextTime) * 1000
       },
       openUpload: async (options) => session.openUpload(options)
     }, { recording, clockOffsetMs })
     current = ender
-    ender.addEventListener('status:change', (e) => { if (current === ender) status.value = e.detail })
+    if (__OPENSTUDIO_DIAGNOSTICS__) window.openstudioDiagnostics = { ...window.openstudioDiagnostics, doubleEnder: ender }
+    ender.addEventListener('status:change', (e) => {
+      if (e.detail.state !== 'recording') clock.stop()
+      if (current === ender) status.value = e.detail
+    })
     await ender.start()
     status.value = ender.status
     log('recording the microphone here for %s', recording)
