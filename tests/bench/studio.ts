@@ -7,6 +7,8 @@
  * - mix-minus round trip: the same clicks in another caller's return;
  * - the producer's mute: from `studio.mute(peer)` until the caller's tone is
  *   gone from the program and from another caller's return;
+ * - the double-ender's cost to a call: caller → studio clicks and RTP loss
+ *   while a caller uploads its own recording, beside the same without;
  * - the studio's CPU with 1, 5, 10 and 15 callers on air.
  *
  * The baseline is the bare stack in the same run: plain RTCPeerConnections
@@ -118,6 +120,7 @@ export async function benchStudio (): Promise<Record<string, unknown>> {
       return t
     }, { action, peer: a.id })
     const studio = await loadOver(browsers, fixture.coturn.process.pid, async () => measurePath('studio', app, { mute: studioCall('mute'), unmute: studioCall('unmute') }))
+    const upload = await loadOver(browsers, fixture.coturn.process.pid, async () => uploadEffect(host, app))
     // The baseline twice: beside the live calls (the studio path's load, and its own), then once they have hung up.
     const besideRig = await bareRig(besidePages as [Page, Page, Page])
     const bareBeside = await loadOver(browsers, fixture.coturn.process.pid, async () => measurePath('baseline beside the calls', besideRig, bareMuting(besideRig)))
@@ -169,6 +172,7 @@ export async function benchStudio (): Promise<Record<string, unknown>> {
         farJitterBufferMs: eachPath((r) => r.clicks.jitterBuffer.last)
       },
       clicksLost: eachPath((r) => r.clicks.lost),
+      doubleEnderUpload: { ...upload.result, load: upload.load },
       producerMute: {
         targetMs: TARGETS.muteMs,
         what: 'from the call (studio.mute in the host page; a gain ramp in the bare middle page) to the render quantum where the tone falls 20 dB or more',
@@ -414,6 +418,77 @@ async function clicksDown (rig: Rig, count: number): Promise<ClickLatencies> {
     return: distribution(samples.return),
     lost: Object.fromEntries(TAPS.map(([, name]) => [name, count - samples[name].length])),
     jitterBuffer: { middle: meanJitterBuffer(before[0], after[0]), last: meanJitterBuffer(before[1], after[1]) }
+  }
+}
+
+const UPLOAD_ROUNDS = 2
+
+/**
+ * What the double-ender costs a call: caller A's clicks heard in the studio,
+ * alternately with no recording, and while the studio records and caller A
+ * uploads its own recording of its microphone to it (paced during the show);
+ * with the call's RTP loss in each window, from the studio's receiver, and
+ * the upload's rate. After each uploading window the recording stops and the
+ * rest of the upload goes before the next window starts.
+ */
+async function uploadEffect (host: Page, rig: Rig): Promise<Record<string, unknown>> {
+  const caller = rig.first
+  const rtp = async (): Promise<{ received: number, lost: number }> => host.evaluate(async () => {
+    const counts = { received: 0, lost: 0 }
+    ;(await window.openstudioProbes?.held.peers[0]?.getStats())?.forEach((s: { type: string, kind?: string, packetsReceived?: number, packetsLost?: number }) => {
+      if (s.type !== 'inbound-rtp' || s.kind !== 'audio') return
+      counts.received += s.packetsReceived ?? 0
+      counts.lost += s.packetsLost ?? 0
+    })
+    return counts
+  })
+  const ender = async (): Promise<{ state?: string, sent: number }> => caller.evaluate(() => {
+    const status = window.openstudioDiagnostics?.doubleEnder?.status
+    return { state: status?.state, sent: status?.sent ?? 0 }
+  })
+  // The mutes left the probe's tone on: clicks need silence between them.
+  await command(caller, 'signal', { ...TONE, amplitude: 0 })
+  const windows: Array<Record<string, unknown> & { uploading: boolean, arrivalP50: number }> = []
+  for (let pass = 0; pass < UPLOAD_ROUNDS; pass++) {
+    for (const uploading of [false, true]) {
+      progress(`double-ender round ${pass + 1}: clicks ${uploading ? 'while caller A uploads' : 'without a recording'}`)
+      if (uploading) {
+        await host.click('[data-testid=record]')
+        const consent = caller.locator('[data-testid=record-here-consent]')
+        if (!await consent.isChecked({ timeout: 30_000 })) await consent.check()
+        await waitUntil('caller A recording here and uploading', async () => {
+          const { state, sent } = await ender()
+          return state === 'recording' && sent > 0
+        }, 30_000)
+      }
+      const [rtp0, sent0, at0] = [await rtp(), (await ender()).sent, Date.now()]
+      const clicks = await clicksDown(rig, CLICKS)
+      const [rtp1, sent1, at1] = [await rtp(), (await ender()).sent, Date.now()]
+      const packets = (rtp1.received - rtp0.received) + (rtp1.lost - rtp0.lost)
+      windows.push({
+        uploading,
+        arrivalP50: clicks.arrival.p50,
+        arrivalMs: clicks.arrival,
+        programMs: clicks.program,
+        clicksLost: clicks.lost.arrival,
+        rtpPackets: packets,
+        rtpLossPercent: round(packets > 0 ? (100 * (rtp1.lost - rtp0.lost)) / packets : 0, 2),
+        uploadBytesPerSecond: Math.round(((sent1 - sent0) * 1000) / (at1 - at0))
+      })
+      if (uploading) {
+        await host.click('[data-testid=record]')
+        await waitUntil('caller A\'s upload done', async () => (await ender()).state === 'uploaded', 60_000)
+      }
+    }
+  }
+  const p50 = (uploading: boolean): number => {
+    const of = windows.filter((w) => w.uploading === uploading).map((w) => w.arrivalP50)
+    return of.reduce((a, b) => a + b, 0) / of.length
+  }
+  return {
+    what: `caller A's clicks where the studio receives it, ${CLICKS} a window, alternating: no recording, then the studio recording while caller A uploads its own recording of its microphone (the double-ender, paced during the show), ${UPLOAD_ROUNDS} rounds; RTP loss from the studio's receiver of caller A`,
+    windows: windows.map(({ arrivalP50: _, ...w }) => w),
+    arrivalP50WithOverWithout: round(p50(true) / p50(false))
   }
 }
 
