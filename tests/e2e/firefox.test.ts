@@ -3,17 +3,20 @@
  * driven over WebDriver BiDi (puppeteer-core), runs the studio: its
  * microphone is a 440 Hz tone. A Chromium caller (660 Hz) dials it by key,
  * waits in the green room and goes on air; the studio goes live to a real
- * Icecast through its relay, and a Firefox listener plays the station page.
- * Then a Firefox caller (880 Hz) calls a Chromium studio. Every check is on
+ * Icecast through its relay, and a Firefox listener plays the station page;
+ * the studio records, and the Chromium caller's own recording (the
+ * double-ender) arrives in it. Then a Firefox caller (880 Hz) calls a
+ * Chromium studio, and records and uploads its own microphone. Every check is on
  * the signal (Goertzel). Skips, saying why, where Firefox or PulseAudio is
  * not installed.
  */
-import { afterAll, beforeAll, describe, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser as FirefoxBrowser, Page as FirefoxPage } from 'puppeteer-core'
 import type { Browser, Page } from 'playwright-core'
 import { startIcecast, type LocalIcecast } from '@openstudio/node'
 import { closeFirefox, firefoxMissing, firefoxPage, launchFirefox } from '../src/firefox.ts'
 import { removeDir, tempDir } from '../src/network.ts'
+import { toneAmplitude } from '../src/goertzel.ts'
 import { freePort } from '../src/ports.ts'
 import { callPath, openStudio, prepareCall, pressDial, spectrum, startStudioFixture, waitPhase, type StudioAnalyser, type StudioFixture } from '../src/studio-fixture.ts'
 import { waitUntil, within } from '../src/wait.ts'
@@ -33,6 +36,7 @@ describe.skipIf(missing !== undefined)(`Firefox as studio and listener${missing 
   let chromium: Browser
   let studio: FirefoxPage
   let stationId: string
+  let caller: { page: Page, id: string }
 
   beforeAll(async () => {
     icecastDir = await tempDir('openstudio-firefox-e2e-icecast-')
@@ -75,6 +79,7 @@ describe.skipIf(missing !== undefined)(`Firefox as studio and listener${missing 
     const page = await fixture.openPage(chromium)
     await prepareCall(page, fixture.origin, callPath(stationId), 'Chromium caller')
     const id = await pressDial(page)
+    caller = { page, id }
     await waitPhase(page, 'green-room')
     await studio.waitForSelector(`[data-testid="caller-${id}"]`, { timeout: 30_000 })
     await studio.locator(`[data-testid="caller-${id}"] [data-testid=admit]`).click()
@@ -108,6 +113,24 @@ describe.skipIf(missing !== undefined)(`Firefox as studio and listener${missing 
     }, 30_000)
     await listener.screenshot({ path: `${SCREENSHOTS}/firefox-listener.png` })
   })
+
+  it('records in Firefox: the program and each voice on its own track, and the Chromium caller\'s own recording arrives', async () => {
+    // Puppeteer clicks where the button is, and the show's sticky bar may lie over it there: bring it to the middle
+    // first. (Its locators wait for a box that stays put, which a panel of running figures never gives.)
+    const record = async (): Promise<void> => {
+      await studio.evaluate(() => { document.querySelector('[data-testid=record]')?.scrollIntoView({ block: 'center' }) })
+      await within('a click on Record', 10_000, studio.click('[data-testid=record]'))
+    }
+    await record()
+    await caller.page.locator('[data-testid=record-here-consent]').check({ timeout: 30_000 })
+    await waitUntil('the Chromium caller recording here', async () => (await caller.page.getAttribute('[data-testid=record-here-status]', 'data-state')) === 'recording', 30_000)
+    await waitUntil('5 s recorded in Firefox', async () => (await within('the recorder\'s length', 5_000, studio.evaluate(() => window.openstudioDiagnostics?.studio?.recorder?.status.seconds ?? 0))) >= 5, 30_000)
+    await record()
+    await waitUntil('the Chromium caller\'s recording with the Firefox studio', async () => (await caller.page.getAttribute('[data-testid=record-here-status]', 'data-state')) === 'uploaded', 60_000)
+    await studio.screenshot({ path: `${SCREENSHOTS}/firefox-studio-recorded.png` })
+    const tracks = await within('the tracks read back', 30_000, studio.evaluate(middleSeconds))
+    expectTones(tracks, { program: [HOST, CHROMIUM_CALLER], [stationId]: [HOST], [caller.id]: [CHROMIUM_CALLER], upload: [CHROMIUM_CALLER] })
+  })
 })
 
 /**
@@ -121,6 +144,7 @@ describe.skipIf(missing !== undefined)(`Firefox as caller${missing === undefined
   let studio: Page
   let stationId: string
   let chromiumCaller: { page: Page, id: string }
+  let firefoxCaller: { page: FirefoxPage, id: string } | undefined
 
   beforeAll(async () => {
     fixture = await startStudioFixture({ dirPrefix: 'openstudio-firefox-caller-e2e-' })
@@ -159,9 +183,59 @@ describe.skipIf(missing !== undefined)(`Firefox as caller${missing === undefined
     await hears(page, 'returnAnalyser', [HOST, CHROMIUM_CALLER], 'the Firefox caller to hear the host and the Chromium caller, not itself')
     await hears(chromiumCaller.page, 'returnAnalyser', [HOST, FIREFOX_CALLER], 'the Chromium caller to hear the Firefox caller')
     await page.screenshot({ path: `${SCREENSHOTS}/firefox-caller.png` })
+    firefoxCaller = { page, id }
   })
 
+  it('records its own microphone in Firefox, with consent, and uploads it to the studio', async () => {
+    const { page, id } = firefoxCaller ?? (() => { throw new Error('the Firefox caller is not on air') })()
+    await studio.click('[data-testid=record]')
+    await page.locator('[data-testid=record-here-consent]').click()
+    const state = async (): Promise<string | null> => attribute(page, '[data-testid=record-here-status]', 'data-state')
+    await waitUntil('the Firefox caller recording here', async () => await state() === 'recording', 30_000)
+    await waitUntil('5 s recorded', async () => (await studio.evaluate(() => window.openstudioDiagnostics?.studio?.recorder?.status.seconds ?? 0)) >= 5, 30_000)
+    await page.screenshot({ path: `${SCREENSHOTS}/firefox-caller-recording.png` })
+    await studio.click('[data-testid=record]')
+    await waitUntil('the Firefox caller\'s recording with the studio', async () => await state() === 'uploaded', 60_000)
+    const tracks = await studio.evaluate(middleSeconds)
+    expectTones(tracks, { program: [HOST, CHROMIUM_CALLER, FIREFOX_CALLER], [id]: [FIREFOX_CALLER], upload: [FIREFOX_CALLER] })
+  })
 })
+
+/**
+ * Runs in the studio's page: one second from the middle of each track of the
+ * recording a caller's upload joined, by participant ('program', the host's
+ * and callers' ids), and of the upload ('upload'); the first channel, as
+ * samples.
+ */
+async function middleSeconds (): Promise<Record<string, number[]>> {
+  const studio = window.openstudioDiagnostics?.studio
+  const placed = studio?.uploads?.placed[0]
+  const recorder = studio?.recorder
+  const found = placed === undefined ? undefined : recorder?.recordingFor(placed.dir)
+  if (placed === undefined || recorder === undefined || found === undefined) throw new Error('no upload placed in a recording')
+  const out: Record<string, number[]> = {}
+  for (const [who, file] of [...found.manifest.tracks.map((t) => [t.id, t.file]), ['upload', placed.file]]) {
+    const view = new DataView(await (await recorder.storage.read(placed.dir, file as string)).arrayBuffer())
+    const channels = view.getUint16(22, true)
+    const frames = Math.floor((view.byteLength - 44) / (2 * channels))
+    const from = Math.floor(frames / 2) - 24_000
+    out[who as string] = Array.from({ length: 48_000 }, (_, i) => view.getInt16(44 + (from + i) * channels * 2, true) / 32768)
+  }
+  return out
+}
+
+/** Each track named holds each of its tones (at least 0.05 of amplitude) and none of the test's other tones (under a tenth of its weakest). */
+function expectTones (tracks: Record<string, number[]>, want: Record<string, number[]>): void {
+  const all = [HOST, CHROMIUM_CALLER, FIREFOX_CALLER]
+  for (const [who, tones] of Object.entries(want)) {
+    const samples = tracks[who]
+    expect(samples, `a track of ${who}`).toBeDefined()
+    const levels = all.map((f) => toneAmplitude(samples as number[], 48_000, f))
+    const weakest = Math.min(...levels.filter((_, i) => tones.includes(all[i] as number)))
+    expect(weakest, `${who}'s tones ${tones.join(', ')} Hz (levels ${levels.map((l) => l.toFixed(3)).join(', ')})`).toBeGreaterThan(0.05)
+    for (const [i, f] of all.entries()) if (!tones.includes(f)) expect(levels[i], `${f} Hz in ${who}'s track`).toBeLessThan(weakest / 10)
+  }
+}
 
 /** Waits until `page` hears each of `tones` (at least a tenth of the signal) and no other of the test's tones. */
 async function hears (page: FirefoxPage | Page, analyser: StudioAnalyser, tones: number[], what: string): Promise<void> {
