@@ -115,7 +115,7 @@ describe('UploadReceiver (the double-ender, the studio side)', () => {
     expect(end.other.sent.at(-1)).toEqual({ type: 'refuse', reason: 'too-large' })
     await handled
     // What the studio kept stops short of the bound: the chunk that would cross it was not written.
-    const kept = r.storage.bytes(DIR, 'evening-talk-2026-12-07-2000-bo-local.wav.part').length
+    const kept = r.storage.bytes(DIR, `upload-bo-${offer.startMs}.part`).length
     expect(kept).toBeGreaterThan(121 * RATE * 2 - MAX_UPLOAD_CHUNK_BYTES)
     expect(kept).toBeLessThanOrEqual(121 * RATE * 2)
     expect(r.refused).toEqual(['not-in-show', 'not-in-show', 'no-recording', 'no-recording', 'out-of-order', 'too-large'])
@@ -200,6 +200,35 @@ describe('UploadReceiver (the double-ender, the studio side)', () => {
       await upload(without)
       expect(without.placed[0]).toMatchObject({ offsetFrames: coarse, confidence: 0 })
     })
+  })
+
+  it('keeps each take of a caller whose page reloaded: the first as far as it came, the second whole, each its own file', async () => {
+    const r = rig()
+    const first = r.open('ada')
+    await first.end.send(offer)
+    await first.end.read()
+    await first.end.send({ type: 'chunk', at: 0, bytes: pcm(4000, 1111) })
+    // The page reloads: the rest of the first take is lost with it; the new page records anew, from a later start.
+    first.end.drop()
+    await first.handled
+    const second = r.open('ada')
+    await second.end.send({ ...offer, startMs: offer.startMs + 30_000 })
+    // A new take starts from nothing: the first take's bytes are not this one's.
+    expect(await second.end.read()).toEqual({ type: 'accept', have: 0 })
+    await second.end.send({ type: 'chunk', at: 0, bytes: pcm(600, 2222) })
+    await second.end.send({ type: 'done', bytes: 600 })
+    expect(await second.end.read()).toEqual({ type: 'complete', have: 600 })
+    await second.handled
+    // The first take is placed when the second begins, at its own start; the second after it, at its own.
+    expect(r.placed.map((p) => [p.file, p.offsetFrames])).toEqual([
+      ['evening-talk-2026-12-07-2000-ada-local.wav', 1.04 * RATE],
+      ['evening-talk-2026-12-07-2000-ada-local-2.wav', 31.04 * RATE]
+    ])
+    const sample = (file: string, frame: number): number => new DataView(r.storage.bytes(DIR, file).buffer).getInt16(WAV_HEADER_BYTES + frame * 2, true)
+    expect(sample('evening-talk-2026-12-07-2000-ada-local.wav', 1.04 * RATE)).toBe(1111)
+    expect(r.storage.bytes(DIR, 'evening-talk-2026-12-07-2000-ada-local.wav').length).toBe(WAV_HEADER_BYTES + 1.04 * RATE * 2 + 4000)
+    expect(sample('evening-talk-2026-12-07-2000-ada-local-2.wav', 31.04 * RATE)).toBe(2222)
+    expect((await r.storage.files(DIR)).filter((f) => f.name.endsWith('.part'))).toEqual([])
   })
 
   it('lets one upload per caller run at a time', async () => {

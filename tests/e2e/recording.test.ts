@@ -1,10 +1,10 @@
 /**
  * Recording a live show end to end, in Debian's Chromium with tone
  * microphones: the producer presses Record with a host and two callers on
- * air, one caller's page reloads mid-recording (its call drops and comes
- * back), the other records its own microphone too and uploads it (the
- * double-ender), the producer stops and downloads every track through the
- * page. Each WAV file is then read here and measured by Goertzel in 100 ms
+ * air for 20 s, one caller's page reloads mid-recording (its call drops and
+ * comes back), both callers record their own microphones too and upload
+ * them (the double-ender; the reloaded caller in two takes), the producer
+ * stops and downloads every track through the page. Each WAV file is then read here and measured by Goertzel in 100 ms
  * windows. Ada speaks in bursts of uneven lengths (a tone switched on and
  * off), so her two tracks line up in one place only.
  */
@@ -134,23 +134,29 @@ describe('recording a show', () => {
     const [ada, bo] = callers as [Caller, Caller]
     await host.click('[data-testid=record]')
     await waitUntil('four tracks recording', async () => (await host.locator('[data-testid^=track-]').count()) === 4)
-    // Ada is asked, says yes, and records her microphone on her computer too.
-    await ada.page.locator('[data-testid=record-here-consent]').check({ timeout: 30_000 })
-    await waitUntil('Ada recording here', async () => (await ada.page.getAttribute('[data-testid=record-here-status]', 'data-state')) === 'recording', 30_000)
+    // Both callers are asked, say yes, and record their microphones on their computers too.
+    const localState = async (caller: Caller): Promise<string | null> => caller.page.getAttribute('[data-testid=record-here-status]', 'data-state')
+    for (const caller of [ada, bo]) {
+      await caller.page.locator('[data-testid=record-here-consent]').check({ timeout: 30_000 })
+      await waitUntil('the caller recording here', async () => await localState(caller) === 'recording', 30_000)
+    }
     const recorded = async (): Promise<number> => host.evaluate(() => window.openstudioDiagnostics?.studio?.recorder?.status.seconds ?? 0)
-    await waitUntil('6 s recorded', async () => (await recorded()) >= 6, 30_000)
+    await waitUntil('10 s recorded', async () => (await recorded()) >= 10, 30_000)
     await screenshot(host, 'recording-running')
 
-    // Bo's page reloads: the call drops and comes back, on the same track.
+    // Bo's page reloads: the call drops and comes back, on the same track; his own recording starts a second take.
     await bo.page.reload()
     await waitPhase(bo.page, 'on-air', 60_000)
+    await waitUntil('Bo recording here again', async () => await localState(bo) === 'recording', 30_000)
     const back = await recorded()
-    await waitUntil('6 s more recorded', async () => (await recorded()) >= back + 6, 30_000)
+    await waitUntil('10 s more recorded', async () => (await recorded()) >= back + 10, 30_000)
     await screenshot(ada.page, 'recording-caller-records-too')
     await host.click('[data-testid=record]')
-    // Ada's recording goes to the studio, which places it beside her studio track.
-    await waitUntil('Ada\'s recording with the studio', async () => (await ada.page.getAttribute('[data-testid=record-here-status]', 'data-state')) === 'uploaded', 60_000)
-    await waitUntil('the recording listed with Ada\'s own track', async () => (await host.locator('[data-testid^=download-]').count()) >= 5, 30_000)
+    // The callers' recordings go to the studio, which places them beside their studio tracks.
+    await waitUntil('Ada\'s recording with the studio', async () => await localState(ada) === 'uploaded', 60_000)
+    await waitUntil('Bo\'s recording with the studio', async () => await localState(bo) === 'uploaded', 60_000)
+    // Program, host, Ada, Bo, Ada's own, and Bo's two takes.
+    await waitUntil('the recording listed with the callers\' own tracks', async () => (await host.locator('[data-testid^=download-]').count()) >= 7, 30_000)
     await screenshot(host, 'recording-done')
     await screenshot(ada.page, 'recording-caller-uploaded')
 
@@ -175,10 +181,11 @@ describe('recording a show', () => {
     const program = track('program')
     const voices = { host: track('host'), ada: track('ada'), bo: track('bo') }
     const adaLocal = track('ada-local')
+    const boTakes = [track('bo-local'), track('bo-local-2')]
     expect(program).toMatchObject({ channels: 2, rate: RATE })
-    // One timeline: every track as long as the program, at least the 12 s recorded.
+    // One timeline: every track as long as the program, at least the 20 s recorded.
     for (const wav of Object.values(voices)) expect(wav).toMatchObject({ channels: 1, rate: RATE, frames: program.frames })
-    expect(program.frames / RATE).toBeGreaterThan(12)
+    expect(program.frames / RATE).toBeGreaterThan(20)
 
     // The program holds all three voices while everyone is on air.
     const inProgram = tonesByWindow(program)
@@ -198,6 +205,16 @@ describe('recording a show', () => {
     const gap = bos.findIndex((a, i) => i > boStart && a < ABSENT && (bos[i + 1] ?? 1) < ABSENT && (bos[i + 2] ?? 1) < ABSENT)
     expect(gap, `a gap of 300 ms or more in Bo's track: ${bos.map((a) => a.toFixed(3)).join(' ')}`).toBeGreaterThan(boStart)
     expect(bos.slice(gap).some((a) => a > HEARD), 'Bo heard again after the gap').toBe(true)
+    // Bo's own takes: before the reload (as far as it came to the studio: the rest went with the page) and after it,
+    // each his tone alone, placed where the studio heard him: the second after the gap in his studio track.
+    for (const [i, take] of boTakes.entries()) {
+      expect(take).toMatchObject({ channels: 1, rate: RATE })
+      const windows = tonesByWindow(take)
+      const first = windows.findIndex((w) => (w[B] as number) > HEARD)
+      expect(windows.filter((w) => (w[B] as number) > HEARD).length, `Bo's take ${i + 1}: ${windows.map((w) => (w[B] as number).toFixed(2)).join(' ')}`).toBeGreaterThan(20)
+      if (i === 1) expect(first, 'Bo\'s second take starts after the gap').toBeGreaterThan(gap)
+      for (const w of windows) for (const [t, amplitude] of w.entries()) if (t !== B) expect(amplitude, `${TONES[t]} Hz in Bo's take ${i + 1}`).toBeLessThan(CROSSTALK)
+    }
     // Ada's own recording: her bursts and nothing else, in line with what the studio heard of her within 20 ms.
     expect(adaLocal).toMatchObject({ channels: 1, rate: RATE })
     const localWindows = tonesByWindow(adaLocal)

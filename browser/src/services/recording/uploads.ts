@@ -130,10 +130,12 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     const { storage } = this.components
     const recording = (): { manifest: RecordingManifest, seconds: number } => this.components.recording(dir) as { manifest: RecordingManifest, seconds: number }
     const { manifest } = recording()
-    const file = this.fileFor(manifest, peer, who)
-    const part = `${file}.part`
-    const key = `${dir}/${peer}`
-    let have = this.have.get(key) ?? (await storage.files(dir)).find((f) => f.name === part)?.size ?? 0
+    // One part file per take: a caller whose page reloaded records anew, from a new start.
+    const part = partName(peer, startMs)
+    const key = `${dir}/${part}`
+    const stored = await storage.files(dir)
+    await this.finishEarlierTakes(peer, who, dir, manifest, stored.map((f) => f.name).filter((name) => name !== part && partOf(name)?.peer === peer))
+    let have = this.have.get(key) ?? stored.find((f) => f.name === part)?.size ?? 0
     const handle = await storage.open(dir, part)
     let acked = have
     try {
@@ -154,10 +156,8 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
         } else if (message.type === 'done') {
           if (message.bytes !== have) return await this.refuse(channel, peer, 'out-of-order')
           await handle.close()
-          const placed = await this.place(peer, dir, manifest, part, file, startMs)
+          await this.placeTake(peer, who, dir, manifest, part, startMs)
           await channel.send({ type: 'complete', have })
-          this.placed.push(placed)
-          this.safeDispatchEvent('upload:place', { detail: placed })
           this.have.delete(key)
           await channel.close()
           return
@@ -168,14 +168,38 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     }
   }
 
+  /** Places a whole take and says so. */
+  private async placeTake (peer: string, who: string, dir: string, manifest: RecordingManifest, part: string, startMs: number): Promise<void> {
+    const file = this.fileFor(manifest, peer, who, (await this.components.storage.files(dir)).map((f) => f.name))
+    const placed = await this.place(peer, dir, manifest, part, file, startMs)
+    this.placed.push(placed)
+    this.safeDispatchEvent('upload:place', { detail: placed })
+  }
+
+  /**
+   * A caller's earlier takes in this recording (its page reloaded, and the
+   * rest of them is lost with it) are placed as far as they came, each as a
+   * file of its own.
+   */
+  private async finishEarlierTakes (peer: string, who: string, dir: string, manifest: RecordingManifest, parts: string[]): Promise<void> {
+    for (const part of parts) {
+      const take = partOf(part)
+      if (take === undefined) continue
+      log('%s started a new take: the earlier one (%s) is placed as it came', who, part)
+      await this.placeTake(peer, who, dir, manifest, part, take.startMs)
+      this.have.delete(`${dir}/${part}`)
+    }
+  }
+
   /**
    * The upload's file: named after the caller's track in the studio, with
-   * `-local`, and never the name of another track (`-local-2`… when it would be).
+   * `-local`, and never the name of another track or file (`-local-2`… when
+   * it would be: another take, another caller of the same name).
    */
-  private fileFor (manifest: RecordingManifest, peer: string, who: string): string {
+  private fileFor (manifest: RecordingManifest, peer: string, who: string, files: string[]): string {
     const heard = manifest.tracks.find((t) => t.id === peer)?.file
     const base = heard === undefined ? trackFileName(manifest.show, manifest.startedAt, slug(who, 'caller')).replace(/\.wav$/, '') : heard.replace(/\.[a-z0-9]+$/, '')
-    const taken = new Set(manifest.tracks.map((t) => t.file))
+    const taken = new Set([...manifest.tracks.map((t) => t.file), ...files])
     let file = `${base}-local.wav`
     for (let n = 2; taken.has(file); n++) file = `${base}-local-${n}.wav`
     return file
@@ -263,6 +287,17 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     await channel.send({ type: 'refuse', reason })
     await channel.close()
   }
+}
+
+/** The part file of one take of a caller's upload: named by the caller and the take's start. */
+function partName (peer: string, startMs: number): string {
+  return `upload-${peer}-${Math.round(startMs)}.part`
+}
+
+/** The caller and start of a take's part file; undefined for any other file. */
+function partOf (name: string): { peer: string, startMs: number } | undefined {
+  const match = /^upload-([A-Za-z0-9]+)-(\d+)\.part$/.exec(name)
+  return match === null ? undefined : { peer: match[1] as string, startMs: Number(match[2]) }
 }
 
 /** Copies `source` from byte `from` into `into` at byte `at`, a slice at a time. */
