@@ -70,7 +70,12 @@ describe('program ingest: studio → relay → Icecast', () => {
     // Icecast drops to its own user when started as root: its directory is a top-level one it can enter.
     icecastDir = await tempDir('openstudio-program-icecast-')
     icecastPort = await freePort()
-    icecast = await startIce()
+    icecast = await startIce().catch(async (err: Error) => {
+      // Another test may take the free port before Icecast binds it (Icecast then exits at once): once more, on another.
+      process.stderr.write(`program test: ${err.message}; trying another port\n`)
+      icecastPort = await freePort()
+      return startIce()
+    })
     station = generateStationKey()
     relay = await startRelay({
       http: { host: '127.0.0.1', port: 0 },

@@ -76,7 +76,8 @@ export async function startIcecast (init: LocalIcecastInit): Promise<LocalIcecas
     child.kill('SIGKILL')
     // Before its log is open, icecast2 says why it quit on stderr; after, in its error log.
     const said = [...lines(stderr), ...(await lastErrors(logDir))].join(' · ')
-    throw new IcecastUnavailableError(`icecast2 did not start on ${url}: ${(err as Error).message}${said === '' ? '' : `: ${said}`}`)
+    const code = child.exitCode === null ? '' : ` with code ${child.exitCode}`
+    throw new IcecastUnavailableError(`icecast2 did not start on ${url}: ${(err as Error).message}${code}${said === '' ? '' : `: ${said}`}`)
   }
   log('icecast2 running at %s', url)
   return {
