@@ -229,6 +229,21 @@ describe('UploadReceiver (the double-ender, the studio side)', () => {
     expect(r.storage.bytes(DIR, 'evening-talk-2026-12-07-2000-ada-local.wav').length).toBe(WAV_HEADER_BYTES + 1.04 * RATE * 2 + 4000)
     expect(sample('evening-talk-2026-12-07-2000-ada-local-2.wav', 31.04 * RATE)).toBe(2222)
     expect((await r.storage.files(DIR)).filter((f) => f.name.endsWith('.part'))).toEqual([])
+
+    // A take that never sent a byte before the next one began leaves no file.
+    const empty = r.open('ada')
+    await empty.end.send({ ...offer, startMs: offer.startMs + 40_000 })
+    await empty.end.read()
+    empty.end.drop()
+    await empty.handled
+    const last = r.open('ada')
+    await last.end.send({ ...offer, startMs: offer.startMs + 50_000 })
+    await last.end.read()
+    await last.end.send({ type: 'done', bytes: 0 })
+    await last.end.read()
+    await last.handled
+    expect(r.placed.map((p) => p.file)).toEqual(['evening-talk-2026-12-07-2000-ada-local.wav', 'evening-talk-2026-12-07-2000-ada-local-2.wav', 'evening-talk-2026-12-07-2000-ada-local-3.wav'])
+    expect(r.placed[2]?.offsetFrames).toBe(51.04 * RATE)
   })
 
   it('lets one upload per caller run at a time', async () => {

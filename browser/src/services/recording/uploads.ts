@@ -19,7 +19,7 @@ import type { UploadMessage, UploadRefusal } from '@openstudio/protocol'
 import { TypedEventEmitter } from 'main-event'
 import { refineAlignment } from './align.ts'
 import { slug, trackFileName, type RecordingManifest } from './manifest.ts'
-import type { RecordingStorage, TrackHandle } from './storage.ts'
+import type { RecordingStorage, StoredFile, TrackHandle } from './storage.ts'
 import { WAV_HEADER_BYTES, WAV_SAMPLE_BYTES, wavHeader, wavSamples } from './wav.ts'
 
 /** A track's samples: `frames` of them from frame `from` (zeros before its start, fewer at its end). */
@@ -88,7 +88,7 @@ export interface UploadReceiverEvents {
 }
 
 export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
-  /** Bytes received of each upload this session, by `dir/peer`. */
+  /** Bytes received of each take this session, by `dir/part`. */
   private readonly have = new Map<string, number>()
   private readonly active = new Set<string>()
   /** Every upload placed this session. */
@@ -134,7 +134,7 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     const part = partName(peer, startMs)
     const key = `${dir}/${part}`
     const stored = await storage.files(dir)
-    await this.finishEarlierTakes(peer, who, dir, manifest, stored.map((f) => f.name).filter((name) => name !== part && partOf(name)?.peer === peer))
+    await this.finishEarlierTakes(peer, who, dir, manifest, stored.filter((f) => f.name !== part && partOf(f.name)?.peer === peer))
     let have = this.have.get(key) ?? stored.find((f) => f.name === part)?.size ?? 0
     const handle = await storage.open(dir, part)
     let acked = have
@@ -181,13 +181,18 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
    * rest of them is lost with it) are placed as far as they came, each as a
    * file of its own.
    */
-  private async finishEarlierTakes (peer: string, who: string, dir: string, manifest: RecordingManifest, parts: string[]): Promise<void> {
-    for (const part of parts) {
-      const take = partOf(part)
+  private async finishEarlierTakes (peer: string, who: string, dir: string, manifest: RecordingManifest, parts: StoredFile[]): Promise<void> {
+    for (const { name, size } of parts) {
+      const take = partOf(name)
       if (take === undefined) continue
-      log('%s started a new take: the earlier one (%s) is placed as it came', who, part)
-      await this.placeTake(peer, who, dir, manifest, part, take.startMs)
-      this.have.delete(`${dir}/${part}`)
+      this.have.delete(`${dir}/${name}`)
+      // A take that never sent a byte leaves nothing to place.
+      if (size === 0) {
+        await this.components.storage.removeFile(dir, name)
+        continue
+      }
+      log('%s started a new take: the earlier one (%s) is placed as it came', who, name)
+      await this.placeTake(peer, who, dir, manifest, name, take.startMs)
     }
   }
 
@@ -244,13 +249,6 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
   }
 
   /**
-   * Moves the upload from the timestamps' place to where its sound matches
-   * the studio's track of the same voice. The studio's track drifts a little
-   * as its jitter buffer adapts, so three stretches are matched (at a
-   * quarter, half and three quarters of the upload) and the median shift of
-   * those the audio singled out is taken.
-   */
-  /**
    * The studio's track of the caller, read sample by sample: a WAV track
    * directly, an Opus track (an Opus recording, once it stopped) through the
    * decoder; undefined when it cannot be read that way.
@@ -264,6 +262,13 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     return async (from, frames) => decode(blob, from, frames)
   }
 
+  /**
+   * Moves the upload from the timestamps' place to where its sound matches
+   * the studio's track of the same voice. The studio's track drifts a little
+   * as its jitter buffer adapts, so three stretches are matched (at a
+   * quarter, half and three quarters of the upload) and the median shift of
+   * those the audio singled out is taken.
+   */
   private async refine (raw: Blob, heard: TrackSamples, coarse: number, rate: number): Promise<{ shift: number, confidence: number }> {
     const radius = Math.round((UPLOAD_LIMITS.alignRadiusMs * rate) / 1000)
     const length = Math.round(UPLOAD_LIMITS.alignSeconds * rate)
