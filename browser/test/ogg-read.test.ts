@@ -56,12 +56,15 @@ describe('reading Ogg Opus back', () => {
     expect(packets.slice(4).map((p) => [p.length, p[0]])).toEqual(Array.from({ length: 20 }, (_, i) => [60_000, i]))
   })
 
-  it('says what is wrong with a cut file, garbage after the pages, or a bad page', async () => {
+  it('says what is wrong with a cut file, garbage after the pages, a bad page, or an endless packet', async () => {
     const page = writeOggPage({ granule: 0n, serial: 9, sequence: 0, packets: [opusHead({ channels: 1, preSkip: 312 })] })
     await expect(all(new Blob([page.subarray(0, page.length - 3)]))).rejects.toThrow(/ends inside an Ogg page/)
     await expect(all(new Blob([page, Uint8Array.of(1, 2)]))).rejects.toThrow(/after the last Ogg page/)
     const corrupt = page.slice()
     corrupt[40] = (corrupt[40] as number) ^ 0xff
     await expect(all(new Blob([corrupt]))).rejects.toMatchObject({ name: 'MalformedError' })
+    // A packet continued page after page past the bound (1 MiB) is refused, not gathered.
+    const endless = Array.from({ length: 20 }, (_, i) => rawPage(i === 0 ? 0 : 1, 0xffff_ffff_ffff_ffffn, i, Array.from({ length: 255 }, () => 255), new Uint8Array(255 * 255)))
+    await expect(all(new Blob(endless))).rejects.toMatchObject({ name: 'TooLargeError' })
   })
 })

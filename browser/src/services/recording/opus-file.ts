@@ -6,7 +6,7 @@
  * The WAV, with its exact timeline, is made first; the Opus file keeps it
  * (same start, same length), and then replaces it.
  */
-import { concatBytes, MalformedError, MAX_OGG_PAGE_BYTES, OGG_FLAG, opusHead, opusTags, readOggPage, writeOggPage } from '@openstudio/protocol'
+import { concatBytes, MalformedError, MAX_OGG_PAGE_BYTES, TooLargeError, OGG_FLAG, opusHead, opusTags, readOggPage, writeOggPage } from '@openstudio/protocol'
 import type { RecorderComponents } from './recorder.ts'
 import type { RecordingStorage, TrackHandle } from './storage.ts'
 import { WAV_HEADER_BYTES, WAV_SAMPLE_BYTES } from './wav.ts'
@@ -27,7 +27,9 @@ export const OPUS_FILE = {
   /** Samples decoded ahead of a stretch read back, so that the decoder has settled (80 ms, RFC 7845 §4.6). */
   preRoll: 3840,
   /** Samples decoded past it, in case the decoder holds its last packet back. */
-  decodeAfter: 1920
+  decodeAfter: 1920,
+  /** The largest packet read back (an Opus packet is at most 120 ms: 61,200 bytes; OpusTags may be more). */
+  maxPacketBytes: 1024 * 1024
 } as const
 
 export interface WavFormatOf { sampleRate: number, channels: number }
@@ -173,13 +175,14 @@ export function opusPacketFrames (packet: Uint8Array): number {
 /**
  * The packets of an Ogg file, in order, read a slice at a time (never the
  * whole file). Every page is checked (readOggPage); a packet continued over
- * pages comes out whole.
- * @throws {MalformedError | TooLargeError} at the first bad page
+ * pages comes out whole, up to OPUS_FILE.maxPacketBytes.
+ * @throws {MalformedError | TooLargeError} at the first bad page, or a packet too large
  */
 export async function * oggPackets (file: Blob): AsyncGenerator<Uint8Array> {
   let buffer: Uint8Array = new Uint8Array(0)
   let at = 0
   let partial: Uint8Array[] = []
+  let partialBytes = 0
   /** Makes sure `n` bytes past the buffer's start are in it, reading on; false at the end of the file. */
   const need = async (n: number): Promise<boolean> => {
     while (buffer.length < n && at < file.size) {
@@ -201,9 +204,12 @@ export async function * oggPackets (file: Blob): AsyncGenerator<Uint8Array> {
     for (const l of lacing) {
       partial.push(page.body.subarray(offset, offset + l))
       offset += l
+      partialBytes += l
+      if (partialBytes > OPUS_FILE.maxPacketBytes) throw new TooLargeError('Ogg packet', partialBytes, OPUS_FILE.maxPacketBytes)
       if (l < 255) {
         yield concatBytes(partial)
         partial = []
+        partialBytes = 0
       }
     }
   }
