@@ -47,12 +47,13 @@ export function useLocalRecording (): LocalRecordingState {
     const node = context.createMediaStreamSource(microphone)
     // The render thread's own stamps tie the context's clock to this computer's: never the context's
     // getOutputTimestamp(), which can hang Firefox's main thread for good (audio/render-clock.ts).
-    const clock = await WorkletRenderClock.start(context)
+    // A stamp every 20 ms: the first is there before the tap's first block (100 ms), when it is asked for.
+    const clock = await WorkletRenderClock.start(context, 20)
     const ender = new DoubleEnder({
       storage,
       sampleRate: context.sampleRate,
       tap: async (init, onBlock) => createProgramTap(node, init, onBlock),
-      // This computer's clock at a frame of the call's context; asked once, for the first block (half a second in).
+      // This computer's clock at a frame of the call's context; asked once, for the first block.
       wallMsOfFrame: (frame) => {
         const { contextTime = context.currentTime, performanceTime = performance.now() } = clock.getOutputTimestamp()
         clock.stop()
