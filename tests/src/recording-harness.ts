@@ -10,7 +10,7 @@ import { planMix, type MixParticipant } from '../../protocol/src/mixminus.ts'
 import { createStudioMixer, type StudioMixer } from '../../browser/src/audio/index.ts'
 import { createProgramTap } from '../../browser/src/audio/program-tap.ts'
 import { StudioRecorder } from '../../browser/src/services/recording/recorder.ts'
-import { decodeOggOpus, opusInStorage, wavToOggOpus } from '../../browser/src/services/recording/opus-file.ts'
+import { decodeOggOpus, opusInStorage } from '../../browser/src/services/recording/opus-file.ts'
 import { opfsRecordingStorage } from '../../browser/src/services/recording/storage.ts'
 import { toPcm16, wavHeader } from '../../browser/src/services/recording/wav.ts'
 import { sweep } from './sweep.ts'
@@ -98,11 +98,8 @@ async function opusOf (planar: Float32Array, channels: 1 | 2): Promise<number[]>
   await wav.write(0, wavHeader({ sampleRate: rate, channels }, frames * channels * 2))
   await wav.write(44, toPcm16(planar, frames, channels))
   await wav.close()
-  const out = await storage.open('opus-test', 'tone.opus')
-  await out.truncate(0)
   const shares: number[] = []
-  await wavToOggOpus(await storage.read('opus-test', 'tone.wav'), { sampleRate: rate, channels }, out, (share) => { shares.push(share) })
-  await out.close()
+  await opusInStorage(storage, rate)('opus-test', 'tone.wav', 'tone.opus', channels, (share) => { shares.push(share) })
   if (shares.at(-1) !== 1) throw new Error(`progress ended at ${shares.at(-1)}`)
   return [...new Uint8Array(await (await storage.read('opus-test', 'tone.opus')).arrayBuffer())]
 }

@@ -46,7 +46,7 @@ export function envelope (samples: ArrayLike<number>, bin: number): Float32Array
  * period (2.5–10 ms) is longer than one bin, so per-ms levels ripple with it,
  * and the ripple, not the words, would pick the lag.
  */
-export function smooth (e: Float32Array, width: number): Float32Array {
+function smooth (e: Float32Array, width: number): Float32Array {
   const out = new Float32Array(e.length)
   let sum = 0
   for (let i = 0; i < e.length; i++) {
