@@ -49,6 +49,10 @@ export async function launchFirefox (init: FirefoxInit = {}): Promise<Browser> {
       'media.navigator.streams.fake': true,
       'media.navigator.permission.disabled': true,
       'media.navigator.audio.fake_frequency': init.toneHz ?? 1000,
+      // Firefox's graph runs at the device's rate (PulseAudio's 44.1 kHz here), and the app's 48 kHz AudioContext
+      // then hears the microphone and calls through a drift-corrected resampler whose pitch wanders by up to 0.6 %
+      // (docs/architecture.md). A 48 kHz device, the common one, has none of that: Firefox is told its device runs so.
+      'media.cubeb.force_sample_rate': 48_000,
       'media.autoplay.default': 0,
       // Loopback candidates: every peer of the tests is on this machine.
       'media.peerconnection.ice.loopback': true,
