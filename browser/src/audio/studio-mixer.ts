@@ -4,7 +4,7 @@
  *
  *     voices' program sends → voice sum (voiceKey) → voice duck ─┐
  *     carts' program sends  ─────────────────────────────────────┴→ program sum → limiter → makeup trim → processor → ceiling (programOutput) → meter, loudness
- *     strips' bus sends     → each participant's bus → × the processor's loudness gain, 10 times a second (busOutput)
+ *     strips' bus sends     → each participant's bus → × the processor's loudness gain, 10 times a second → limiter → makeup trim → ceiling (busOutput)
  *
  * A bus with talkback on it (MixPlan.talkback) takes its other sends down by
  * the talkback duck while the talkback lasts.
@@ -12,7 +12,7 @@
 import type { MixPlan } from '@openstudio/protocol'
 import { createCeiling } from './ceiling.ts'
 import { createCompressor } from './compressor-curve.ts'
-import { CEILING_KNEE_DB, GAIN_RAMP_S, METER_WINDOW, PROGRAM_LIMITER, TALKBACK_DUCK_DB, VOICE_COMPRESSOR } from './constants.ts'
+import { CEILING_KNEE_DB, GAIN_RAMP_S, METER_WINDOW, PROGRAM_LIMITER, TALKBACK_DUCK_DB, VOICE_COMPRESSOR, type CompressorSettings } from './constants.ts'
 import { InvalidGainError, MixerDisposedError } from './errors.ts'
 import { dbToGain, RampedGain } from './gain.ts'
 import { createMeter, readLevel, type Level } from './meter.ts'
@@ -21,6 +21,15 @@ import { PROCESSING_DEFAULTS, ProgramProcessorNode, type ProcessingSettings } fr
 import { Strip } from './strip.ts'
 import type { MixerLevels, StudioMixerInit } from './types.ts'
 import { bypassChannel, VoiceCompressors } from './voice-compressor.ts'
+
+/** A bus's way out of the mixer (see ensureBus). */
+interface BusOutput {
+  /** The processor's loudness gain. */
+  gain: GainNode
+  /** What busOutput gives: after the limiter and the ceiling. */
+  end: AudioNode
+  nodes: AudioNode[]
+}
 
 /**
  * The studio's Web Audio mixing engine, on any BaseAudioContext (an
@@ -43,13 +52,15 @@ export class StudioMixer {
   private readonly voiceDuck: RampedGain
   private readonly limiter: DynamicsCompressorNode
   private readonly limiterTrim: GainNode
+  /** The limiter's and the ceiling's settings, for the buses' own. */
+  private readonly limit: { limiter: CompressorSettings, ceilingDb: number }
   private readonly programMeter: AnalyserNode
   /** The program's loudness, measured on the render thread. */
   readonly loudness: ProgramLoudness
   private readonly strips = new Map<string, Strip>()
   private readonly buses = new Map<string, GainNode>()
-  /** Each bus after the processor's loudness gain: what busOutput gives. */
-  private readonly busOutputs = new Map<string, GainNode>()
+  /** Each bus's way out: the processor's loudness gain, a limiter and the ceiling; busOutput gives its end. */
+  private readonly busOutputs = new Map<string, BusOutput>()
   private readonly processor: ProgramProcessorNode
   private readonly compressors: VoiceCompressors
   private readonly meterWindow: number
@@ -76,10 +87,11 @@ export class StudioMixer {
     this.voiceKey = voiceSum
     this.voiceDuck = new RampedGain(voiceDuck.gain, 1)
     this.talkbackDuck = dbToGain('talkback duck', init.talkbackDuckDb ?? TALKBACK_DUCK_DB)
-    const chain = createCompressor(context, { ...PROGRAM_LIMITER, ...init.limiter })
+    this.limit = { limiter: { ...PROGRAM_LIMITER, ...init.limiter }, ceilingDb: init.ceilingDb ?? CEILING_KNEE_DB }
+    const chain = createCompressor(context, this.limit.limiter)
     this.limiter = chain.compressor
     this.limiterTrim = chain.trim
-    this.programOutput = createCeiling(context, init.ceilingDb ?? CEILING_KNEE_DB)
+    this.programOutput = createCeiling(context, this.limit.ceilingDb)
     this.processor = new ProgramProcessorNode(context, { ...PROCESSING_DEFAULTS, ...init.processing })
     this.programSum.connect(this.limiter)
     this.limiterTrim.connect(this.processor.node)
@@ -89,8 +101,8 @@ export class StudioMixer {
       const now = this.context.currentTime
       for (const output of this.busOutputs.values()) {
         // One pending event at a time: a timeline that only grew would cost more every time it is read.
-        output.gain.cancelScheduledValues(now)
-        output.gain.setTargetAtTime(10 ** (db / 20), now, 0.03)
+        output.gain.gain.cancelScheduledValues(now)
+        output.gain.gain.setTargetAtTime(10 ** (db / 20), now, 0.03)
       }
     }
     this.programMeter = createMeter(context, this.programOutput, this.meterWindow)
@@ -141,7 +153,7 @@ export class StudioMixer {
     this.buses.delete(id)
     for (const other of this.strips.values()) other.dropSend(id)
     bus.disconnect()
-    this.busOutputs.get(id)?.disconnect()
+    for (const node of this.busOutputs.get(id)?.nodes ?? []) node.disconnect()
     this.busOutputs.delete(id)
   }
 
@@ -175,10 +187,10 @@ export class StudioMixer {
   busOutput (id: string): AudioNode {
     this.assertLive()
     const existing = this.busOutputs.get(id)
-    if (existing !== undefined) return existing
+    if (existing !== undefined) return existing.end
     this.ensureBus(id)
     this.reconcile()
-    return this.busOutputs.get(id) as GainNode
+    return (this.busOutputs.get(id) as BusOutput).end
   }
 
   /** Reads every meter: peak and RMS in dBFS over the last meter window. */
@@ -236,7 +248,7 @@ export class StudioMixer {
     if (this.disposed) return
     this.disposed = true
     for (const strip of this.strips.values()) strip.dispose()
-    for (const bus of [...this.buses.values(), ...this.busOutputs.values()]) bus.disconnect()
+    for (const bus of [...this.buses.values(), ...[...this.busOutputs.values()].flatMap((output) => output.nodes)]) bus.disconnect()
     this.busOutputs.clear()
     this.strips.clear()
     this.buses.clear()
@@ -251,10 +263,14 @@ export class StudioMixer {
     if (bus === undefined) {
       bus = new GainNode(this.context)
       this.buses.set(id, bus)
-      // The bus follows the program's loudness gain (see the constructor).
-      const output = new GainNode(this.context, { gain: 10 ** (this.processor.gainDb / 20) })
-      bus.connect(output)
-      this.busOutputs.set(id, output)
+      // The bus follows the program's loudness gain (see the constructor), which can lift it 20 dB; a sum of
+      // voices can pass full scale too. Its limiter and ceiling are the program's, so a return never clips.
+      const gain = new GainNode(this.context, { gain: 10 ** (this.processor.gainDb / 20) })
+      const { compressor, trim } = createCompressor(this.context, this.limit.limiter)
+      const end = createCeiling(this.context, this.limit.ceilingDb)
+      bus.connect(gain).connect(compressor)
+      trim.connect(end)
+      this.busOutputs.set(id, { gain, end, nodes: [gain, compressor, trim, end] })
     }
     return bus
   }
