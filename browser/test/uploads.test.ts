@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { MAX_UPLOAD_CHUNK_BYTES, encodeUpload } from '@openstudio/protocol'
 import type { RecordingManifest } from '../src/services/recording/manifest.ts'
-import { UploadReceiver, type PlacedUpload, type UploadReceiverComponents } from '../src/services/recording/uploads.ts'
+import { UPLOAD_LIMITS, UploadReceiver, type PlacedUpload, type UploadReceiverComponents } from '../src/services/recording/uploads.ts'
 import { toPcm16, WAV_HEADER_BYTES, wavHeader, wavSamples } from '../src/services/recording/wav.ts'
 import { bursts } from './fakes/signals.ts'
 import { MemoryRecordingStorage } from './fakes/recording-storage.ts'
@@ -192,8 +192,8 @@ describe('UploadReceiver (the double-ender, the studio side)', () => {
       await r.storage.put(DIR, 'evening-talk-2026-12-07-2000-ada.opus', new TextEncoder().encode('OggS'))
       await upload(r)
       expect(r.placed[0]).toMatchObject({ file: 'evening-talk-2026-12-07-2000-ada-local.wav', offsetFrames: coarse + late })
-      // Three stretches of the studio's track, each 4 s and the search radius either side.
-      expect(asked).toHaveLength(3)
+      // Stretches of the studio's track spread over the upload, each 4 s and the search radius either side.
+      expect(asked).toHaveLength(UPLOAD_LIMITS.alignStretches)
 
       const without = rig({ manifest: opusManifest })
       await without.storage.put(DIR, 'evening-talk-2026-12-07-2000-ada.opus', new TextEncoder().encode('OggS'))

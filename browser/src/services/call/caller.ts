@@ -137,6 +137,11 @@ export class CallerSession extends TypedEventEmitter<CallerEvents> {
   private lastChatFromStudio = 0
   /** The studio's recording now, as it said. */
   studioRecording?: string
+
+  /** The station this call dials. */
+  get stationId (): string {
+    return this.init.stationId
+  }
   /** Clock exchanges waiting for the studio's answer, by `t0`. */
   private readonly clockAnswers = new Map<number, (t1: number) => void>()
 

@@ -38,6 +38,8 @@ export const UPLOAD_LIMITS = {
   alignRadiusMs: 500,
   /** Each stretch of the upload compared with the studio's track, in seconds. */
   alignSeconds: 4,
+  /** Stretches compared, spread evenly over the upload (they overlap in a short one). */
+  alignStretches: 7,
   /** Bytes copied at a time when the upload is placed. */
   copyBytes: 1024 * 1024
 } as const
@@ -91,6 +93,8 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
   /** Bytes received of each take this session, by `dir/part`. */
   private readonly have = new Map<string, number>()
   private readonly active = new Set<string>()
+  /** Bytes of each take placed this session, by `dir/part`: offered again, it is complete. */
+  private readonly placedTakes = new Map<string, number>()
   /** Every upload placed this session. */
   readonly placed: PlacedUpload[] = []
 
@@ -133,6 +137,13 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     // One part file per take: a caller whose page reloaded records anew, from a new start.
     const part = partName(peer, startMs)
     const key = `${dir}/${part}`
+    // A take placed already (the caller's page saw it through, then reloaded before it could forget it).
+    const placed = this.placedTakes.get(key)
+    if (placed !== undefined) {
+      await channel.send({ type: 'complete', have: placed })
+      await channel.close()
+      return
+    }
     const stored = await storage.files(dir)
     await this.finishEarlierTakes(peer, who, dir, manifest, stored.filter((f) => f.name !== part && partOf(f.name)?.peer === peer))
     let have = this.have.get(key) ?? stored.find((f) => f.name === part)?.size ?? 0
@@ -170,8 +181,10 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
 
   /** Places a whole take and says so. */
   private async placeTake (peer: string, who: string, dir: string, manifest: RecordingManifest, part: string, startMs: number): Promise<void> {
-    const file = this.fileFor(manifest, peer, who, (await this.components.storage.files(dir)).map((f) => f.name))
+    const files = await this.components.storage.files(dir)
+    const file = this.fileFor(manifest, peer, who, files.map((f) => f.name))
     const placed = await this.place(peer, dir, manifest, part, file, startMs)
+    this.placedTakes.set(`${dir}/${part}`, files.find((f) => f.name === part)?.size ?? 0)
     this.placed.push(placed)
     this.safeDispatchEvent('upload:place', { detail: placed })
   }
@@ -265,15 +278,19 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
   /**
    * Moves the upload from the timestamps' place to where its sound matches
    * the studio's track of the same voice. The studio's track drifts a little
-   * as its jitter buffer adapts, so three stretches are matched (at a
-   * quarter, half and three quarters of the upload) and the median shift of
-   * those the audio singled out is taken.
+   * as its jitter buffer adapts (tens of ms after a reconnect), so no one
+   * shift fits it everywhere: UPLOAD_LIMITS.alignStretches stretches spread
+   * over the upload are matched, and the median shift of those the audio
+   * singled out is taken, the one that fits most of the upload.
    */
   private async refine (raw: Blob, heard: TrackSamples, coarse: number, rate: number): Promise<{ shift: number, confidence: number }> {
     const radius = Math.round((UPLOAD_LIMITS.alignRadiusMs * rate) / 1000)
     const length = Math.round(UPLOAD_LIMITS.alignSeconds * rate)
     const frames = Math.floor(raw.size / WAV_SAMPLE_BYTES)
-    const starts = frames >= 2 * length ? [0.25, 0.5, 0.75].map((at) => Math.round(frames * at - length / 2)) : [0]
+    const count = UPLOAD_LIMITS.alignStretches
+    const starts = frames >= 2 * length
+      ? Array.from({ length: count }, (_, i) => Math.min(frames - length, Math.max(0, Math.round((frames * (i + 1)) / (count + 1) - length / 2))))
+      : [0]
     const found: Array<{ shift: number, confidence: number }> = []
     for (const from of starts) {
       const local = await wavSamples(raw, from, length)
