@@ -192,6 +192,8 @@ describe.skipIf(missing !== undefined)(`Firefox as caller${missing === undefined
     await page.locator('[data-testid=record-here-consent]').click()
     const state = async (): Promise<string | null> => attribute(page, '[data-testid=record-here-status]', 'data-state')
     await waitUntil('the Firefox caller recording here', async () => await state() === 'recording', 30_000)
+    // A 48 kHz device: Firefox resamples nothing, and the page does not warn of it.
+    expect(await page.$('[data-testid=device-rate]')).toBeNull()
     await waitUntil('5 s recorded', async () => (await studio.evaluate(() => window.openstudioDiagnostics?.studio?.recorder?.status.seconds ?? 0)) >= 5, 30_000)
     await page.screenshot({ path: `${SCREENSHOTS}/firefox-caller-recording.png` })
     await studio.click('[data-testid=record]')

@@ -35,6 +35,8 @@ async function soundServer (): Promise<void> {
 export interface FirefoxInit {
   /** The fake microphone's tone, in Hz. @default 1000 */
   toneHz?: number
+  /** The sound device's rate as Firefox sees it, in Hz. @default 48000 */
+  deviceRate?: number
 }
 
 export async function launchFirefox (init: FirefoxInit = {}): Promise<Browser> {
@@ -52,7 +54,7 @@ export async function launchFirefox (init: FirefoxInit = {}): Promise<Browser> {
       // Firefox's graph runs at the device's rate (PulseAudio's 44.1 kHz here), and the app's 48 kHz AudioContext
       // then hears the microphone and calls through a drift-corrected resampler whose pitch wanders by up to 0.6 %
       // (docs/architecture.md). A 48 kHz device, the common one, has none of that: Firefox is told its device runs so.
-      'media.cubeb.force_sample_rate': 48_000,
+      'media.cubeb.force_sample_rate': init.deviceRate ?? 48_000,
       'media.autoplay.default': 0,
       // Loopback candidates: every peer of the tests is on this machine.
       'media.peerconnection.ice.loopback': true,
