@@ -164,10 +164,7 @@ describe.skipIf(missing !== undefined)(`Firefox as caller${missing === undefined
     await fixture?.stop()
   })
 
-  // Firefox under PulseAudio here sometimes stops answering once its audio runs (docs/architecture.md); it has come back
-  // on a fresh browser every time, so a failed attempt gets one more, with a new Firefox and a new call.
-  it('calls from Firefox: the caller page dials, waits in the green room, goes on air, and hears the show but itself', { retry: 1 }, async () => {
-    if (caller !== undefined) await closeFirefox(caller)
+  it('calls from Firefox: the caller page dials, waits in the green room, goes on air, and hears the show but itself', async () => {
     caller = await launchFirefox({ toneHz: FIREFOX_CALLER })
     // WebDriver BiDi commands have no deadline of their own (locators do): each names itself when it hangs.
     const page = await within('a page for the caller in Firefox', 30_000, firefoxPage(caller))
