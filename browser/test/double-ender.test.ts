@@ -138,7 +138,7 @@ describe('DoubleEnder (the double-ender, the caller side)', () => {
     await again.ended
     expect(again.status.state).toBe('uploaded')
     expect(r.placed).toHaveLength(1)
-    expect((await r.studio.files(RECORDING)).map((f) => f.name)).toEqual(['evening-talk-2026-12-08-2000-ada-local.wav'])
+    expect((await r.studio.files(RECORDING)).map((f) => f.name)).toEqual(['evening-talk-2026-12-08-2000-ada-local.wav', `upload-ada-${T0 + 1000}.placed`])
   })
 
   it('skips notes that are not a take of this station: garbage, oversized, another recording\'s, without samples', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { MAX_UPLOAD_CHUNK_BYTES, encodeUpload } from '@openstudio/protocol'
-import type { RecordingManifest } from '../src/services/recording/manifest.ts'
+import { encodeManifest, type RecordingManifest } from '../src/services/recording/manifest.ts'
+import { RecordingLibrary } from '../src/services/recording/library.ts'
 import { UPLOAD_LIMITS, UploadReceiver, type PlacedUpload, type UploadReceiverComponents } from '../src/services/recording/uploads.ts'
 import { toPcm16, WAV_HEADER_BYTES, wavHeader, wavSamples } from '../src/services/recording/wav.ts'
 import { bursts } from './fakes/signals.ts'
@@ -72,8 +73,39 @@ describe('UploadReceiver (the double-ender, the studio side)', () => {
     const file = r.storage.bytes(DIR, 'evening-talk-2026-12-07-2000-ada-local.wav')
     expect(file.length).toBe(WAV_HEADER_BYTES + 1.04 * RATE * 2 + MAX_UPLOAD_CHUNK_BYTES + 1000)
     expect(new DataView(file.buffer).getInt16(WAV_HEADER_BYTES + 1.04 * RATE * 2, true)).toBe(1000)
-    // The part file is gone.
-    expect((await r.storage.files(DIR)).map((f) => f.name)).toEqual(['evening-talk-2026-12-07-2000-ada-local.wav'])
+    // The part file is gone; a marker says the take is placed, and the library lists only the track.
+    expect((await r.storage.files(DIR)).map((f) => f.name)).toEqual(['evening-talk-2026-12-07-2000-ada-local.wav', `upload-ada-${offer.startMs}.placed`])
+    await r.storage.put(DIR, 'recording.json', encodeManifest(manifest))
+    const [listed] = await new RecordingLibrary(r.storage).list()
+    expect(listed?.files.map((f) => f.name)).toEqual(['evening-talk-2026-12-07-2000-ada-local.wav'])
+  })
+
+  it('answers an offer of a take placed already "complete", also after the studio\'s page reloaded, and writes nothing', async () => {
+    const r = rig()
+    const first = r.open('ada')
+    await first.end.send(offer)
+    await first.end.read()
+    await first.end.send({ type: 'chunk', at: 0, bytes: pcm(1000) })
+    await first.end.send({ type: 'done', bytes: 1000 })
+    expect(await first.end.read()).toEqual({ type: 'complete', have: 1000 })
+    await first.handled
+    const files = [...r.storage.data.keys()].sort()
+    // A new studio page on the same storage: the marker is all it knows of the take.
+    const reloaded = new UploadReceiver({ storage: r.storage, recording: () => ({ manifest, seconds: 60 }), delayMs: () => 40 })
+    const [again, studioEnd] = uploadPair('ada', STUDIO)
+    const handled = reloaded.handle(studioEnd)
+    await again.send(offer)
+    expect(await again.read()).toEqual({ type: 'complete', have: 1000 })
+    await handled
+    expect(reloaded.placed).toEqual([])
+    expect([...r.storage.data.keys()].sort()).toEqual(files)
+    // A marker that is not a count still means placed.
+    await r.storage.put(DIR, `upload-ada-${offer.startMs}.placed`, new TextEncoder().encode('x'.repeat(100)))
+    const [garbled, garbledEnd] = uploadPair('ada', STUDIO)
+    const garbledHandled = reloaded.handle(garbledEnd)
+    await garbled.send(offer)
+    expect(await garbled.read()).toEqual({ type: 'complete', have: 0 })
+    await garbledHandled
   })
 
   it('refuses strangers, unknown recordings, a second upload at once, out-of-order and oversized chunks: nothing is written', async () => {

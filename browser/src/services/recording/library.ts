@@ -83,8 +83,8 @@ export class RecordingLibrary {
     const files = await this.storage.files(dir)
     const manifestFile = files.find((f) => f.name === MANIFEST_NAME)
     const manifest = manifestFile === undefined ? undefined : decodeManifest(new Uint8Array(await (await this.storage.read(dir, MANIFEST_NAME)).arrayBuffer()))
-    // A caller's upload in progress (`.part`) is not a track yet.
-    const tracks = files.filter((f) => f.name !== MANIFEST_NAME && !f.name.endsWith('.part'))
+    // A caller's upload in progress (`.part`) is not a track yet, and a placed take's marker (`.placed`) is none.
+    const tracks = files.filter((f) => f.name !== MANIFEST_NAME && !f.name.endsWith('.part') && !f.name.endsWith('.placed'))
     const rate = manifest?.sampleRate ?? 48_000
     const seconds = manifest?.seconds ?? Math.max(0, ...(manifest?.tracks ?? []).map((t) => {
       const size = tracks.find((f) => f.name === t.file)?.size ?? WAV_HEADER_BYTES

@@ -93,8 +93,6 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
   /** Bytes received of each take this session, by `dir/part`. */
   private readonly have = new Map<string, number>()
   private readonly active = new Set<string>()
-  /** Bytes of each take placed this session, by `dir/part`: offered again, it is complete. */
-  private readonly placedTakes = new Map<string, number>()
   /** Every upload placed this session. */
   readonly placed: PlacedUpload[] = []
 
@@ -137,14 +135,15 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     // One part file per take: a caller whose page reloaded records anew, from a new start.
     const part = partName(peer, startMs)
     const key = `${dir}/${part}`
-    // A take placed already (the caller's page saw it through, then reloaded before it could forget it).
-    const placed = this.placedTakes.get(key)
+    const stored = await storage.files(dir)
+    // A take placed already (the caller's page saw it through, then reloaded before it could forget it), even by
+    // this studio's page before it reloaded: its marker says so.
+    const placed = await this.placedBytes(dir, placedName(peer, startMs), stored)
     if (placed !== undefined) {
       await channel.send({ type: 'complete', have: placed })
       await channel.close()
       return
     }
-    const stored = await storage.files(dir)
     await this.finishEarlierTakes(peer, who, dir, manifest, stored.filter((f) => f.name !== part && partOf(f.name)?.peer === peer))
     let have = this.have.get(key) ?? stored.find((f) => f.name === part)?.size ?? 0
     const handle = await storage.open(dir, part)
@@ -184,7 +183,8 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     const files = await this.components.storage.files(dir)
     const file = this.fileFor(manifest, peer, who, files.map((f) => f.name))
     const placed = await this.place(peer, dir, manifest, part, file, startMs)
-    this.placedTakes.set(`${dir}/${part}`, files.find((f) => f.name === part)?.size ?? 0)
+    const take = partOf(part) as { peer: string, startMs: number }
+    await this.components.storage.put(dir, placedName(take.peer, take.startMs), new TextEncoder().encode(String(files.find((f) => f.name === part)?.size ?? 0)))
     this.placed.push(placed)
     this.safeDispatchEvent('upload:place', { detail: placed })
   }
@@ -303,6 +303,14 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     return found[Math.floor((found.length - 1) / 2)] ?? { shift: 0, confidence: 0 }
   }
 
+  /** The bytes of a take placed already, from its marker (a decimal count; anything else counts as 0); undefined when there is none. */
+  private async placedBytes (dir: string, marker: string, stored: StoredFile[]): Promise<number | undefined> {
+    const found = stored.find((f) => f.name === marker)
+    if (found === undefined) return undefined
+    const text = found.size <= PLACED_MARKER_MAX_BYTES ? await (await this.components.storage.read(dir, marker)).text() : ''
+    return /^\d{1,15}$/.test(text) ? Number(text) : 0
+  }
+
   private async refuse (channel: UploadEndpoint, peer: string, reason: UploadRefusal): Promise<void> {
     log('upload from %s refused: %s', peer, reason)
     this.safeDispatchEvent('upload:refuse', { detail: { peer, reason } })
@@ -315,6 +323,14 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
 function partName (peer: string, startMs: number): string {
   return `upload-${peer}-${Math.round(startMs)}.part`
 }
+
+/** The marker left when a take is placed: its part file's name, ending `.placed`, holding the take's byte count. */
+export function placedName (peer: string, startMs: number): string {
+  return partName(peer, startMs).replace(/\.part$/, '.placed')
+}
+
+/** A marker holds a byte count: a few digits. */
+const PLACED_MARKER_MAX_BYTES = 32
 
 /** The caller and start of a take's part file; undefined for any other file. */
 function partOf (name: string): { peer: string, startMs: number } | undefined {
