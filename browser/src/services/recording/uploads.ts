@@ -183,8 +183,7 @@ export class UploadReceiver extends TypedEventEmitter<UploadReceiverEvents> {
     const files = await this.components.storage.files(dir)
     const file = this.fileFor(manifest, peer, who, files.map((f) => f.name))
     const placed = await this.place(peer, dir, manifest, part, file, startMs)
-    const take = partOf(part) as { peer: string, startMs: number }
-    await this.components.storage.put(dir, placedName(take.peer, take.startMs), new TextEncoder().encode(String(files.find((f) => f.name === part)?.size ?? 0)))
+    await this.components.storage.put(dir, placedName(peer, startMs), new TextEncoder().encode(String(files.find((f) => f.name === part)?.size ?? 0)))
     this.placed.push(placed)
     this.safeDispatchEvent('upload:place', { detail: placed })
   }
@@ -325,7 +324,7 @@ function partName (peer: string, startMs: number): string {
 }
 
 /** The marker left when a take is placed: its part file's name, ending `.placed`, holding the take's byte count. */
-export function placedName (peer: string, startMs: number): string {
+function placedName (peer: string, startMs: number): string {
   return partName(peer, startMs).replace(/\.part$/, '.placed')
 }
 
